@@ -1,0 +1,156 @@
+"""Engine, sessions and the unit of work, for SQLite (embedded default) and PostgreSQL.
+
+SQLite detail that matters for money: a deferred transaction that reads and then writes can fail
+with SQLITE_BUSY when another writer got in first, and the busy timeout does not help.  So write
+transactions begin IMMEDIATE (take the write lock up front) and read-only sessions stay deferred;
+``writer(engine)`` selects the former through an execution option the ``begin`` hook reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
+
+URL_VARIABLE = "DATABASE_URL"
+
+
+def normalise_url(url_text: str) -> str:
+    """Validate a database URL and pick our drivers (psycopg 3 for PostgreSQL)."""
+    try:
+        url = make_url(url_text)
+    except ArgumentError as exc:
+        raise DatabaseUrlInvalid(f"cannot parse '{url_text}' as a database URL ({exc})", field=URL_VARIABLE) from None
+    if url.get_backend_name() == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    elif url.get_backend_name() != "sqlite":
+        raise DatabaseUrlInvalid(
+            f"unsupported database '{url.get_backend_name()}' (use sqlite:/// or postgresql://)", field=URL_VARIABLE
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def make_engine(url_text: str, *, pool_size: int = 10) -> Engine:
+    url = make_url(normalise_url(url_text))
+    if url.get_backend_name() == "postgresql":
+        return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
+    in_memory = url.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=StaticPool if in_memory else None,
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take the write lock at BEGIN on SQLite."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, so that a wrong host or password is one clear line at startup."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"cannot connect to {shown}: {reason}", field=URL_VARIABLE) from None
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """One write transaction: commit on success, roll back on any error.
+
+    An error may carry ``record_after_rollback(session)`` (a ledger conflict, say): it is called
+    in a fresh transaction after the rollback, so that the record survives the failed work.
+    """
+    session = Session(writer(engine), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException as exc:
+        session.rollback()
+        record = getattr(exc, "record_after_rollback", None)
+        if record is not None:
+            with Session(writer(engine)) as audit:
+                record(audit)
+                audit.commit()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reading; it never commits."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def insert_ignoring_duplicates(connection: Connection | Session, table: Table, index_elements: Sequence[str]):
+    """``INSERT ... ON CONFLICT (cols) DO NOTHING`` for the connection's dialect."""
+    dialect = _dialect_name(connection)
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert plain tuples fast: COPY on PostgreSQL, executemany on SQLite.  Returns the row count.
+
+    Values go to the driver as they are (no type processing): pass dates as ISO strings and
+    timestamps through ``timestamp_value``.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        placeholders = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    return len(rows)
+
+
+def timestamp_value(connection: Connection, instant: datetime) -> str:
+    """An aware instant as the text ``bulk_insert`` hands the database for a timestamp column."""
+    utc = instant.astimezone(UTC)
+    if connection.dialect.name == "postgresql":
+        return utc.isoformat()
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite storage format
+
+
+def _dialect_name(connection: Connection | Session) -> str:
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return bind.dialect.name

@@ -1,0 +1,244 @@
+"""The double-entry ledger: the only writer of transfers.
+
+Rules (TigerBeetle's, in SQL): a transfer moves ``amount_fen`` from a debit account to a credit
+account, so every transfer balances by construction.  Transfers are immutable (database triggers
+refuse UPDATE and DELETE); a mistake is corrected by a reversing transfer.  Every transfer carries
+a deterministic idempotency key, UNIQUE in the database: posting the same key again with the same
+fields returns ``exists``; with different fields it raises ``TransferConflict`` and leaves an
+incident behind.  Each ledger account caches its posted debits and credits, updated in the same
+transaction as the insert and checked against the sum of transfers by ``check_invariants``.
+
+Sign convention: a customer's balance is credits - debits (positive = prepaid money we hold,
+negative = arrears).  Payments credit it; bills and late fees debit it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, func, select, update
+from sqlmodel import Field, Session, SQLModel
+
+from billing.db import insert_ignoring_duplicates
+from billing.errors import InvalidInput, TransferConflict
+from billing.incidents import record_incident
+from billing.money import require_fen
+
+ASSET, LIABILITY, EQUITY, REVENUE = "asset", "liability", "equity", "revenue"
+
+# Accounts that exist in every installation; materialised on first use.
+SYSTEM_ACCOUNTS: dict[str, str] = {
+    "clearing:wechat": ASSET,
+    "clearing:alipay": ASSET,
+    "clearing:counter": ASSET,
+    "revenue:energy": REVENUE,
+    "revenue:late_fee": REVENUE,
+    "refunds:payable": LIABILITY,
+    "allowance:bad_debt": ASSET,
+    "equity:opening": EQUITY,
+}
+
+
+class LedgerAccount(SQLModel, table=True):
+    __tablename__ = "ledger_account"
+    __table_args__ = (
+        CheckConstraint("kind IN ('asset', 'liability', 'equity', 'revenue')", name="kind"),
+        CheckConstraint("debits_fen >= 0 AND credits_fen >= 0", name="posted_non_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=10)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    debits_fen: int = Field(default=0, sa_type=BigInteger)
+    credits_fen: int = Field(default=0, sa_type=BigInteger)
+
+
+class Transfer(SQLModel, table=True):
+    __tablename__ = "ledger_transfer"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("debit_id <> credit_id", name="distinct_accounts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    debit_id: int = Field(foreign_key="ledger_account.id", index=True)
+    credit_id: int = Field(foreign_key="ledger_account.id", index=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    code: str = Field(max_length=20)
+    memo: str = Field(default="", max_length=200)
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What to post.  ``debit`` and ``credit`` are ledger account codes."""
+
+    key: str
+    debit: str
+    credit: str
+    amount_fen: int
+    code: str
+    memo: str = ""
+
+    def validate(self) -> None:
+        require_fen(self.amount_fen)
+        if self.amount_fen <= 0:
+            raise InvalidInput("amount_fen", f"must be positive, got {self.amount_fen}")
+        if self.debit == self.credit:
+            raise InvalidInput("credit", f"a transfer cannot move money from {self.debit} to itself")
+        if not self.key or len(self.key) > 120:
+            raise InvalidInput("key", "an idempotency key of 1 to 120 characters is required")
+
+
+@dataclass(frozen=True)
+class Posted:
+    status: str  # "created" or "exists"
+    transfer_id: int
+
+    @property
+    def created(self) -> bool:
+        return self.status == "created"
+
+
+class TransferConflictError(TransferConflict):
+    """Raised on a key reused with other fields; the unit of work records it after rolling back."""
+
+    def __init__(self, posting: Posting, existing: dict, at: datetime) -> None:
+        super().__init__(f"transfer key {posting.key!r} was already posted with other fields", key=posting.key)
+        self.posting, self.existing, self.at = posting, existing, at
+
+    def record_after_rollback(self, session: Session) -> None:
+        attempted = {k: getattr(self.posting, k) for k in ("debit", "credit", "amount_fen", "code")}
+        detail = {"existing": self.existing, "attempted": attempted}
+        record_incident(session, kind="transfer_conflict", ref=self.posting.key, detail=detail, at=self.at)
+
+
+def post(session: Session, posting: Posting, *, at: datetime) -> Posted:
+    """Post one transfer in the caller's transaction; idempotent by ``posting.key``."""
+    posting.validate()
+    ids = account_ids(session, [posting.debit, posting.credit])
+    table = Transfer.__table__
+    insert = insert_ignoring_duplicates(session, table, ["key"]).values(
+        key=posting.key,
+        debit_id=ids[posting.debit],
+        credit_id=ids[posting.credit],
+        amount_fen=posting.amount_fen,
+        code=posting.code,
+        memo=posting.memo[:200],
+        posted_at=at,
+    )
+    new_id = session.execute(insert.returning(table.c.id)).scalar()
+    if new_id is None:
+        return _existing(session, posting, at)
+    _apply_to_balances(session, ids[posting.debit], ids[posting.credit], posting.amount_fen)
+    return Posted("created", new_id)
+
+
+def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
+    debit, credit = LedgerAccount.__table__.alias("d"), LedgerAccount.__table__.alias("c")
+    t = Transfer.__table__
+    row = session.execute(
+        select(t.c.id, debit.c.code, credit.c.code, t.c.amount_fen, t.c.code)
+        .join(debit, debit.c.id == t.c.debit_id)
+        .join(credit, credit.c.id == t.c.credit_id)
+        .where(t.c.key == posting.key)
+    ).one()
+    transfer_id, *fields = row
+    existing = dict(zip(("debit", "credit", "amount_fen", "code"), fields))
+    if tuple(fields) != (posting.debit, posting.credit, posting.amount_fen, posting.code):
+        raise TransferConflictError(posting, existing, at)
+    return Posted("exists", transfer_id)
+
+
+def _apply_to_balances(session: Session, debit_id: int, credit_id: int, amount_fen: int) -> None:
+    # Update in id order so that two transactions touching the same pair cannot deadlock.
+    table = LedgerAccount.__table__
+    for account_id in sorted((debit_id, credit_id)):
+        column = "debits_fen" if account_id == debit_id else "credits_fen"
+        session.execute(
+            update(table).where(table.c.id == account_id).values({column: table.c[column] + amount_fen})
+        )
+
+
+def account_ids(session: Session, codes: list[str]) -> dict[str, int]:
+    """Ledger account ids by code; system accounts are created on first use."""
+    table = LedgerAccount.__table__
+    found = dict(session.execute(select(table.c.code, table.c.id).where(table.c.code.in_(codes))).all())
+    missing = [code for code in codes if code not in found]
+    if missing:
+        _create_system_accounts(session, missing)
+        found = dict(session.execute(select(table.c.code, table.c.id).where(table.c.code.in_(codes))).all())
+    return found
+
+
+def _create_system_accounts(session: Session, codes: list[str]) -> None:
+    unknown = [code for code in codes if code not in SYSTEM_ACCOUNTS]
+    if unknown:
+        raise InvalidInput("code", f"no ledger account {', '.join(unknown)}")
+    insert = insert_ignoring_duplicates(session, LedgerAccount.__table__, ["code"])
+    session.execute(insert, [{"code": code, "kind": SYSTEM_ACCOUNTS[code]} for code in codes])
+
+
+def customer_code(account_no: str) -> str:
+    return f"customer:{account_no}"
+
+
+def manager_code(manager_id: int) -> str:
+    return f"manager:{manager_id}"
+
+
+def open_ledger_account(session: Session, code: str, kind: str, account_id: int | None = None) -> LedgerAccount:
+    ledger_account = LedgerAccount(code=code, kind=kind, account_id=account_id)
+    session.add(ledger_account)
+    session.flush()
+    return ledger_account
+
+
+def balance_fen(session: Session, code: str) -> int:
+    """Balance on the account's normal side: credits - debits for liabilities, the reverse for assets."""
+    row = session.execute(
+        select(LedgerAccount.kind, LedgerAccount.debits_fen, LedgerAccount.credits_fen).where(LedgerAccount.code == code)
+    ).one_or_none()
+    if row is None:
+        return 0
+    kind, debits, credits = row
+    return debits - credits if kind == ASSET else credits - debits
+
+
+def customer_balances(session: Session, account_ids_: list[int]) -> dict[int, int]:
+    """Customer balance (credits - debits) by ``Account.id``."""
+    if not account_ids_:
+        return {}
+    rows = session.execute(
+        select(LedgerAccount.account_id, LedgerAccount.credits_fen - LedgerAccount.debits_fen).where(
+            LedgerAccount.account_id.in_(account_ids_), LedgerAccount.code.startswith("customer:")
+        )
+    )
+    return {account_id: balance for account_id, balance in rows}
+
+
+def check_invariants(session: Session) -> list[str]:
+    """Every way the ledger could be out of balance, as sentences; empty when all is well."""
+    problems = []
+    accounts, transfers = LedgerAccount.__table__, Transfer.__table__
+    total_debits, total_credits = session.execute(
+        select(func.coalesce(func.sum(accounts.c.debits_fen), 0), func.coalesce(func.sum(accounts.c.credits_fen), 0))
+    ).one()
+    if total_debits != total_credits:
+        problems.append(f"cached debits {total_debits} != cached credits {total_credits}")
+    for side, column in (("debit", "debits_fen"), ("credit", "credits_fen")):
+        summed = (
+            select(transfers.c[f"{side}_id"].label("id"), func.sum(transfers.c.amount_fen).label("total"))
+            .group_by(transfers.c[f"{side}_id"])
+            .subquery()
+        )
+        mismatches = session.execute(
+            select(accounts.c.code, accounts.c[column], func.coalesce(summed.c.total, 0))
+            .outerjoin(summed, summed.c.id == accounts.c.id)
+            .where(accounts.c[column] != func.coalesce(summed.c.total, 0))
+        )
+        problems += [f"{code}: cached {column} {cached} != summed {total}" for code, cached, total in mismatches]
+    return problems
