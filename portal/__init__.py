@@ -1,0 +1,41 @@
+"""The web layer: ``create_app()``, blueprints, templates, CLI commands and error mapping."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from portal import errors, filters, i18n
+from portal.config import PROJECT_ROOT, load_settings
+from portal.wiring import build_services
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
+    settings = load_settings(os.environ, overrides)
+    app = Flask(
+        __name__,
+        instance_path=str(settings["INSTANCE_PATH"]),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.extensions["dianfei"] = build_services(settings)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal import auth
+    from portal.pages import views as pages
+
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(pages.blueprint)

@@ -1,0 +1,1 @@
+"""Resident web pages (phone first)."""
