@@ -1,0 +1,118 @@
+"""Fixtures: a migrated database per test on SQLite and on PostgreSQL, a fixed clock, the app.
+
+Every test that takes ``engine`` runs twice, once per database.  SQLite tests get a copy of a
+migrated template file; PostgreSQL tests share one throwaway cluster and are truncated after each
+test.  After every such test the ledger's invariants are checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+import migrations
+from billing.clock import FixedClock
+from billing.db import make_engine, read_session
+from billing.ledger import check_invariants
+from tests.pg_cluster import Cluster, ClusterUnavailable
+
+DATABASES = ("sqlite", "postgresql")
+START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+
+
+@pytest.fixture(scope="session")
+def postgres_engine():
+    try:
+        cluster = Cluster()
+        admin_url = cluster.start()
+    except ClusterUnavailable as reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(f"no PostgreSQL: {reason}")
+    admin = make_engine(admin_url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("CREATE DATABASE dianfei_test"))
+    admin.dispose()
+    engine = make_engine(admin_url.rsplit("/", 1)[0] + "/dianfei_test", pool_size=20)
+    migrations.upgrade(engine)
+    yield engine
+    engine.dispose()
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "dianfei.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrations.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _truncate_all(engine) -> None:
+    tables = ", ".join(table.name for table in migrations.metadata().sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=DATABASES)
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "dianfei.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        try:
+            yield engine
+        finally:
+            _truncate_all(engine)
+
+
+@pytest.fixture(autouse=True)
+def ledger_invariants(request):
+    """After every test with a database: debits = credits and cached balances = summed transfers."""
+    if "engine" not in request.fixturenames:
+        yield
+        return
+    engine = request.getfixturevalue("engine")
+    yield
+    with read_session(engine) as session:
+        assert check_invariants(session) == []
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(START)
+
+
+@pytest.fixture
+def app(engine, clock, tmp_path):
+    from portal import create_app
+
+    app = create_app(
+        {"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock,
+         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret", "DEMO_SMS": True}
+    )
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token a real browser would have read from the page's form."""
+    return CSRF.search(client.get(path).get_data(as_text=True)).group(1)

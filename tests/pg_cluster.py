@@ -1,0 +1,68 @@
+"""A throwaway PostgreSQL cluster for the test run, from the server binaries on PATH.
+
+PostgreSQL refuses to run as root, and CI runs as root: then the cluster runs as the ``postgres``
+system user, in a temporary folder that user owns.  It listens on a free loopback port with trust
+authentication, fsync off (nothing here needs to survive a crash of the machine), and is stopped
+and deleted when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+class ClusterUnavailable(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self) -> None:
+        self.initdb = shutil.which("initdb")
+        self.pg_ctl = shutil.which("pg_ctl")
+        if not (self.initdb and self.pg_ctl):
+            raise ClusterUnavailable("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
+        self.user = None
+        if os.geteuid() == 0:
+            try:
+                self.user = pwd.getpwnam("postgres")
+            except KeyError:
+                raise ClusterUnavailable("running as root and there is no 'postgres' user to run the server") from None
+        self.folder = Path(tempfile.mkdtemp(prefix="dianfei-pg-"))
+        self.port = _free_port()
+
+    def _run(self, *args: str) -> None:
+        kwargs = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
+        result = subprocess.run(args, capture_output=True, text=True, cwd=self.folder, **kwargs)
+        if result.returncode != 0:
+            raise ClusterUnavailable(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+    def start(self) -> str:
+        if self.user:
+            os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
+        data = self.folder / "data"
+        self._run(self.initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(self.pg_ctl, "-D", str(data), "-l", str(self.folder / "server.log"), "-o", options, "-w", "start")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run(self.pg_ctl, "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+        except ClusterUnavailable:
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,104 @@
+"""Resident login codes (rate limited, attempts counted), binding scope, staff passwords."""
+
+import pytest
+from sqlmodel import select
+
+from billing.db import read_session, unit_of_work
+from billing.errors import InvalidInput, PermissionDenied, RateLimited
+from billing.users import (
+    LoginCode, Resident, add_staff, authenticate_staff, bound_accounts, issue_login_code, staff_roles, verify_login_code,
+)
+from tests import factories
+
+PHONE = "13812345678"
+
+
+def _issue(engine, clock, phone=PHONE):
+    with unit_of_work(engine) as db:
+        return issue_login_code(db, phone, now=clock())
+
+
+def _verify(engine, clock, code, phone=PHONE):
+    with unit_of_work(engine) as db:
+        return verify_login_code(db, phone, code, now=clock())
+
+
+def test_code_logs_in_and_creates_the_resident_once(engine, clock):
+    code = _issue(engine, clock)
+    assert len(code) == 6 and code.isdigit()
+    first = _verify(engine, clock, code)
+    clock.advance(minutes=2)
+    second = _verify(engine, clock, _issue(engine, clock))
+    assert first.id == second.id
+    with read_session(engine) as db:
+        assert db.exec(select(Resident)).all()[0].phone == PHONE
+
+
+def test_a_code_works_once(engine, clock):
+    code = _issue(engine, clock)
+    _verify(engine, clock, code)
+    with pytest.raises(PermissionDenied):
+        _verify(engine, clock, code)
+
+
+def test_wrong_codes_are_counted_and_five_burn_the_code(engine, clock):
+    code = _issue(engine, clock)
+    wrong = "000000" if code != "000000" else "111111"
+    for attempt in range(5):
+        with pytest.raises(PermissionDenied) as error:
+            _verify(engine, clock, wrong)
+        assert error.value.params["attempts_left"] == 4 - attempt
+    with read_session(engine) as db:
+        assert db.exec(select(LoginCode.attempts)).one() == 5
+    with pytest.raises(PermissionDenied):
+        _verify(engine, clock, code)  # the right code no longer helps
+
+
+def test_codes_expire_after_five_minutes(engine, clock):
+    code = _issue(engine, clock)
+    clock.advance(minutes=5, seconds=1)
+    with pytest.raises(PermissionDenied):
+        _verify(engine, clock, code)
+
+
+def test_one_code_a_minute_and_ten_a_day(engine, clock):
+    _issue(engine, clock)
+    with pytest.raises(RateLimited):
+        _issue(engine, clock)
+    for _ in range(9):
+        clock.advance(minutes=1)
+        _issue(engine, clock)
+    clock.advance(minutes=1)
+    with pytest.raises(RateLimited):
+        _issue(engine, clock)
+    clock.advance(days=1)
+    assert _issue(engine, clock)
+
+
+@pytest.mark.parametrize("phone", ["1381234567", "23812345678", "1381234567a", ""])
+def test_bad_phone_is_named(engine, clock, phone):
+    with pytest.raises(InvalidInput) as error:
+        _issue(engine, clock, phone)
+    assert error.value.field == "phone"
+
+
+def test_a_resident_sees_only_bound_accounts(engine, clock):
+    with unit_of_work(engine) as db:
+        mine = factories.account(db, at=clock())
+        theirs = factories.account(db, at=clock())
+        me = factories.resident(db, "13800000011", at=clock(), accounts=(mine,))
+        factories.resident(db, "13800000012", at=clock(), accounts=(theirs,))
+    with read_session(engine) as db:
+        assert [a.account_no for a in bound_accounts(db, me.id)] == [mine.account_no]
+
+
+def test_staff_log_in_with_password_and_have_roles(engine):
+    with unit_of_work(engine) as db:
+        add_staff(db, username="cashier9", name="张丽", password="s3cret-pass", roles=["cashier", "finance"])
+    with read_session(engine) as db:
+        staff = authenticate_staff(db, "cashier9", "s3cret-pass")
+        assert staff_roles(db, staff.id) == {"cashier", "finance"}
+        with pytest.raises(PermissionDenied):
+            authenticate_staff(db, "cashier9", "wrong")
+    with pytest.raises(InvalidInput), unit_of_work(engine) as db:
+        add_staff(db, username="x", name="x", password="x", roles=["boss"])

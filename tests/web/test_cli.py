@@ -1,0 +1,49 @@
+"""The ``dianfei`` command as a user runs it: one-line errors, demo load refusing to clobber data."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DIANFEI = str(Path(sys.executable).parent / "dianfei")
+
+
+def dianfei(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DIANFEI_") and k != "DATABASE_URL"}
+    environ |= {"DIANFEI_INSTANCE_PATH": str(tmp_path / "instance")} | env
+    return subprocess.run([DIANFEI, *args], capture_output=True, text=True, env=environ, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("::not a url::", "cannot parse"),
+        ("mysql://localhost/x", "unsupported database"),
+        ("postgresql://nobody@127.0.0.1:9/nowhere", "cannot connect"),
+        ("sqlite:////no/such/folder/x.sqlite3", "cannot connect"),
+    ],
+)
+def test_bad_database_url_is_one_line_naming_the_variable(tmp_path, url, says):
+    result = dianfei("db", "upgrade", tmp_path=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("dianfei: DATABASE_URL:") and says in result.stderr
+
+
+def test_production_without_secret_is_one_line(tmp_path):
+    result = dianfei("db", "upgrade", tmp_path=tmp_path, DIANFEI_ENV="production", DATABASE_URL="sqlite://")
+    assert result.returncode == 1 and result.stderr.strip() == "dianfei: DIANFEI_SECRET_KEY: required when DIANFEI_ENV=production"
+
+
+def test_upgrade_then_demo_load_refuses_a_second_time(tmp_path):
+    assert "revision 0001" in dianfei("db", "upgrade", tmp_path=tmp_path).stdout
+    first = dianfei("demo", "load", "--accounts", "30", tmp_path=tmp_path)
+    assert first.returncode == 0 and "demo county loaded: 30 户号" in first.stdout
+    again = dianfei("demo", "load", tmp_path=tmp_path)
+    assert again.returncode == 1 and again.stderr.count("\n") == 1 and "--reset" in again.stderr
+    kept = dianfei("demo", "load", "--if-empty", tmp_path=tmp_path)
+    assert kept.returncode == 0 and "keeping it" in kept.stdout
+    reset = dianfei("demo", "load", "--reset", "--accounts", "20", tmp_path=tmp_path)
+    assert reset.returncode == 0 and "demo county loaded: 20 户号" in reset.stdout
