@@ -1,0 +1,58 @@
+"""Serve a WSGI app on loopback in a background thread: the sandbox gateways, and the app itself
+in tests that need real HTTP."""
+
+from __future__ import annotations
+
+import threading
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # one line per request drowns test output
+        pass
+
+
+class LoopbackServer:
+    def __init__(self, app, port: int = 0, host: str = "127.0.0.1") -> None:
+        self._server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self._server.daemon_threads = True
+        # A short poll interval makes stop() quick (shutdown waits for the loop to look).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name=f"loopback:{self.port}", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class Served:
+    """The base of the sandbox gateways: a WSGI app that serves itself on loopback.
+
+    ``url`` is where it answers; a subclass sets a placeholder until serve() replaces it."""
+
+    url: str
+    _server: LoopbackServer | None = None
+
+    def serve(self, port: int = 0) -> LoopbackServer:
+        self._server = LoopbackServer(self, port).start()
+        self.url = self._server.url
+        return self._server
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
