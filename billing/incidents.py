@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Text
 from sqlmodel import Field, Session, SQLModel, select
 
+from billing.audit import audit
+
 OPEN, RESOLVED = "open", "resolved"
 
 
@@ -38,6 +40,19 @@ def record_incident(session: Session, *, kind: str, ref: str, detail: dict, at: 
     session.add(incident)
     session.flush()
     return incident
+
+
+def resolve_incident(session: Session, incident: Incident, *, staff_id: int | None, resolution: str,
+                     at: datetime) -> None:
+    """Close an incident: by a staff decision (audit-logged), or by the system (``staff_id=None``)
+    when later facts settle it."""
+    before = {"status": incident.status}
+    incident.status, incident.resolved_at, incident.resolution = RESOLVED, at, resolution[:400]
+    incident.resolved_by = "system" if staff_id is None else str(staff_id)
+    session.add(incident)
+    if staff_id is not None:
+        audit(session, staff_id=staff_id, action="resolve_incident", target=f"incident:{incident.id}", at=at,
+              before=before, after={"status": RESOLVED, "resolution": incident.resolution})
 
 
 def open_incidents(session: Session, kind: str | None = None) -> list[Incident]:

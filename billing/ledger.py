@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, func, select, update
+from sqlalchemy import BigInteger, CheckConstraint, case, func, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from billing.db import insert_ignoring_duplicates
@@ -97,6 +97,7 @@ class Posting:
 class Posted:
     status: str  # "created" or "exists"
     transfer_id: int
+    credit_balance_fen: int | None = None  # credits - debits of the credited account, when created
 
     @property
     def created(self) -> bool:
@@ -133,8 +134,8 @@ def post(session: Session, posting: Posting, *, at: datetime) -> Posted:
     new_id = session.execute(insert.returning(table.c.id)).scalar()
     if new_id is None:
         return _existing(session, posting, at)
-    _apply_to_balances(session, ids[posting.debit], ids[posting.credit], posting.amount_fen)
-    return Posted("created", new_id)
+    balances = _apply_to_balances(session, ids[posting.debit], ids[posting.credit], posting.amount_fen)
+    return Posted("created", new_id, balances[ids[posting.credit]])
 
 
 def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
@@ -153,14 +154,20 @@ def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
     return Posted("exists", transfer_id)
 
 
-def _apply_to_balances(session: Session, debit_id: int, credit_id: int, amount_fen: int) -> None:
-    # Update in id order so that two transactions touching the same pair cannot deadlock.
+def _apply_to_balances(session: Session, debit_id: int, credit_id: int, amount_fen: int) -> dict[int, int]:
+    """Both sides in one statement (rows are locked in index order, so no deadlock between two
+    transfers on the same pair); returns credits - debits of each account afterwards."""
     table = LedgerAccount.__table__
-    for account_id in sorted((debit_id, credit_id)):
-        column = "debits_fen" if account_id == debit_id else "credits_fen"
-        session.execute(
-            update(table).where(table.c.id == account_id).values({column: table.c[column] + amount_fen})
+    rows = session.execute(
+        update(table)
+        .where(table.c.id.in_((debit_id, credit_id)))
+        .values(
+            debits_fen=table.c.debits_fen + case((table.c.id == debit_id, amount_fen), else_=0),
+            credits_fen=table.c.credits_fen + case((table.c.id == credit_id, amount_fen), else_=0),
         )
+        .returning(table.c.id, table.c.credits_fen - table.c.debits_fen)
+    )
+    return dict(rows.all())
 
 
 def account_ids(session: Session, codes: list[str]) -> dict[str, int]:
@@ -188,6 +195,12 @@ def customer_code(account_no: str) -> str:
 
 def manager_code(manager_id: int) -> str:
     return f"manager:{manager_id}"
+
+
+def ensure_ledger_account(session: Session, code: str, kind: str) -> None:
+    """Create a ledger account if it does not exist yet (a manager's float on first bulk payment)."""
+    insert = insert_ignoring_duplicates(session, LedgerAccount.__table__, ["code"])
+    session.execute(insert.values(code=code, kind=kind, debits_fen=0, credits_fen=0))
 
 
 def open_ledger_account(session: Session, code: str, kind: str, account_id: int | None = None) -> LedgerAccount:

@@ -180,6 +180,13 @@ def bound_accounts(session: Session, resident_id: int) -> list[Account]:
     )
 
 
+def managers_of(session: Session, resident_id: int) -> list[Manager]:
+    return list(session.exec(
+        select(Manager).join(ManagerMember, ManagerMember.manager_id == Manager.id)
+        .where(ManagerMember.resident_id == resident_id).order_by(Manager.id)
+    ))
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)

@@ -22,6 +22,11 @@ MODEL_MODULES = (
     "billing.reads",
     "billing.ledger",
     "billing.incidents",
+    "billing.events",
+    "billing.audit",
+    "payments.orders",
+    "payments.refunds",
+    "payments.counter",
 )
 
 HERE = Path(__file__).parent

@@ -1,0 +1,37 @@
+"""The event outbox: facts (bill issued, payment posted, balance low, ...) appended in the same
+transaction as the change they describe.  ``notifications`` reads them after commit; nothing
+updates or deletes them (database triggers refuse it), so a crash can never lose or invent one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Text, insert
+from sqlmodel import Field, Session, SQLModel
+
+PAYMENT_POSTED = "payment_posted"
+REFUND_CONFIRMED = "refund_confirmed"
+INCIDENT_OPENED = "incident_opened"
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    payload: str = Field(default="{}", sa_type=Text)
+    created_at: datetime
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.payload)
+
+
+def emit(session: Session, kind: str, *, at: datetime, account_id: int | None = None, **payload: object) -> None:
+    # A plain INSERT: events are written on hot paths (every payment) and never read back there.
+    session.execute(insert(Event.__table__).values(
+        kind=kind, account_id=account_id, payload=json.dumps(payload, ensure_ascii=False, default=str), created_at=at,
+    ))

@@ -1,0 +1,86 @@
+"""Staff decisions on payment incidents.
+
+Held money (an unknown order, a different amount, another channel) was verified as real but
+credited nowhere; finance decides to ``credit`` it to a 户号 or ``refund`` it to the payer.  A
+second payment of one order was credited and a refund proposed: ``keep`` it on the balance
+(the proposed refund is rejected) or decide the refund on the refunds page.  Incidents that carry
+no money are ``acknowledge``d.  Every decision is audit-logged through ``resolve_incident``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from billing.accounts import get_account
+from billing.errors import InvalidInput
+from billing.incidents import OPEN, Incident, resolve_incident
+from payments import refunds
+from payments.errors import PaymentError
+from payments.orders import CREDITED, ChannelPayment, PaymentOrder, order_lines
+from payments.settlement import credit_account
+
+HELD = ("unknown_order", "amount_mismatch", "wrong_channel")
+CHOICES = {
+    **dict.fromkeys(HELD, ("credit", "refund", "acknowledge")),
+    "wrong_merchant": ("acknowledge",),
+    "duplicate_payment": ("keep", "acknowledge"),
+    "cash_difference": ("acknowledge",),
+    "transfer_conflict": ("acknowledge",),
+}
+
+
+def choices(incident: Incident) -> tuple[str, ...]:
+    return CHOICES.get(incident.kind, ("acknowledge",))
+
+
+def decide(session: Session, incident_id: int, *, decision: str, staff_id: int, now: datetime,
+           account_no: str = "", note: str = "") -> Incident:
+    incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first()
+    if incident is None or incident.status != OPEN:
+        raise PaymentError("this incident is not open", field="incident")
+    if decision not in choices(incident):
+        raise InvalidInput("decision", f"{incident.kind} takes {', '.join(choices(incident))}")
+    payment = session.exec(select(ChannelPayment).where(ChannelPayment.incident_id == incident.id)).first()
+    outcome = {"credit": _credit, "refund": _refund, "keep": _keep}.get(decision)
+    summary = outcome(session, payment, staff_id=staff_id, now=now, account_no=account_no) if outcome else ""
+    resolve_incident(session, incident, staff_id=staff_id, at=now, resolution=f"{decision}: {summary} {note}".strip())
+    return incident
+
+
+def _order(session: Session, payment: ChannelPayment) -> PaymentOrder | None:
+    return session.get(PaymentOrder, payment.order_id) if payment.order_id else None
+
+
+def _credit(session: Session, payment: ChannelPayment, *, staff_id: int, now: datetime, account_no: str) -> str:
+    """Put held money on a balance: the 户号 staff name, else the order's own 户号."""
+    order = _order(session, payment)
+    if account_no:
+        account = get_account(session, account_no)
+    elif order is not None and len(lines := order_lines(session, order)) == 1:
+        account = lines[0][0]
+    else:
+        raise InvalidInput("account_no", "name the 户号 to credit")
+    credit_account(session, key=f"pay:{payment.channel}:{payment.channel_txn_id}", source=f"clearing:{payment.channel}",
+                   account=account, amount_fen=payment.amount_fen, code="payment", channel=payment.channel,
+                   out_trade_no=payment.out_trade_no, now=now)
+    payment.outcome = CREDITED
+    session.add(payment)
+    return f"credited {payment.amount_fen} fen to {account.account_no}"
+
+
+def _refund(session: Session, payment: ChannelPayment, *, staff_id: int, now: datetime, account_no: str) -> str:
+    """Send held money back; it never reached a balance, so the refund debits none."""
+    refund = refunds.propose(session, payment=payment, order=_order(session, payment), debit_code="",
+                             amount_fen=refunds.refundable_fen(session, payment), reason=refunds.OVERPAYMENT,
+                             note="held payment returned", now=now, requested_by=staff_id)
+    return f"refund {refund.refund_no} proposed for approval"
+
+
+def _keep(session: Session, payment: ChannelPayment, *, staff_id: int, now: datetime, account_no: str) -> str:
+    proposed = session.exec(select(refunds.Refund).where(
+        refunds.Refund.channel_payment_id == payment.id, refunds.Refund.state == refunds.PROPOSED)).all()
+    for refund in proposed:
+        refunds.decide(session, refund, staff_id=staff_id, approve=False, now=now)
+    return "kept on the balance"

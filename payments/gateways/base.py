@@ -1,0 +1,135 @@
+"""The one small interface every payment channel adapter offers, and the plain values it speaks.
+
+Adapters turn the channel's protocol (through its SDK) into these values; nothing above them knows
+what a ``trade_state`` or an ``out_request_no`` is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from payments.errors import GatewayConfigError
+
+# Normalised payment states, whatever the channel calls them.
+PAID, PENDING, CLOSED, FAILED = "paid", "pending", "closed", "failed"
+# Normalised refund states.
+REFUND_PROCESSING, REFUND_SUCCEEDED, REFUND_FAILED = "processing", "succeeded", "failed"
+REFUND_UNKNOWN = "unknown"  # the channel has never heard of it: submit again under the same number
+
+
+@dataclass(frozen=True)
+class Merchant:
+    """Who we are at the channel: a notification for anyone else is an incident, never a credit."""
+
+    channel: str
+    app_id: str
+    merchant_id: str
+
+
+@dataclass(frozen=True)
+class PaymentReport:
+    """What the channel says about one order (from a notification, a query or a statement)."""
+
+    channel: str
+    out_trade_no: str
+    status: str
+    amount_fen: int
+    app_id: str
+    merchant_id: str
+    channel_txn_id: str | None = None
+    payer: str = ""
+    paid_at: datetime | None = None
+    source: str = "query"
+
+
+@dataclass(frozen=True)
+class RefundReport:
+    channel: str
+    refund_no: str
+    status: str
+    amount_fen: int | None = None
+    channel_refund_id: str = ""
+    out_trade_no: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification: about a payment, or about a refund."""
+
+    payment: PaymentReport | None = None
+    refund: RefundReport | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The exact HTTP answer a channel expects from our notify endpoint."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where the payer goes next: a page to open (H5, WAP), a QR code to show, or JSAPI parameters."""
+
+    kind: str  # redirect | qr | jsapi
+    url: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    out_trade_no: str
+    amount_fen: int
+    description: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One row of a channel's daily statement, in fen."""
+
+    channel: str
+    kind: str  # payment | refund
+    channel_txn_id: str
+    out_trade_no: str
+    amount_fen: int
+    fee_fen: int
+    at: datetime
+    refund_no: str = ""
+
+
+class Gateway(Protocol):
+    channel: str
+    merchant: Merchant
+    ack: Answer  # we took it: stop sending
+    reject: Answer  # failed verification
+    retry: Answer  # transient failure on our side: send again later
+
+    def create(self, order: OrderRequest, scene: str, *, payer_id: str | None = None, client_ip: str | None = None,
+               return_url: str | None = None) -> Checkout: ...
+
+    def query(self, out_trade_no: str) -> PaymentReport: ...
+
+    def close(self, out_trade_no: str) -> None: ...
+
+    def refund(self, refund_no: str, *, out_trade_no: str, channel_txn_id: str, amount_fen: int, total_fen: int,
+               reason: str) -> RefundReport: ...
+
+    def query_refund(self, refund_no: str, *, out_trade_no: str) -> RefundReport: ...
+
+    def parse_notification(self, headers: dict[str, str], body: bytes, *, now: datetime) -> Notification: ...
+
+    def statement(self, day: date) -> list[StatementLine]: ...
+
+
+def read_key_file(path: Path, setting: str) -> str:
+    """A key file named by a setting; unreadable means startup stops naming that setting."""
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise GatewayConfigError(setting, f"cannot read {path}: {error.strerror}") from None

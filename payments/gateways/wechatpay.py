@@ -1,0 +1,253 @@
+"""WeChat Pay API v3 through ``wechatpayv3``: the only module that imports it.
+
+Both ways WeChat Pay signs are accepted at once, chosen by ``Wechatpay-Serial``: the WeChat Pay
+public key (``PUB_KEY_ID_...``) and platform certificates (a folder of ``<SERIAL>.pem``), since
+during a migration callbacks arrive signed with either.  The SDK leaves some checks to us, done
+here before it sees anything: an unknown serial is refused (the SDK would go and download
+certificates), ``WECHATPAY/SIGNTEST/`` probes are refused, and so is a timestamp more than five
+minutes from our clock.  The statement's SHA1 is checked too (the SDK does not).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from cryptography import x509
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from billing.clock import Clock, to_beijing
+from payments.errors import AlreadyPaid, GatewayConfigError, GatewayError, NotificationRejected
+from payments.gateways.base import (
+    CLOSED, FAILED, PAID, PENDING, REFUND_FAILED, REFUND_PROCESSING, REFUND_SUCCEEDED, REFUND_UNKNOWN, Answer,
+    Checkout, Merchant, Notification, OrderRequest, PaymentReport, RefundReport, StatementLine, read_key_file,
+)
+from payments.statements import parse_wechat_tradebill
+
+CHANNEL = "wechat"
+MAX_CLOCK_SKEW_SECONDS = 300
+SIGNATURE_PROBE = "WECHATPAY/SIGNTEST/"
+TRADE_STATES = {"SUCCESS": PAID, "REFUND": PAID, "NOTPAY": PENDING, "USERPAYING": PENDING,
+                "CLOSED": CLOSED, "REVOKED": CLOSED, "PAYERROR": FAILED}
+REFUND_STATES = {"SUCCESS": REFUND_SUCCEEDED, "PROCESSING": REFUND_PROCESSING, "CLOSED": REFUND_FAILED,
+                 "ABNORMAL": REFUND_FAILED}
+SCENES = {"native": WeChatPayType.NATIVE, "h5": WeChatPayType.H5, "jsapi": WeChatPayType.JSAPI,
+          "miniprogram": WeChatPayType.MINIPROG, "app": WeChatPayType.APP}
+
+
+def _json_answer(status: int, code: str, message: str) -> Answer:
+    body = json.dumps({"code": code, "message": message}, ensure_ascii=False).encode()
+    return Answer(status, body, "application/json")
+
+
+@dataclass(frozen=True)
+class WeChatPayConfig:
+    mchid: str
+    appid: str
+    apiv3_key: str
+    merchant_key_file: Path
+    merchant_serial: str
+    notify_url: str
+    gateway_url: str = "https://api.mch.weixin.qq.com"
+    public_key_file: Path | None = None
+    public_key_id: str | None = None
+    cert_dir: Path | None = None
+    timeout_seconds: float = 10.0
+
+
+class WeChatPayGateway:
+    channel = CHANNEL
+    ack = Answer(204)
+    reject = _json_answer(401, "FAIL", "签名验证失败")
+    retry = _json_answer(500, "FAIL", "系统繁忙，请稍后重试")
+
+    def __init__(self, config: WeChatPayConfig, *, clock: Clock) -> None:
+        self.config, self.clock = config, clock
+        self.merchant = Merchant(CHANNEL, config.appid, config.mchid)
+        self._by_serial: dict[str, WeChatPay] = {}
+        common = dict(
+            wechatpay_type=WeChatPayType.NATIVE, mchid=config.mchid, private_key=read_key_file(config.merchant_key_file, "WECHATPAY_MERCHANT_KEY_FILE"),
+            cert_serial_no=config.merchant_serial, appid=config.appid, apiv3_key=config.apiv3_key,
+            notify_url=config.notify_url, timeout=(5, config.timeout_seconds),
+        )
+        if config.public_key_file and config.public_key_id:
+            client = WeChatPay(public_key=read_key_file(config.public_key_file, "WECHATPAY_PUBLIC_KEY_FILE"), public_key_id=config.public_key_id, **common)
+            self._by_serial[config.public_key_id] = client
+        if config.cert_dir:
+            serials = _certificate_serials(config.cert_dir)
+            client = WeChatPay(cert_dir=str(config.cert_dir), **common)
+            self._by_serial.update(dict.fromkeys(serials, client))
+        if not self._by_serial:
+            raise GatewayConfigError("WECHATPAY_PUBLIC_KEY_FILE", "set the WeChat Pay public key, a certificate folder, or both")
+        # Requests go through the public-key client when there is one (new merchants); both verify.
+        self._client = self._by_serial.get(config.public_key_id or "") or next(iter(self._by_serial.values()))
+        for client in set(self._by_serial.values()):
+            client._core._gate_way = config.gateway_url.rstrip("/")  # the SDK has no option for this
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _call(self, method, *args, **kwargs) -> tuple[int, dict | bytes]:
+        try:
+            status, content = method(*args, **kwargs)
+        except requests.RequestException as error:
+            raise GatewayError(CHANNEL, "NETWORK", str(error)) from None
+        except Exception as error:  # the SDK raises bare Exception for a bad response signature
+            raise GatewayError(CHANNEL, "SDK", str(error)) from None
+        if status >= 400:
+            data = _json_or_empty(content)
+            raise GatewayError(CHANNEL, data.get("code", str(status)), data.get("message", "") or str(content)[:200])
+        if isinstance(content, bytes) or not content:
+            return status, content
+        return status, json.loads(content)
+
+    def create(self, order: OrderRequest, scene: str, *, payer_id: str | None = None, client_ip: str | None = None,
+               return_url: str | None = None) -> Checkout:
+        kwargs = dict(
+            description=order.description, out_trade_no=order.out_trade_no,
+            amount={"total": order.amount_fen, "currency": "CNY"}, time_expire=_rfc3339(order.expires_at),
+            pay_type=SCENES[scene],
+        )
+        if scene in ("jsapi", "miniprogram"):
+            kwargs["payer"] = {"openid": payer_id}
+        if scene == "h5":
+            kwargs["scene_info"] = {"payer_client_ip": client_ip or "127.0.0.1", "h5_info": {"type": "Wap"}}
+        _, data = self._call(self._client.pay, **kwargs)
+        if scene == "native":
+            return Checkout("qr", url=data["code_url"])
+        if scene == "h5":
+            url = data["h5_url"]
+            if return_url:
+                url += ("&" if "?" in url else "?") + "redirect_url=" + quote(return_url, safe="")
+            return Checkout("redirect", url=url)
+        return Checkout("jsapi", params=self._jsapi_params(data["prepay_id"]))
+
+    def _jsapi_params(self, prepay_id: str) -> dict[str, str]:
+        """What wx.requestPayment / WeixinJSBridge needs, signed with the merchant key."""
+        timestamp, nonce, package = str(int(time.time())), secrets.token_hex(16), f"prepay_id={prepay_id}"
+        signature = self._client.sign([self.config.appid, timestamp, nonce, package])
+        return {"appId": self.config.appid, "timeStamp": timestamp, "nonceStr": nonce, "package": package,
+                "signType": "RSA", "paySign": signature}
+
+    def query(self, out_trade_no: str) -> PaymentReport:
+        try:
+            _, data = self._call(self._client.query, out_trade_no=out_trade_no)
+        except GatewayError as error:
+            if error.channel_code == "ORDER_NOT_EXIST":
+                return PaymentReport(CHANNEL, out_trade_no, PENDING, 0, self.config.appid, self.config.mchid)
+            raise
+        return self._payment(data, "query")
+
+    def close(self, out_trade_no: str) -> None:
+        try:
+            self._call(self._client.close, out_trade_no=out_trade_no)
+        except GatewayError as error:
+            if error.channel_code == "ORDERPAID":
+                raise AlreadyPaid(CHANNEL, error.channel_code, str(error)) from None
+            if error.channel_code != "ORDER_NOT_EXIST":
+                raise
+
+    def refund(self, refund_no: str, *, out_trade_no: str, channel_txn_id: str, amount_fen: int, total_fen: int,
+               reason: str) -> RefundReport:
+        _, data = self._call(
+            self._client.refund, out_refund_no=refund_no, transaction_id=channel_txn_id, reason=reason[:80],
+            amount={"refund": amount_fen, "total": total_fen, "currency": "CNY"},
+        )
+        return self._refund(data)
+
+    def query_refund(self, refund_no: str, *, out_trade_no: str) -> RefundReport:
+        try:
+            _, data = self._call(self._client.query_refund, out_refund_no=refund_no)
+        except GatewayError as error:
+            if error.channel_code == "RESOURCE_NOT_EXISTS":
+                return RefundReport(CHANNEL, refund_no, REFUND_UNKNOWN, out_trade_no=out_trade_no)
+            raise
+        return self._refund(data)
+
+    def statement(self, day: date) -> list[StatementLine]:
+        try:
+            _, bill = self._call(self._client.trade_bill, bill_date=day.isoformat(), bill_type="ALL", tar_type="GZIP")
+        except GatewayError as error:
+            if error.channel_code == "NO_STATEMENT_EXIST":
+                return []
+            raise
+        _, zipped = self._call(self._client.download_bill, bill["download_url"])
+        raw = gzip.decompress(zipped)
+        if hashlib.sha1(raw).hexdigest() != bill["hash_value"].lower():
+            raise GatewayError(CHANNEL, "HASH_MISMATCH", f"statement for {day} does not match its SHA1")
+        return parse_wechat_tradebill(raw.decode("utf-8"))
+
+    # --- notifications --------------------------------------------------------------------
+
+    def parse_notification(self, headers: dict[str, str], body: bytes, *, now: datetime) -> Notification:
+        found = {key.lower(): value for key, value in headers.items()}
+        signature, serial = found.get("wechatpay-signature", ""), found.get("wechatpay-serial", "")
+        if signature.startswith(SIGNATURE_PROBE):
+            raise NotificationRejected("WeChat Pay signature probe (WECHATPAY/SIGNTEST)")
+        client = self._by_serial.get(serial.upper()) or self._by_serial.get(serial)
+        if client is None:
+            raise NotificationRejected(f"unknown Wechatpay-Serial {serial!r}")
+        timestamp = found.get("wechatpay-timestamp", "")
+        if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+            raise NotificationRejected(f"Wechatpay-Timestamp {timestamp!r} is more than 5 minutes from now")
+        canonical = {name: found.get(name.lower(), "") for name in (
+            "Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial", "Wechatpay-Signature-Type")}
+        try:
+            data = client.callback(canonical, body)
+        except Exception as error:  # malformed JSON or an algorithm the SDK does not know
+            raise NotificationRejected(f"malformed notification: {error}") from None
+        if not data:
+            raise NotificationRejected("signature does not verify or the resource does not decrypt")
+        return self._notification(data)
+
+    def _notification(self, data: dict) -> Notification:
+        event, resource = data.get("event_type", ""), data["resource"]
+        if event == "TRANSACTION.SUCCESS":
+            return Notification(payment=self._payment(resource, "notify"))
+        if event.startswith("REFUND."):
+            return Notification(refund=self._refund(resource))
+        raise NotificationRejected(f"unexpected event_type {event!r}")
+
+    def _payment(self, data: dict, source: str) -> PaymentReport:
+        success_time = data.get("success_time")
+        return PaymentReport(
+            channel=CHANNEL, out_trade_no=data["out_trade_no"], status=TRADE_STATES.get(data.get("trade_state"), PENDING),
+            amount_fen=int(data["amount"]["total"]), app_id=data.get("appid", ""), merchant_id=data.get("mchid", ""),
+            channel_txn_id=data.get("transaction_id"), payer=data.get("payer", {}).get("openid", ""),
+            paid_at=datetime.fromisoformat(success_time) if success_time else None, source=source,
+        )
+
+    def _refund(self, data: dict) -> RefundReport:
+        status = data.get("status") or data.get("refund_status", "")
+        return RefundReport(
+            channel=CHANNEL, refund_no=data["out_refund_no"], status=REFUND_STATES.get(status, REFUND_PROCESSING),
+            amount_fen=int(data["amount"]["refund"]), channel_refund_id=data.get("refund_id", ""),
+            out_trade_no=data.get("out_trade_no", ""),
+        )
+
+
+def _json_or_empty(content: str | bytes) -> dict:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _rfc3339(instant: datetime) -> str:
+    return to_beijing(instant).isoformat(timespec="seconds")
+
+
+def _certificate_serials(folder: Path) -> list[str]:
+    pems = sorted(Path(folder).glob("*.pem"))
+    if not pems:
+        # The SDK would otherwise fetch certificates from the real gateway while being constructed.
+        raise GatewayConfigError("WECHATPAY_CERT_DIR", f"{folder} holds no platform certificate (<SERIAL>.pem)")
+    return [f"{x509.load_pem_x509_certificate(pem.read_bytes()).serial_number:X}" for pem in pems]

@@ -1,0 +1,195 @@
+"""``settle``: the one place where a channel's word about a payment changes our books.
+
+Notifications, queries (``payments sync``, the return page) and statements all end here:
+
+1. lock the order (a duplicate notification racing the first waits, then sees it settled);
+2. a channel transaction we have seen before is a no-op (``exists``);
+3. a verified but inconsistent report (unknown order, another merchant's app id or merchant id,
+   another channel, a different amount) becomes an incident and credits nothing (``held``);
+4. a second real payment of an order that is already paid (one QR code, two phones) is real
+   money: it is credited to the same balance and a refund is proposed to staff (``duplicate``);
+5. otherwise the order becomes paid and the money is posted: clearing -> customer, or for a
+   property manager clearing -> manager float -> each 户号, all in the caller's transaction,
+   with ``payment_posted`` events.
+
+A callback never "pays a bill"; it credits a balance, and which bills count as paid follows from
+the balance.  Every transfer is keyed by the channel's transaction id, so nothing can post twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from billing import events, ledger
+from billing.accounts import Account
+from billing.db import insert_ignoring_duplicates
+from billing.incidents import OPEN, Incident, record_incident, resolve_incident
+from billing.ledger import Posting
+from payments import refunds
+from payments.gateways.base import CLOSED as REPORT_CLOSED, FAILED as REPORT_FAILED, PAID as REPORT_PAID
+from payments.gateways.base import Merchant, PaymentReport
+from payments.orders import (
+    BULK, CLOSED, CREATED, CREDITED, DUPLICATE, FAILED, HELD, PAID, PAYING, ChannelPayment, PaymentOrder, order_lines,
+    transition,
+)
+
+
+@dataclass(frozen=True)
+class Settled:
+    outcome: str  # credited | exists | duplicate | held | pending | closed | failed | unknown
+    order_id: int | None = None
+    incident_id: int | None = None
+
+
+def settle(session: Session, report: PaymentReport, merchant: Merchant, *, now: datetime) -> Settled:
+    order = session.exec(
+        select(PaymentOrder).where(PaymentOrder.out_trade_no == report.out_trade_no).with_for_update()
+    ).first()
+    if report.status != REPORT_PAID:
+        return _not_paid(order, report, now)
+    seen = _seen(session, report)
+    if seen is not None and seen.outcome != HELD:
+        return Settled("exists", seen.order_id, seen.incident_id)
+    problem = _problem(order, report, merchant)
+    if problem:
+        return Settled("exists", seen.order_id, seen.incident_id) if seen else _hold(session, order, report, problem, now)
+    if seen is not None:  # held earlier on a report that did not add up; this one does
+        _release(session, seen, report, now)
+    if order.state == PAID:
+        return _second_payment(session, order, report, now, seen)
+    transition(order, PAID, now)
+    order.channel_txn_id, order.paid_at = report.channel_txn_id, report.paid_at or now
+    session.add(order)
+    payment = _record(session, order, report, CREDITED, now, seen)
+    _post(session, order, payment, now, allocate=True)
+    return Settled("credited", order.id)
+
+
+def _not_paid(order: PaymentOrder | None, report: PaymentReport, now: datetime) -> Settled:
+    if order is None:
+        return Settled("unknown")
+    target = {REPORT_CLOSED: CLOSED, REPORT_FAILED: FAILED}.get(report.status)
+    if target and order.state in (CREATED, PAYING):
+        transition(order, target, now)
+    return Settled("pending" if order.state in (CREATED, PAYING) else order.state, order.id)
+
+
+def _seen(session: Session, report: PaymentReport) -> ChannelPayment | None:
+    return session.exec(
+        select(ChannelPayment).where(
+            ChannelPayment.channel == report.channel, ChannelPayment.channel_txn_id == report.channel_txn_id
+        )
+    ).first()
+
+
+def _problem(order: PaymentOrder | None, report: PaymentReport, merchant: Merchant) -> str | None:
+    if (report.app_id, report.merchant_id) != (merchant.app_id, merchant.merchant_id):
+        return "wrong_merchant"
+    if order is None:
+        return "unknown_order"
+    if order.channel != report.channel:
+        return "wrong_channel"
+    if order.amount_fen != report.amount_fen:
+        return "amount_mismatch"
+    return None
+
+
+def _hold(session: Session, order: PaymentOrder | None, report: PaymentReport, problem: str, now: datetime) -> Settled:
+    """Verified money we cannot place: an incident for staff, no credit until they decide."""
+    ref = f"{report.channel}:{report.channel_txn_id}"
+    detail = {
+        "problem": problem, "out_trade_no": report.out_trade_no, "channel_txn_id": report.channel_txn_id,
+        "reported_fen": report.amount_fen, "order_fen": order.amount_fen if order else None,
+        "app_id": report.app_id, "merchant_id": report.merchant_id, "source": report.source,
+    }
+    claimed = session.execute(
+        insert_ignoring_duplicates(session, ChannelPayment.__table__, ["channel", "channel_txn_id"])
+        .values(_payment_values(order, report, HELD, now))
+        .returning(ChannelPayment.__table__.c.id)
+    ).scalar()
+    if claimed is None:  # the same report, held by a concurrent delivery a moment ago
+        return Settled("exists", order.id if order else None)
+    incident = record_incident(session, kind=problem, ref=ref, detail=detail, at=now)
+    session.get(ChannelPayment, claimed).incident_id = incident.id
+    events.emit(session, events.INCIDENT_OPENED, at=now, incident_id=incident.id, problem=problem, ref=ref)
+    return Settled("held", order.id if order else None, incident.id)
+
+
+def _release(session: Session, held: ChannelPayment, report: PaymentReport, now: datetime) -> None:
+    """A consistent report of a transaction that was held: the incident is closed by the system.
+
+    Transaction ids are the channel's; a verified report that adds up is the truth about it."""
+    incident = session.get(Incident, held.incident_id)
+    if incident is not None and incident.status == OPEN:
+        resolve_incident(session, incident, staff_id=None, at=now,
+                         resolution=f"superseded by a consistent {report.source} report")
+
+
+def _second_payment(session: Session, order: PaymentOrder, report: PaymentReport, now: datetime,
+                    seen: ChannelPayment | None) -> Settled:
+    """Real money paid a second time for one order: credit it, and offer it back for refund."""
+    payment = _record(session, order, report, DUPLICATE, now, seen)
+    target = _post(session, order, payment, now, allocate=False)
+    detail = {"problem": "duplicate_payment", "out_trade_no": order.out_trade_no,
+              "first_txn": order.channel_txn_id, "second_txn": report.channel_txn_id, "amount_fen": report.amount_fen}
+    incident = record_incident(session, kind="duplicate_payment", ref=f"{report.channel}:{report.channel_txn_id}",
+                               detail=detail, at=now)
+    payment.incident_id = incident.id
+    refunds.propose(session, payment=payment, order=order, debit_code=target, amount_fen=report.amount_fen,
+                    reason=refunds.DUPLICATE_PAYMENT, note=f"second payment {report.channel_txn_id}", now=now)
+    events.emit(session, events.INCIDENT_OPENED, at=now, incident_id=incident.id, problem="duplicate_payment",
+                ref=incident.ref)
+    return Settled("duplicate", order.id, incident.id)
+
+
+def _payment_values(order: PaymentOrder | None, report: PaymentReport, outcome: str, now: datetime) -> dict:
+    return {
+        "channel": report.channel, "channel_txn_id": report.channel_txn_id, "out_trade_no": report.out_trade_no,
+        "order_id": order.id if order else None, "amount_fen": report.amount_fen, "payer": report.payer[:128],
+        "paid_at": report.paid_at or now, "source": report.source, "outcome": outcome,
+    }
+
+
+def _record(session: Session, order: PaymentOrder, report: PaymentReport, outcome: str, now: datetime,
+            held: ChannelPayment | None = None) -> ChannelPayment:
+    payment = held or ChannelPayment()
+    for name, value in _payment_values(order, report, outcome, now).items():
+        setattr(payment, name, value)
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def _post(session: Session, order: PaymentOrder, payment: ChannelPayment, now: datetime, *, allocate: bool) -> str:
+    """Post the payment; returns the ledger account that received it (customer or manager float)."""
+    clearing = f"clearing:{payment.channel}"
+    key = f"pay:{payment.channel}:{payment.channel_txn_id}"
+    lines = order_lines(session, order)
+    if order.purpose != BULK:
+        (account, _), = lines
+        credit_account(session, key=key, source=clearing, account=account, amount_fen=payment.amount_fen, code="payment",
+                       channel=payment.channel, out_trade_no=order.out_trade_no, now=now)
+        return ledger.customer_code(account.account_no)
+    target = ledger.manager_code(order.manager_id)
+    ledger.ensure_ledger_account(session, target, ledger.LIABILITY)
+    ledger.post(session, Posting(key, clearing, target, payment.amount_fen, "payment", order.out_trade_no), at=now)
+    if allocate:
+        for account, amount in lines:
+            credit_account(session, key=f"bulk:{order.out_trade_no}:{account.account_no}", source=target,
+                           account=account, amount_fen=amount, code="bulk", channel=payment.channel,
+                           out_trade_no=order.out_trade_no, now=now)
+    return target
+
+
+def credit_account(session: Session, *, key: str, source: str, account: Account, amount_fen: int, code: str,
+                   channel: str, out_trade_no: str, now: datetime) -> None:
+    """Money onto a 户号's balance, with the ``payment_posted`` event that tells the resident."""
+    posted = ledger.post(session, Posting(key, source, ledger.customer_code(account.account_no), amount_fen, code,
+                                          out_trade_no), at=now)
+    if posted.created:
+        events.emit(session, events.PAYMENT_POSTED, at=now, account_id=account.id, account_no=account.account_no,
+                    amount_fen=amount_fen, channel=channel, out_trade_no=out_trade_no,
+                    balance_fen=posted.credit_balance_fen)
