@@ -34,8 +34,13 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal import auth
-    from portal.pages import views as pages
+    from portal import auth, health
+    from portal.callbacks import views as callbacks
+    from portal.manager import views as manager
+    from portal.pages import payments as pay_pages, views as pages
+    from portal.staff import blueprint as staff_blueprint
 
-    app.register_blueprint(auth.blueprint)
-    app.register_blueprint(pages.blueprint)
+    for blueprint in (auth.blueprint, health.blueprint, pages.blueprint, pay_pages.blueprint, manager.blueprint,
+                      staff_blueprint, callbacks.blueprint):
+        app.register_blueprint(blueprint)
+    csrf.exempt(callbacks.blueprint)

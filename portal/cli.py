@@ -10,6 +10,9 @@ A wrong setting or an unreachable database ends the command with one line naming
 from __future__ import annotations
 
 import sys
+import threading
+import time
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -17,12 +20,15 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from werkzeug.serving import run_simple
 
 import migrations
-from billing.demo_county import database_is_empty, load_demo_county
+from billing.demo_county import DEMO_PASSWORD, database_is_empty, load_demo_county
+from payments import sync
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
+from payments.errors import GatewayConfigError
 from portal.errors import ConfigError
+from portal.payment_commands import payments_group
 from portal.wiring import services
 
-ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable)
+ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
 
 
 def _load_app():
@@ -41,6 +47,7 @@ cli = FlaskGroup(
 )
 cli.add_command(routes_command)
 cli.add_command(shell_command)
+cli.add_command(payments_group)
 
 
 @cli.group("db")
@@ -92,21 +99,42 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
 @click.option("--port", default=None, type=int, help="Default: DIANFEI_PORT or 5000.")
 @with_appcontext
 def run(host: str | None, port: int | None) -> None:
-    """Serve the portal."""
+    """Serve the portal (with the sandbox cashiers and a payments sync every minute in the demo)."""
     app = current_app._get_current_object()
     host, port = host or app.config["HOST"], port or app.config["PORT"]
-    click.echo(_banner(f"http://{host}:{port}"))
+    svc = services()
+    if app.config["PAYMENTS_SANDBOX"]:
+        from portal.sandbox import start_sandboxes
+
+        start_sandboxes(app.config, svc.clock)
+    threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
+    click.echo(_banner(f"http://{host}:{port}", app.config))
     run_simple(host, port, app, threaded=True)
 
 
-def _banner(base: str) -> str:
-    return "\n".join(
-        [
-            f"dianfei is serving on {base}/",
-            f"  resident portal   {base}/          log in with 13800000001 or 13800000002",
-            "                                    (the SMS code is shown on screen in the demo)",
-        ]
-    )
+def _sync_every_minute(app) -> None:
+    """What cron runs as ``dianfei payments sync`` in production, inline for the demo."""
+    svc = app.extensions["dianfei"]
+    while True:
+        time.sleep(60)
+        try:
+            sync.sync(svc.engine, svc.gateways, now=svc.clock(), older_than=timedelta(minutes=app.config["SYNC_AFTER_MINUTES"]))
+        except Exception:  # a failed round is retried next minute; the server keeps serving
+            app.logger.exception("payments sync failed")
+
+
+def _banner(base: str, config) -> str:
+    lines = [
+        f"dianfei is serving on {base}/",
+        f"  resident portal   {base}/          log in with 13800000001 or 13800000002",
+        "                                    (the SMS code is shown on screen in the demo)",
+        f"  property manager  {base}/manager/  log in with 13900000000, then 物业代缴",
+        f"  staff             {base}/staff/    admin, cashier1, finance1, reviewer1, reader1 / {DEMO_PASSWORD}",
+    ]
+    if config["PAYMENTS_SANDBOX"]:
+        lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{config['SANDBOX_WECHATPAY_PORT']}, "
+                     f"Alipay http://127.0.0.1:{config['SANDBOX_ALIPAY_PORT']}")
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -23,6 +23,34 @@ DEFAULTS: dict[str, object] = {
     "DEFAULT_LANGUAGE": "zh",
     "HOST": "127.0.0.1",
     "PORT": 5000,
+    "PUBLIC_URL": "http://127.0.0.1:5000",  # how the channels reach our /callbacks
+    # Payments: limits per 户号 and order lifetime
+    "PAYMENT_MIN": "1.00",
+    "PAYMENT_MAX": "5000.00",
+    "ORDER_TTL_MINUTES": 30,
+    "SYNC_AFTER_MINUTES": 5,
+    # The demo cashiers: local WeChat Pay and Alipay simulators with keys under instance/sandbox
+    "PAYMENTS_SANDBOX": True,
+    "SANDBOX_WECHATPAY_PORT": 5101,
+    "SANDBOX_ALIPAY_PORT": 5102,
+    # WeChat Pay API v3 (ignored in sandbox mode)
+    "WECHATPAY_MCHID": "1900000001",
+    "WECHATPAY_APPID": "wx8888888888888888",
+    "WECHATPAY_APIV3_KEY": "",
+    "WECHATPAY_MERCHANT_KEY_FILE": "",
+    "WECHATPAY_MERCHANT_SERIAL": "",
+    "WECHATPAY_PUBLIC_KEY_FILE": "",
+    "WECHATPAY_PUBLIC_KEY_ID": "",
+    "WECHATPAY_CERT_DIR": "",
+    "WECHATPAY_GATEWAY": "https://api.mch.weixin.qq.com",
+    "WECHATPAY_NOTIFY_URL": "",
+    # Alipay (ignored in sandbox mode)
+    "ALIPAY_APP_ID": "2021000000000001",
+    "ALIPAY_SELLER_ID": "2088000000000001",
+    "ALIPAY_APP_KEY_FILE": "",
+    "ALIPAY_PUBLIC_KEY_FILE": "",
+    "ALIPAY_GATEWAY": "https://openapi.alipay.com/gateway.do",
+    "ALIPAY_NOTIFY_URL": "",
 }
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL")
 
@@ -35,6 +63,8 @@ def load_settings(environ: Mapping[str, str], overrides: Mapping[str, object] | 
     if environ.get("DATABASE_URL"):
         settings["DATABASE_URL"] = environ["DATABASE_URL"]
     settings.update(overrides or {})
+    if settings["ENV"] == "production" and PREFIX + "PAYMENTS_SANDBOX" not in environ and "PAYMENTS_SANDBOX" not in (overrides or {}):
+        settings["PAYMENTS_SANDBOX"] = False  # the demo cashiers are on by default everywhere but production
     _fill_from_instance(settings)
     return settings
 
@@ -61,6 +91,8 @@ def _fill_from_instance(settings: dict[str, object]) -> None:
         if missing:
             names = ", ".join("DATABASE_URL" if key == "DATABASE_URL" else PREFIX + key for key in missing)
             raise ConfigError(f"{names}: required when {PREFIX}ENV=production")
+        if settings["PAYMENTS_SANDBOX"]:
+            raise ConfigError(f"{PREFIX}PAYMENTS_SANDBOX: must be false when {PREFIX}ENV=production")
         return
     instance = Path(str(settings["INSTANCE_PATH"]))
     instance.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from flask import Flask, current_app, request, session
 
+from billing.money import format_yuan
+
 LANGUAGES = ("zh", "en")
 CATALOG_DIR = Path(__file__).parent / "translations"
 
@@ -31,6 +33,15 @@ ERROR_TEXT = {
     "rate_limited.phone": "验证码发送过于频繁，请稍后再试",
     "transfer_conflict": "账务记录冲突，已通知工作人员核查",
     "database_unavailable": "系统暂时无法访问，请稍后再试",
+    "invalid_input.channel": "请选择微信支付或支付宝",
+    "invalid_input.file": "文件有误，请检查后重新上传",
+    "amount_out_of_range": "金额需在 {minimum} 至 {maximum} 元之间",
+    "gateway_error": "支付渠道暂时无法受理，请稍后再试",
+    "refund_not_allowed": "无法退款：超出可退金额、余额不足或已超过退款期限",
+    "refund_not_allowed.amount": "退款金额超出可退金额或余额",
+    "permission_denied.staff": "退款需由另一位财务人员审批",
+    "order_not_found": "没有找到这笔订单",
+    "day_already_closed": "今日已轧账，不能再收费",
     "unknown": "操作失败，请稍后再试",
 }
 
@@ -57,7 +68,31 @@ def gettext(text: str, **values: object) -> str:
 
 def error_message(error) -> str:
     key = f"{error.code}.{error.field}" if getattr(error, "field", None) else error.code
-    return gettext(ERROR_TEXT.get(key) or ERROR_TEXT.get(error.code) or ERROR_TEXT["unknown"])
+    text = ERROR_TEXT.get(key) or ERROR_TEXT.get(error.code) or ERROR_TEXT["unknown"]
+    return gettext(text, **_shown(getattr(error, "params", {})))
+
+
+BULK_PROBLEMS = {
+    "encoding": "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV",
+    "empty": "文件中没有数据",
+    "too_many_lines": "超过 {limit} 行，请分批上传",
+    "columns": "应为两列：户号,金额（这一行有 {found} 列）",
+    "account_no_format": "户号 {account_no} 格式有误，应为10位数字",
+    "account_not_managed": "户号 {account_no} 不属于本物业",
+    "account_repeated": "户号 {account_no} 与第 {first_line} 行重复",
+    "amount_format": "金额 {amount} 格式有误，例如 100.00",
+    "amount_range": "金额 {amount} 超出单户限额",
+}
+
+
+def bulk_problem(line: int, code: str, values: dict) -> str:
+    """One bad line of a bulk-payment file, as the manager reads it: 第3行：户号 … 不属于本物业."""
+    return gettext("第{line}行：{problem}", line=line, problem=gettext(BULK_PROBLEMS[code], **values))
+
+
+def _shown(params: dict) -> dict:
+    """Message values as people read them: ``minimum_fen=100`` becomes ``minimum="1.00"``."""
+    return {key.removesuffix("_fen"): format_yuan(value) if key.endswith("_fen") else value for key, value in params.items()}
 
 
 def init_app(app: Flask) -> None:

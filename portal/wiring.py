@@ -1,30 +1,37 @@
-"""What the web layer hands the layers below: the engine, the clock, the configured services.
+"""What the web layer hands the layers below: the engine, the clock, the configured channels.
 
 Nothing below ``portal`` reads Flask's globals; views fetch these with ``services()`` and pass them
-down explicitly.
+down explicitly.  Tests override ``ENGINE``, ``CLOCK`` and ``GATEWAYS`` through ``create_app``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy.engine import Engine
 
 from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
+from payments.checkout import Limits
+from payments.gateways.base import Gateway
+from portal.channels import build_gateways, payment_limits
 
 
 @dataclass
 class Services:
     engine: Engine
     clock: Clock
+    gateways: dict[str, Gateway] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
 
 def build_services(settings: dict) -> Services:
-    engine = settings.get("ENGINE") or make_engine(str(settings["DATABASE_URL"]))  # tests pass their engine
+    engine = settings.get("ENGINE") or make_engine(str(settings["DATABASE_URL"]))
     check_connection(engine)
-    return Services(engine=engine, clock=settings.get("CLOCK") or system_clock)
+    clock = settings.get("CLOCK") or system_clock
+    gateways = settings["GATEWAYS"] if "GATEWAYS" in settings else build_gateways(settings, clock)
+    return Services(engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings))
 
 
 def services() -> Services:

@@ -24,4 +24,5 @@ def home():
             return render_template("pages/login.html", phone="")
         accounts = users.bound_accounts(db, resident_id)
         balances = ledger.customer_balances(db, [account.id for account in accounts])
-    return render_template("pages/home.html", resident=resident, accounts=accounts, balances=balances)
+        manages = bool(users.managers_of(db, resident_id))
+    return render_template("pages/home.html", resident=resident, accounts=accounts, balances=balances, manages=manages)

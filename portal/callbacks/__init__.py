@@ -1,0 +1,1 @@
+"""Payment-gateway notify endpoints: /callbacks/wechatpay and /callbacks/alipay."""

@@ -1,0 +1,1 @@
+"""Property-manager pages: pay many 户号 in one payment."""

@@ -1,0 +1,46 @@
+"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers.
+
+The only production-side module that imports ``payments.sandbox``.  Keys are generated once under
+``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
+ports and ``start_sandboxes`` (called by ``dianfei run`` and the callback benchmark) serves them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from billing.clock import Clock
+from payments.sandbox.alipay import AlipaySandbox
+from payments.sandbox.keys import alipay_keys, wechat_keys
+from payments.sandbox.server import LoopbackServer
+from payments.sandbox.wechatpay import WeChatPaySandbox
+
+
+def _folder(settings: dict) -> Path:
+    return Path(str(settings["INSTANCE_PATH"])) / "sandbox"
+
+
+def sandbox_settings(settings: dict) -> dict:
+    """Channel settings that point at the simulators, with the sandbox keys."""
+    wechat, alipay = wechat_keys(_folder(settings) / "wechatpay"), alipay_keys(_folder(settings) / "alipay")
+    return {
+        "WECHATPAY_APIV3_KEY": wechat.apiv3_key,
+        "WECHATPAY_MERCHANT_KEY_FILE": str(wechat.merchant_private_key),
+        "WECHATPAY_MERCHANT_SERIAL": wechat.merchant_serial,
+        "WECHATPAY_PUBLIC_KEY_FILE": str(wechat.platform_public_key),
+        "WECHATPAY_PUBLIC_KEY_ID": wechat.public_key_id,
+        "WECHATPAY_CERT_DIR": str(wechat.platform_cert_dir),
+        "WECHATPAY_GATEWAY": f"http://127.0.0.1:{settings['SANDBOX_WECHATPAY_PORT']}",
+        "ALIPAY_APP_KEY_FILE": str(alipay.app_private_key),
+        "ALIPAY_PUBLIC_KEY_FILE": str(alipay.alipay_public_key),
+        "ALIPAY_GATEWAY": f"http://127.0.0.1:{settings['SANDBOX_ALIPAY_PORT']}/gateway.do",
+    }
+
+
+def start_sandboxes(settings: dict, clock: Clock) -> list[LoopbackServer]:
+    """Serve both simulators on their configured ports, with the channels' real retry timing."""
+    wechat = WeChatPaySandbox(wechat_keys(_folder(settings) / "wechatpay"), mchid=settings["WECHATPAY_MCHID"],
+                              appid=settings["WECHATPAY_APPID"], clock=clock)
+    alipay = AlipaySandbox(alipay_keys(_folder(settings) / "alipay"), app_id=settings["ALIPAY_APP_ID"],
+                           seller_id=settings["ALIPAY_SELLER_ID"], clock=clock)
+    return [wechat.serve(int(settings["SANDBOX_WECHATPAY_PORT"])), alipay.serve(int(settings["SANDBOX_ALIPAY_PORT"]))]

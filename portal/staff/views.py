@@ -1,0 +1,118 @@
+"""Staff login, the dashboard, incidents (finance decides) and refunds (request, approve)."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+from sqlmodel import select
+
+from billing.db import read_session, unit_of_work
+from billing.errors import BillingError, NotFound
+from billing.incidents import open_incidents
+from billing.money import parse_yuan
+from billing.users import authenticate_staff
+from payments import decisions, refunds
+from payments.orders import ChannelPayment
+from payments.refunds import Refund
+from payments.sync import submit_refund
+from portal.i18n import error_message, gettext as _
+from portal.staff.access import blueprint, staff_required
+from portal.wiring import services
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        try:
+            with read_session(services().engine) as db:
+                staff = authenticate_staff(db, request.form.get("username", ""), request.form.get("password", ""))
+        except BillingError as error:
+            flash(error_message(error), "error")
+            return render_template("staff/login.html"), 401
+        session["staff_id"] = staff.id
+        target = request.args.get("next", "")
+        return redirect(target if target.startswith("/staff") else url_for("staff.dashboard"))
+    return render_template("staff/login.html")
+
+
+@blueprint.post("/logout")
+def logout():
+    session.pop("staff_id", None)
+    return redirect(url_for("staff.login"))
+
+
+@blueprint.get("/")
+@staff_required()
+def dashboard():
+    with read_session(services().engine) as db:
+        incidents = open_incidents(db)
+        waiting = db.exec(select(Refund).where(Refund.state.in_((refunds.PROPOSED, refunds.SUBMITTED)))).all()
+    return render_template("staff/dashboard.html", incidents=incidents, refunds=waiting)
+
+
+@blueprint.get("/incidents")
+@staff_required("finance")
+def incidents():
+    with read_session(services().engine) as db:
+        rows = open_incidents(db)
+    return render_template("staff/incidents.html", incidents=rows, choices=decisions.choices)
+
+
+@blueprint.post("/incidents/<int:incident_id>")
+@staff_required("finance")
+def decide_incident(incident_id: int):
+    svc = services()
+    try:
+        with unit_of_work(svc.engine) as db:
+            decisions.decide(db, incident_id, decision=request.form.get("decision", ""), staff_id=g.staff.id,
+                             now=svc.clock(), account_no=request.form.get("account_no", "").strip(),
+                             note=request.form.get("note", ""))
+        flash(_("已处理"), "info")
+    except BillingError as error:
+        flash(error_message(error), "error")
+    return redirect(url_for("staff.incidents"))
+
+
+@blueprint.get("/refunds")
+@staff_required("finance", "cashier")
+def refund_list():
+    with read_session(services().engine) as db:
+        rows = db.exec(select(Refund).order_by(Refund.id.desc()).limit(200)).all()
+    return render_template("staff/refunds.html", refunds=rows, reasons=refunds.REASONS)
+
+
+@blueprint.post("/refunds")
+@staff_required("finance", "cashier")
+def request_refund():
+    svc = services()
+    try:
+        with unit_of_work(svc.engine) as db:
+            payment = db.exec(select(ChannelPayment).where(
+                ChannelPayment.channel_txn_id == request.form.get("channel_txn_id", "").strip())).first()
+            if payment is None:
+                raise NotFound("no such payment", field="channel_txn_id")
+            refund = refunds.request(db, staff_id=g.staff.id, payment=payment, now=svc.clock(),
+                                     amount_fen=parse_yuan(request.form.get("amount", ""), "amount"),
+                                     reason=request.form.get("reason", ""), note=request.form.get("note", ""))
+        flash(_("退款申请 {refund_no} 已提交，等待财务审批", refund_no=refund.refund_no), "info")
+    except BillingError as error:
+        flash(error_message(error), "error")
+    return redirect(url_for("staff.refund_list"))
+
+
+@blueprint.post("/refunds/<refund_no>/<decision>")
+@staff_required("finance")
+def decide_refund(refund_no: str, decision: str):
+    """Approve (and send to the channel at once) or reject."""
+    svc = services()
+    try:
+        with unit_of_work(svc.engine) as db:
+            refund = db.exec(select(Refund).where(Refund.refund_no == refund_no)).first()
+            if refund is None:
+                raise NotFound("no such refund", field="refund_no")
+            refunds.decide(db, refund, staff_id=g.staff.id, approve=decision == "approve", now=svc.clock())
+        if decision == "approve":
+            submit_refund(svc.engine, svc.gateways, refund_no, now=svc.clock())
+        flash(_("已处理"), "info")
+    except BillingError as error:
+        flash(error_message(error), "error")
+    return redirect(url_for("staff.refund_list"))
