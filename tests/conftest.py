@@ -21,6 +21,8 @@ from billing.db import make_engine, read_session
 from billing.ledger import check_invariants
 from tests.pg_cluster import Cluster, ClusterUnavailable
 
+pytest_plugins = ["tests.payment_fixtures"]
+
 DATABASES = ("sqlite", "postgresql")
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 
@@ -94,14 +96,22 @@ def clock():
 
 
 @pytest.fixture
-def app(engine, clock, tmp_path):
+def app(request, engine, clock, tmp_path):
+    """The portal on the test database; with the sandbox channels (served live) if the test uses them."""
     from portal import create_app
 
+    with_payments = "gateways" in request.fixturenames
+    gateways = request.getfixturevalue("gateways") if with_payments else {}
     app = create_app(
-        {"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock,
-         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret", "DEMO_SMS": True}
+        {"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock, "GATEWAYS": gateways,
+         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret", "DEMO_SMS": True,
+         "PAYMENTS_SANDBOX": False}
     )
     app.testing = True
+    if with_payments:
+        live = request.getfixturevalue("live")
+        live.holder.target = app
+        app.config["PUBLIC_URL"] = live.url
     return app
 
 

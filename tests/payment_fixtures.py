@@ -1,0 +1,79 @@
+"""Fixtures for payments: both sandbox gateways on loopback, the real adapters pointed at them,
+and the app served over real HTTP so that the sandboxes' notifications reach /callbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from payments.gateways.alipay import AlipayConfig, AlipayGateway
+from payments.gateways.wechatpay import WeChatPayConfig, WeChatPayGateway
+from payments.sandbox.alipay import AlipaySandbox
+from payments.sandbox.keys import alipay_keys, wechat_keys
+from payments.sandbox.server import LoopbackServer
+from payments.sandbox.wechatpay import WeChatPaySandbox
+
+MCHID, APPID = "1900000001", "wx8888888888888888"
+ALIPAY_APP_ID, SELLER_ID = "2021000000000001", "2088000000000001"
+
+
+class LateBoundApp:
+    """A WSGI app whose target is set after the server has its port (the app needs the URL)."""
+
+    target = None
+
+    def __call__(self, environ, start_response):
+        return self.target(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def sandbox_keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sandbox-keys")
+    return wechat_keys(folder / "wechatpay"), alipay_keys(folder / "alipay")
+
+
+@pytest.fixture
+def live():
+    holder = LateBoundApp()
+    server = LoopbackServer(holder).start()
+    server.holder = holder
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wechat_sandbox(sandbox_keys, clock):
+    sandbox = WeChatPaySandbox(sandbox_keys[0], mchid=MCHID, appid=APPID, clock=clock, retry_scale=0.001,
+                               auto_notify=False)
+    sandbox.serve()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def alipay_sandbox(sandbox_keys, clock):
+    sandbox = AlipaySandbox(sandbox_keys[1], app_id=ALIPAY_APP_ID, seller_id=SELLER_ID, clock=clock, retry_scale=0.001,
+                            auto_notify=False)
+    sandbox.serve()
+    yield sandbox
+    sandbox.stop()
+
+
+def wechat_config(keys, gateway_url: str, notify_base: str, **changes) -> WeChatPayConfig:
+    settings = dict(
+        mchid=MCHID, appid=APPID, apiv3_key=keys.apiv3_key, merchant_key_file=keys.merchant_private_key,
+        merchant_serial=keys.merchant_serial, notify_url=f"{notify_base}/callbacks/wechatpay", gateway_url=gateway_url,
+        public_key_file=keys.platform_public_key, public_key_id=keys.public_key_id, cert_dir=keys.platform_cert_dir,
+    )
+    return WeChatPayConfig(**(settings | changes))
+
+
+@pytest.fixture
+def gateways(sandbox_keys, wechat_sandbox, alipay_sandbox, live, clock):
+    wechat, alipay = sandbox_keys
+    return {
+        "wechat": WeChatPayGateway(wechat_config(wechat, wechat_sandbox.url, live.url), clock=clock),
+        "alipay": AlipayGateway(AlipayConfig(
+            app_id=ALIPAY_APP_ID, seller_id=SELLER_ID, app_private_key_file=alipay.app_private_key,
+            alipay_public_key_file=alipay.alipay_public_key, notify_url=f"{live.url}/callbacks/alipay",
+            gateway_url=f"{alipay_sandbox.url}/gateway.do"), clock=clock),
+    }

@@ -1,0 +1,71 @@
+"""Test helpers that act like a payer's phone at a sandbox cashier, one per channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from sqlmodel import select
+
+from billing import ledger
+from billing.db import read_session, unit_of_work
+from payments import checkout
+from payments.orders import PaymentOrder
+from payments.sandbox.delivery import Attempt, Delivery
+from tests import factories
+
+SCENES = {"wechat": "h5", "alipay": "wap"}
+
+
+@dataclass
+class Phone:
+    """Pays at a channel's sandbox cashier and builds the channel's notification for it."""
+
+    channel: str
+    sandbox: object
+
+    def pay(self, placed: PaymentOrder, payer: str | None = None) -> str:
+        """Open the cashier (Alipay creates a WAP trade only then) and pay; no notification yet."""
+        if placed.checkout_url and placed.checkout_url.startswith("http"):
+            requests.get(placed.checkout_url, timeout=10).raise_for_status()
+        if self.channel == "wechat":
+            return self.sandbox.pay(placed.out_trade_no, payer=payer, notify=False)
+        return self.sandbox.pay(placed.out_trade_no, buyer=payer, notify=False)
+
+    def notification(self, out_trade_no: str, txn: str, forge: str | None = None) -> Delivery:
+        if self.channel == "wechat":
+            return self.sandbox.notification(txn, forge=forge)
+        return self.sandbox.notification(out_trade_no, forge=forge)
+
+    def deliver(self, delivery: Delivery) -> Attempt:
+        return self.sandbox.deliver(delivery)
+
+
+def phone(request_or_fixtures, channel: str) -> Phone:
+    sandbox = request_or_fixtures.getfixturevalue(f"{channel}_sandbox")
+    return Phone(channel, sandbox)
+
+
+def acknowledged(channel: str, attempt: Attempt) -> bool:
+    return attempt.status == 204 if channel == "wechat" else (attempt.status, attempt.body) == (200, "success")
+
+
+def new_account(engine, clock, **fields):
+    with unit_of_work(engine) as db:
+        return factories.account(db, at=clock(), **fields)
+
+
+def start_payment(engine, gateway, account, amount_fen: int, clock, *, purpose: str = "prepay") -> PaymentOrder:
+    return checkout.start(engine, gateway, purpose=purpose, scene=SCENES[gateway.channel], lines=[(account, amount_fen)],
+                          description="电费预存", limits=checkout.Limits(), now=clock()).order
+
+
+def balance(engine, account) -> int:
+    with read_session(engine) as db:
+        return ledger.balance_fen(db, ledger.customer_code(account.account_no))
+
+
+def order(engine, out_trade_no: str) -> PaymentOrder:
+    with read_session(engine) as db:
+        return db.exec(select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no)).one()

@@ -1,0 +1,125 @@
+"""Property-manager bulk payment and the service-hall counter."""
+
+import pytest
+from sqlmodel import select
+
+from billing import ledger
+from billing.audit import AuditEntry
+from billing.db import read_session, unit_of_work
+from billing.errors import InvalidInput
+from billing.incidents import Incident
+from billing.ledger import Transfer
+from billing.users import Manager, ManagerAccount, add_staff
+from payments import bulk, checkout, counter
+from payments.errors import BulkFileInvalid
+from payments.orders import order_lines
+from tests import factories
+from tests.payment_helpers import acknowledged, balance, new_account, order, phone
+
+
+@pytest.fixture
+def manager(engine, clock):
+    """A property manager with three 户号, and one 户号 it does not manage."""
+    with unit_of_work(engine) as db:
+        org = Manager(name="幸福家园物业")
+        db.add(org)
+        db.flush()
+        accounts = [factories.account(db, at=clock(), account_no=f"33010000{n:02d}") for n in range(1, 4)]
+        db.add_all(ManagerAccount(manager_id=org.id, account_id=a.id) for a in accounts)
+        outsider = factories.account(db, at=clock(), account_no="3399999999")
+    return org, accounts, outsider
+
+
+def _managed(engine, manager_id):
+    with read_session(engine) as db:
+        return bulk.managed_accounts(db, manager_id)
+
+
+def test_bulk_file_is_read_whole(engine, manager):
+    org, accounts, _ = manager
+    text = "户号,金额\n3301000001,120.50\n\n3301000003,80\n"
+    lines = bulk.parse_lines(text, _managed(engine, org.id), max_line_fen=500000)
+    assert [(a.account_no, fen) for a, fen in lines] == [("3301000001", 12050), ("3301000003", 8000)]
+    assert bulk.decode_upload(text.encode("gbk")) == text
+    assert bulk.decode_upload(b"\xef\xbb\xbf" + text.encode()) == text
+
+
+def test_bulk_file_names_every_bad_line(engine, manager):
+    org, _, outsider = manager
+    text = ("3301000001,10.00\n"
+            "3301000001,20.00\n"  # 2: repeated
+            "33010000,5\n"  # 3: not 10 digits
+            f"{outsider.account_no},5\n"  # 4: not managed
+            "3301000002,1.234\n"  # 5: three decimals
+            "3301000003,9000.00\n"  # 6: over the limit
+            "3301000003\n")  # 7: one column
+    with pytest.raises(BulkFileInvalid) as error:
+        bulk.parse_lines(text, _managed(engine, org.id), max_line_fen=500000)
+    assert [(line, code) for line, code, _ in error.value.problems] == [
+        (2, "account_repeated"), (3, "account_no_format"), (4, "account_not_managed"), (5, "amount_format"),
+        (6, "amount_range"), (7, "columns")]
+    for bad in ("", "户号,金额\n"):
+        with pytest.raises(BulkFileInvalid):
+            bulk.parse_lines(bad, _managed(engine, org.id), max_line_fen=500000)
+
+
+def test_bulk_payment_allocates_to_every_account_in_one_commit(request, engine, clock, app, gateways, manager):
+    org, accounts, _ = manager
+    lines = bulk.parse_lines("3301000001,100\n3301000002,200\n3301000003,300.01\n", _managed(engine, org.id),
+                             max_line_fen=500000)
+    started = checkout.start(engine, gateways["wechat"], purpose="bulk", scene="native", lines=lines,
+                             description="物业代缴", limits=checkout.Limits(), now=clock(), manager_id=org.id).order
+    assert started.amount_fen == 60001 and started.checkout_url.startswith("weixin://wxpay/bizpayurl")
+    device = phone(request, "wechat")
+    txn = device.pay(started)
+    assert acknowledged("wechat", device.deliver(device.notification(started.out_trade_no, txn)))
+    assert [balance(engine, a) for a in accounts] == [10000, 20000, 30001]
+    with read_session(engine) as db:
+        assert ledger.balance_fen(db, ledger.manager_code(org.id)) == 0
+        keys = sorted(db.exec(select(Transfer.key)).all())
+        assert [(a.account_no, fen) for a, fen in order_lines(db, order(engine, started.out_trade_no))] == [
+            ("3301000001", 10000), ("3301000002", 20000), ("3301000003", 30001)]
+    assert keys == sorted([f"pay:wechat:{txn}"] + [f"bulk:{started.out_trade_no}:33010000{n:02d}" for n in (1, 2, 3)])
+
+
+@pytest.fixture
+def cashier(engine):
+    with unit_of_work(engine) as db:
+        return add_staff(db, username="cashier1", name="张丽", password="pw", roles=["cashier"]).id
+
+
+def test_counter_takes_cash_for_many_accounts(engine, clock, cashier):
+    first, second = new_account(engine, clock), new_account(engine, clock)
+    with unit_of_work(engine) as db:
+        receipt = counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(first, 5000), (second, 2550)],
+                                       now=clock())
+    assert receipt.out_trade_no.startswith("GT") and receipt.state == "paid" and receipt.amount_fen == 7550
+    assert (balance(engine, first), balance(engine, second)) == (5000, 2550)
+    with read_session(engine) as db:
+        assert db.exec(select(AuditEntry.action)).all() == ["counter_payment"]
+
+
+def test_cash_close_records_the_difference_and_closes_the_day(engine, clock, cashier):
+    account = new_account(engine, clock)
+    with unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(account, 10000)], now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="card", lines=[(account, 3000)], now=clock())
+    with unit_of_work(engine) as db:
+        closed = counter.close_day(db, cashier_id=cashier, counted_fen=9950, now=clock())
+    assert (closed.expected_fen, closed.counted_fen, closed.difference_fen, closed.card_fen) == (10000, 9950, -50, 3000)
+    with read_session(engine) as db:
+        assert db.exec(select(Incident.kind)).all() == ["cash_difference"]
+    with pytest.raises(counter.DayAlreadyClosed), unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(account, 100)], now=clock())
+    clock.advance(days=1)
+    with unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(account, 100)], now=clock())
+
+
+def test_counter_refuses_bad_input(engine, clock, cashier):
+    account = new_account(engine, clock)
+    with pytest.raises(InvalidInput), unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cheque", lines=[(account, 100)], now=clock())
+    with pytest.raises(InvalidInput), unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[], now=clock())
+    assert balance(engine, account) == 0

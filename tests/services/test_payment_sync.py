@@ -1,0 +1,67 @@
+"""``payments sync``: lost notifications are found by querying, expired orders are closed, and
+sync never credits twice next to live notifications."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from billing.db import read_session
+from billing.ledger import Transfer
+from payments.sync import sync
+from tests.payment_helpers import acknowledged, balance, new_account, order, phone, start_payment
+
+CHANNELS = ("wechat", "alipay")
+
+
+def test_dropped_notifications_are_recovered_by_sync(request, engine, clock, app, gateways):
+    rng = random.Random(7)
+    placed = []
+    for n in range(40):
+        channel = CHANNELS[n % 2]
+        account = new_account(engine, clock)
+        amount = rng.randint(100, 50000)
+        started = start_payment(engine, gateways[channel], account, amount, clock)
+        device = phone(request, channel)
+        txn = device.pay(started)
+        placed.append((account, amount, started, device, txn))
+    dropped = set(rng.sample(range(40), 4))  # 10 % never arrive
+    for n, (_, _, started, device, txn) in enumerate(placed):
+        if n not in dropped:
+            assert acknowledged(device.channel, device.deliver(device.notification(started.out_trade_no, txn)))
+    assert sum(1 for account, *_ in placed if balance(engine, account)) == 36
+    clock.advance(minutes=6)
+    summary = sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
+    assert (summary.checked, summary.outcomes, summary.errors) == (4, {"credited": 4}, [])
+    for account, amount, started, _, _ in placed:
+        assert balance(engine, account) == amount
+        assert order(engine, started.out_trade_no).state == "paid"
+    assert sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5)).checked == 0
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_expired_orders_are_closed_at_the_channel_and_here(request, engine, clock, app, gateways, channel):
+    account = new_account(engine, clock)
+    started = start_payment(engine, gateways[channel], account, 1000, clock)
+    clock.advance(minutes=10)
+    assert sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5)).outcomes == {"pending": 1}
+    assert order(engine, started.out_trade_no).state == "paying"  # not expired yet: keep waiting
+    clock.advance(minutes=25)
+    summary = sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
+    assert summary.closed == 1
+    assert order(engine, started.out_trade_no).state == "closed"
+    assert gateways[channel].query(started.out_trade_no).status in ("closed", "pending")
+
+
+def test_sync_and_a_late_notification_credit_once(request, engine, clock, app, gateways):
+    account = new_account(engine, clock)
+    started = start_payment(engine, gateways["wechat"], account, 2500, clock)
+    device = phone(request, "wechat")
+    txn = device.pay(started)
+    clock.advance(minutes=6)
+    sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
+    assert acknowledged("wechat", device.deliver(device.notification(started.out_trade_no, txn)))
+    assert balance(engine, account) == 2500
+    with read_session(engine) as db:
+        assert db.exec(select(func.count()).select_from(Transfer)).one() == 1

@@ -1,0 +1,95 @@
+"""The notification storm: 2,000 paid orders, each notification delivered three times in random
+order by 16 concurrent senders over real HTTP, mixed with 300 forgeries.  Exactly 2,000 credits,
+nothing from the forgeries, and the ledger balances."""
+
+import random
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import requests
+from sqlmodel import func, select
+
+from billing import ledger
+from billing.db import read_session, unit_of_work
+from billing.ledger import LedgerAccount, Transfer
+from payments.orders import create_order
+from tests import factories
+
+ORDERS, COPIES, SENDERS, FORGERIES = 2000, 3, 16, 300
+FORGE_KINDS = {
+    "wechat": ("bad_signature", "signtest", "stale_timestamp", "unknown_serial", "tampered_amount", "wrong_key",
+               "unknown_order", "wrong_appid", "wrong_mchid"),
+    "alipay": ("bad_signature", "wrong_key", "tampered_amount", "unknown_order", "wrong_appid", "wrong_seller"),
+}
+
+
+def _orders(engine, clock, gateways, sandboxes, rng):
+    """2,000 accounts with one open order each, half per channel, paid at the sandbox (not yet told)."""
+    with unit_of_work(engine) as db:
+        district = factories.district(db)
+        placed = []
+        for n in range(ORDERS):
+            channel = ("wechat", "alipay")[n % 2]
+            account = factories.account(db, at=clock(), district_=district)
+            amount = rng.randint(1, 200_000)
+            order = create_order(db, channel=channel, scene="native", purpose="prepay", lines=[(account, amount)],
+                                 description="电费预存", now=clock(), ttl=timedelta(minutes=30))
+            placed.append((channel, order.out_trade_no, account.account_no, amount))
+    paid = []
+    for channel, out_trade_no, account_no, amount in placed:
+        sandbox = sandboxes[channel]
+        sandbox.register_order(out_trade_no, amount, gateways[channel].config.notify_url)
+        txn = sandbox.pay(out_trade_no, notify=False)
+        paid.append((channel, out_trade_no, txn, account_no, amount))
+    return paid
+
+
+def _notification(sandboxes, channel, out_trade_no, txn, forge=None):
+    sandbox = sandboxes[channel]
+    return sandbox.notification(txn if channel == "wechat" else out_trade_no, forge=forge)
+
+
+def _send_all(deliveries):
+    queue, lock, answers = list(deliveries), threading.Lock(), Counter()
+
+    def sender():
+        with requests.Session() as http:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    delivery = queue.pop()
+                response = http.post(delivery.url, data=delivery.body, headers=delivery.headers, timeout=30)
+                with lock:
+                    answers[response.status_code] += 1
+
+    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_storm_credits_every_order_exactly_once(engine, clock, app, gateways, wechat_sandbox, alipay_sandbox):
+    rng = random.Random(2026)
+    sandboxes = {"wechat": wechat_sandbox, "alipay": alipay_sandbox}
+    paid = _orders(engine, clock, gateways, sandboxes, rng)
+    genuine = [_notification(sandboxes, channel, out, txn) for channel, out, txn, _, _ in paid] * COPIES
+    forged = []
+    for _ in range(FORGERIES):
+        channel, out, txn, _, _ = rng.choice(paid)
+        forged.append(_notification(sandboxes, channel, out, txn, forge=rng.choice(FORGE_KINDS[channel])))
+    deliveries = genuine + forged
+    rng.shuffle(deliveries)
+    answers = _send_all(deliveries)
+    assert sum(answers.values()) == ORDERS * COPIES + FORGERIES
+    assert answers[500] == 0
+    with read_session(engine) as db:
+        payments = db.exec(select(func.count()).select_from(Transfer).where(Transfer.code == "payment")).one()
+        assert payments == ORDERS
+        balances = dict(db.exec(select(LedgerAccount.code, LedgerAccount.credits_fen - LedgerAccount.debits_fen)
+                                .where(LedgerAccount.code.startswith("customer:"))).all())
+        assert ledger.check_invariants(db) == []
+    assert balances == {ledger.customer_code(account_no): amount for _, _, _, account_no, amount in paid}
