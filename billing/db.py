@@ -8,8 +8,12 @@ transactions begin IMMEDIATE (take the write lock up front) and read-only sessio
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, create_engine, event, text
@@ -64,10 +68,62 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    queue = _WriterQueue(engine.url.database) if engine.url.database not in (None, "", ":memory:") else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE" and queue is not None:
+            queue.acquire()
+            connection.info["queued_writer"] = queue
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _leave_queue(connection)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Connection) -> None:
+        _leave_queue(connection, "COMMIT")
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Connection) -> None:
+        _leave_queue(connection, "ROLLBACK")
+
+
+def _leave_queue(connection: Connection, finish: str = "ROLLBACK") -> None:
+    """Finish the transaction, then let the next writer in.  These events fire before SQLAlchemy
+    commits, so we end the transaction ourselves first (its own commit then finds none open)."""
+    queue = connection.info.pop("queued_writer", None)
+    if queue is None:
+        return
+    try:
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute(finish)
+    finally:
+        queue.release()
+
+
+class _WriterQueue:
+    """SQLite has one writer at a time.  Writers wait their turn on an OS file lock (and a thread
+    lock within the process) rather than in SQLite's busy handler, which polls with sleeps of up
+    to 100 ms and ruins tail latency when several processes write at once."""
+
+    def __init__(self, database: str) -> None:
+        self._path = f"{database}-writers"
+        self._threads = threading.Lock()
+        self._file, self._pid = None, None
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        if self._pid != os.getpid():  # a forked worker must not share its parent's lock
+            self._file, self._pid = open(self._path, "a"), os.getpid()
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
 
 
 def writer(engine: Engine) -> Engine:
@@ -116,11 +172,19 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def insert_ignoring_duplicates(connection: Connection | Session, table: Table, index_elements: Sequence[str]):
-    """``INSERT ... ON CONFLICT (cols) DO NOTHING`` for the connection's dialect."""
-    dialect = _dialect_name(connection)
+def insert_ignoring_duplicates(connection: Connection | Session, table: Table, index_elements: Sequence[str],
+                               returning: str | None = None):
+    """``INSERT ... ON CONFLICT (cols) DO NOTHING [RETURNING col]`` for the connection's dialect.
+
+    Built once per dialect and shape; pass the row as execution parameters."""
+    return _insert_ignoring(_dialect_name(connection), table, tuple(index_elements), returning)
+
+
+@cache
+def _insert_ignoring(dialect: str, table: Table, index_elements: tuple[str, ...], returning: str | None):
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    statement = module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    return statement.returning(table.c[returning]) if returning else statement
 
 
 def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence]) -> int:

@@ -30,8 +30,11 @@ class Event(SQLModel, table=True):
         return json.loads(self.payload)
 
 
+_INSERT = insert(Event.__table__)  # events are written on hot paths (every payment), never read back there
+
+
 def emit(session: Session, kind: str, *, at: datetime, account_id: int | None = None, **payload: object) -> None:
-    # A plain INSERT: events are written on hot paths (every payment) and never read back there.
-    session.execute(insert(Event.__table__).values(
-        kind=kind, account_id=account_id, payload=json.dumps(payload, ensure_ascii=False, default=str), created_at=at,
-    ))
+    session.connection().execute(_INSERT, {
+        "kind": kind, "account_id": account_id, "payload": json.dumps(payload, ensure_ascii=False, default=str),
+        "created_at": at,
+    })

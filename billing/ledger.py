@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, case, func, select, update
+from sqlalchemy import BigInteger, CheckConstraint, bindparam, case, func, or_, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from billing.db import insert_ignoring_duplicates
@@ -117,24 +117,20 @@ class TransferConflictError(TransferConflict):
         record_incident(session, kind="transfer_conflict", ref=self.posting.key, detail=detail, at=self.at)
 
 
-def post(session: Session, posting: Posting, *, at: datetime) -> Posted:
-    """Post one transfer in the caller's transaction; idempotent by ``posting.key``."""
+def post(session: Session, posting: Posting, *, at: datetime, known_ids: dict[str, int] | None = None) -> Posted:
+    """Post one transfer in the caller's transaction; idempotent by ``posting.key``.
+
+    ``known_ids`` (ledger account ids by code) saves a lookup on hot paths that read them anyway."""
     posting.validate()
-    ids = account_ids(session, [posting.debit, posting.credit])
-    table = Transfer.__table__
-    insert = insert_ignoring_duplicates(session, table, ["key"]).values(
-        key=posting.key,
-        debit_id=ids[posting.debit],
-        credit_id=ids[posting.credit],
-        amount_fen=posting.amount_fen,
-        code=posting.code,
-        memo=posting.memo[:200],
-        posted_at=at,
-    )
-    new_id = session.execute(insert.returning(table.c.id)).scalar()
+    codes = [posting.debit, posting.credit]
+    ids = known_ids if known_ids and all(known_ids.get(code) for code in codes) else account_ids(session, codes)
+    db = session.connection()
+    row = {"key": posting.key, "debit_id": ids[posting.debit], "credit_id": ids[posting.credit],
+           "amount_fen": posting.amount_fen, "code": posting.code, "memo": posting.memo[:200], "posted_at": at}
+    new_id = db.execute(insert_ignoring_duplicates(db, Transfer.__table__, ["key"], returning="id"), row).scalar()
     if new_id is None:
         return _existing(session, posting, at)
-    balances = _apply_to_balances(session, ids[posting.debit], ids[posting.credit], posting.amount_fen)
+    balances = dict(db.execute(_APPLY, {"d": ids[posting.debit], "c": ids[posting.credit], "a": posting.amount_fen}).all())
     return Posted("created", new_id, balances[ids[posting.credit]])
 
 
@@ -154,30 +150,28 @@ def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
     return Posted("exists", transfer_id)
 
 
-def _apply_to_balances(session: Session, debit_id: int, credit_id: int, amount_fen: int) -> dict[int, int]:
-    """Both sides in one statement (rows are locked in index order, so no deadlock between two
-    transfers on the same pair); returns credits - debits of each account afterwards."""
-    table = LedgerAccount.__table__
-    rows = session.execute(
-        update(table)
-        .where(table.c.id.in_((debit_id, credit_id)))
-        .values(
-            debits_fen=table.c.debits_fen + case((table.c.id == debit_id, amount_fen), else_=0),
-            credits_fen=table.c.credits_fen + case((table.c.id == credit_id, amount_fen), else_=0),
-        )
-        .returning(table.c.id, table.c.credits_fen - table.c.debits_fen)
+_accounts = LedgerAccount.__table__
+# Both sides of a transfer in one statement (rows are locked in index order, so two transfers on
+# the same pair cannot deadlock); returns credits - debits of each account afterwards.
+_APPLY = (
+    update(_accounts)
+    .where(or_(_accounts.c.id == bindparam("d"), _accounts.c.id == bindparam("c")))
+    .values(
+        debits_fen=_accounts.c.debits_fen + case((_accounts.c.id == bindparam("d"), bindparam("a")), else_=0),
+        credits_fen=_accounts.c.credits_fen + case((_accounts.c.id == bindparam("c"), bindparam("a")), else_=0),
     )
-    return dict(rows.all())
+    .returning(_accounts.c.id, _accounts.c.credits_fen - _accounts.c.debits_fen)
+)
+_IDS = select(_accounts.c.code, _accounts.c.id).where(_accounts.c.code.in_(bindparam("codes", expanding=True)))
 
 
 def account_ids(session: Session, codes: list[str]) -> dict[str, int]:
     """Ledger account ids by code; system accounts are created on first use."""
-    table = LedgerAccount.__table__
-    found = dict(session.execute(select(table.c.code, table.c.id).where(table.c.code.in_(codes))).all())
+    found = dict(session.connection().execute(_IDS, {"codes": codes}).all())
     missing = [code for code in codes if code not in found]
     if missing:
         _create_system_accounts(session, missing)
-        found = dict(session.execute(select(table.c.code, table.c.id).where(table.c.code.in_(codes))).all())
+        found = dict(session.connection().execute(_IDS, {"codes": codes}).all())
     return found
 
 
@@ -200,7 +194,7 @@ def manager_code(manager_id: int) -> str:
 def ensure_ledger_account(session: Session, code: str, kind: str) -> None:
     """Create a ledger account if it does not exist yet (a manager's float on first bulk payment)."""
     insert = insert_ignoring_duplicates(session, LedgerAccount.__table__, ["code"])
-    session.execute(insert.values(code=code, kind=kind, debits_fen=0, credits_fen=0))
+    session.execute(insert, {"code": code, "kind": kind, "debits_fen": 0, "credits_fen": 0})
 
 
 def open_ledger_account(session: Session, code: str, kind: str, account_id: int | None = None) -> LedgerAccount:

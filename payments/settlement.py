@@ -21,20 +21,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlmodel import Session
 
 from billing import events, ledger
 from billing.accounts import Account
 from billing.db import insert_ignoring_duplicates
 from billing.incidents import OPEN, Incident, record_incident, resolve_incident
-from billing.ledger import Posting
+from billing.ledger import LedgerAccount, Posting
 from payments import refunds
 from payments.gateways.base import CLOSED as REPORT_CLOSED, FAILED as REPORT_FAILED, PAID as REPORT_PAID
 from payments.gateways.base import Merchant, PaymentReport
 from payments.orders import (
-    BULK, CLOSED, CREATED, CREDITED, DUPLICATE, FAILED, HELD, PAID, PAYING, ChannelPayment, PaymentOrder, order_lines,
-    transition,
+    BULK, CLOSED, CREATED, CREDITED, DUPLICATE, FAILED, HELD, PAID, PAYING, TRANSITIONS, ChannelPayment, OrderLine,
+    PaymentOrder, transition,
 )
+
+# Every notification runs these, inside the write transaction: built once, executed with parameters.
+_orders, _payments, _lines, _accounts = (
+    PaymentOrder.__table__, ChannelPayment.__table__, OrderLine.__table__, Account.__table__)
+_ORDER = select(_orders).where(_orders.c.out_trade_no == bindparam("out_trade_no")).with_for_update()
+_SEEN = select(_payments.c.id, _payments.c.order_id, _payments.c.outcome, _payments.c.incident_id).where(
+    _payments.c.channel == bindparam("channel"), _payments.c.channel_txn_id == bindparam("txn"))
+_MARK_PAID = update(_orders).where(
+    _orders.c.id == bindparam("order_id"), _orders.c.state.in_([s for s, nexts in TRANSITIONS.items() if PAID in nexts])
+).values(state=PAID, channel_txn_id=bindparam("txn"), paid_at=bindparam("at"))
+_RECORD = insert(_payments).returning(_payments.c.id)
+_ledger = LedgerAccount.__table__
+# The 户号 paid for, with the ledger ids a credit needs: the customer's and the channel's clearing.
+_LINES = (select(_accounts.c.id, _accounts.c.account_no, _lines.c.amount_fen, _ledger.c.id.label("ledger_id"),
+                 select(_ledger.c.id).where(_ledger.c.code == bindparam("clearing")).scalar_subquery().label("clearing_id"))
+          .join(_lines, _lines.c.account_id == _accounts.c.id)
+          .join(_ledger, _ledger.c.account_id == _accounts.c.id)
+          .where(_lines.c.order_id == bindparam("order_id")).order_by(_accounts.c.account_no))
 
 
 @dataclass(frozen=True)
@@ -45,12 +64,11 @@ class Settled:
 
 
 def settle(session: Session, report: PaymentReport, merchant: Merchant, *, now: datetime) -> Settled:
-    order = session.exec(
-        select(PaymentOrder).where(PaymentOrder.out_trade_no == report.out_trade_no).with_for_update()
-    ).first()
+    db = session.connection()
+    order = db.execute(_ORDER, {"out_trade_no": report.out_trade_no}).first()
     if report.status != REPORT_PAID:
-        return _not_paid(order, report, now)
-    seen = _seen(session, report)
+        return _not_paid(session, order, report, now)
+    seen = db.execute(_SEEN, {"channel": report.channel, "txn": report.channel_txn_id}).first()
     if seen is not None and seen.outcome != HELD:
         return Settled("exists", seen.order_id, seen.incident_id)
     problem = _problem(order, report, merchant)
@@ -60,32 +78,24 @@ def settle(session: Session, report: PaymentReport, merchant: Merchant, *, now: 
         _release(session, seen, report, now)
     if order.state == PAID:
         return _second_payment(session, order, report, now, seen)
-    transition(order, PAID, now)
-    order.channel_txn_id, order.paid_at = report.channel_txn_id, report.paid_at or now
-    session.add(order)
-    payment = _record(session, order, report, CREDITED, now, seen)
-    _post(session, order, payment, now, allocate=True)
+    db.execute(_MARK_PAID, {"order_id": order.id, "txn": report.channel_txn_id, "at": report.paid_at or now})
+    _record(session, order, report, CREDITED, now, seen)
+    _post(session, order, report, now, allocate=True)
     return Settled("credited", order.id)
 
 
-def _not_paid(order: PaymentOrder | None, report: PaymentReport, now: datetime) -> Settled:
+def _not_paid(session: Session, order: Row | None, report: PaymentReport, now: datetime) -> Settled:
     if order is None:
         return Settled("unknown")
     target = {REPORT_CLOSED: CLOSED, REPORT_FAILED: FAILED}.get(report.status)
-    if target and order.state in (CREATED, PAYING):
-        transition(order, target, now)
-    return Settled("pending" if order.state in (CREATED, PAYING) else order.state, order.id)
+    state = order.state
+    if target and state in (CREATED, PAYING):
+        transition(session.get(PaymentOrder, order.id), target, now)
+        state = target
+    return Settled("pending" if state in (CREATED, PAYING) else state, order.id)
 
 
-def _seen(session: Session, report: PaymentReport) -> ChannelPayment | None:
-    return session.exec(
-        select(ChannelPayment).where(
-            ChannelPayment.channel == report.channel, ChannelPayment.channel_txn_id == report.channel_txn_id
-        )
-    ).first()
-
-
-def _problem(order: PaymentOrder | None, report: PaymentReport, merchant: Merchant) -> str | None:
+def _problem(order: Row | None, report: PaymentReport, merchant: Merchant) -> str | None:
     if (report.app_id, report.merchant_id) != (merchant.app_id, merchant.merchant_id):
         return "wrong_merchant"
     if order is None:
@@ -97,7 +107,7 @@ def _problem(order: PaymentOrder | None, report: PaymentReport, merchant: Mercha
     return None
 
 
-def _hold(session: Session, order: PaymentOrder | None, report: PaymentReport, problem: str, now: datetime) -> Settled:
+def _hold(session: Session, order: Row | None, report: PaymentReport, problem: str, now: datetime) -> Settled:
     """Verified money we cannot place: an incident for staff, no credit until they decide."""
     ref = f"{report.channel}:{report.channel_txn_id}"
     detail = {
@@ -105,11 +115,8 @@ def _hold(session: Session, order: PaymentOrder | None, report: PaymentReport, p
         "reported_fen": report.amount_fen, "order_fen": order.amount_fen if order else None,
         "app_id": report.app_id, "merchant_id": report.merchant_id, "source": report.source,
     }
-    claimed = session.execute(
-        insert_ignoring_duplicates(session, ChannelPayment.__table__, ["channel", "channel_txn_id"])
-        .values(_payment_values(order, report, HELD, now))
-        .returning(ChannelPayment.__table__.c.id)
-    ).scalar()
+    claim = insert_ignoring_duplicates(session, _payments, ["channel", "channel_txn_id"], returning="id")
+    claimed = session.execute(claim, _payment_values(order, report, HELD, now)).scalar()
     if claimed is None:  # the same report, held by a concurrent delivery a moment ago
         return Settled("exists", order.id if order else None)
     incident = record_incident(session, kind=problem, ref=ref, detail=detail, at=now)
@@ -118,7 +125,7 @@ def _hold(session: Session, order: PaymentOrder | None, report: PaymentReport, p
     return Settled("held", order.id if order else None, incident.id)
 
 
-def _release(session: Session, held: ChannelPayment, report: PaymentReport, now: datetime) -> None:
+def _release(session: Session, held: Row, report: PaymentReport, now: datetime) -> None:
     """A consistent report of a transaction that was held: the incident is closed by the system.
 
     Transaction ids are the channel's; a verified report that adds up is the truth about it."""
@@ -128,11 +135,10 @@ def _release(session: Session, held: ChannelPayment, report: PaymentReport, now:
                          resolution=f"superseded by a consistent {report.source} report")
 
 
-def _second_payment(session: Session, order: PaymentOrder, report: PaymentReport, now: datetime,
-                    seen: ChannelPayment | None) -> Settled:
+def _second_payment(session: Session, order: Row, report: PaymentReport, now: datetime, seen: Row | None) -> Settled:
     """Real money paid a second time for one order: credit it, and offer it back for refund."""
-    payment = _record(session, order, report, DUPLICATE, now, seen)
-    target = _post(session, order, payment, now, allocate=False)
+    payment = session.get(ChannelPayment, _record(session, order, report, DUPLICATE, now, seen))
+    target = _post(session, order, report, now, allocate=False)
     detail = {"problem": "duplicate_payment", "out_trade_no": order.out_trade_no,
               "first_txn": order.channel_txn_id, "second_txn": report.channel_txn_id, "amount_fen": report.amount_fen}
     incident = record_incident(session, kind="duplicate_payment", ref=f"{report.channel}:{report.channel_txn_id}",
@@ -145,50 +151,56 @@ def _second_payment(session: Session, order: PaymentOrder, report: PaymentReport
     return Settled("duplicate", order.id, incident.id)
 
 
-def _payment_values(order: PaymentOrder | None, report: PaymentReport, outcome: str, now: datetime) -> dict:
+def _payment_values(order: Row | None, report: PaymentReport, outcome: str, now: datetime) -> dict:
     return {
         "channel": report.channel, "channel_txn_id": report.channel_txn_id, "out_trade_no": report.out_trade_no,
         "order_id": order.id if order else None, "amount_fen": report.amount_fen, "payer": report.payer[:128],
-        "paid_at": report.paid_at or now, "source": report.source, "outcome": outcome,
+        "paid_at": report.paid_at or now, "source": report.source, "outcome": outcome, "incident_id": None,
     }
 
 
-def _record(session: Session, order: PaymentOrder, report: PaymentReport, outcome: str, now: datetime,
-            held: ChannelPayment | None = None) -> ChannelPayment:
-    payment = held or ChannelPayment()
-    for name, value in _payment_values(order, report, outcome, now).items():
-        setattr(payment, name, value)
-    session.add(payment)
-    session.flush()
-    return payment
+def _record(session: Session, order: Row, report: PaymentReport, outcome: str, now: datetime,
+            held: Row | None = None) -> int:
+    """The channel payment as we booked it; a held record of the same transaction is reused."""
+    values = _payment_values(order, report, outcome, now)
+    db = session.connection()
+    if held is None:
+        return db.execute(_RECORD, values).scalar()
+    values.pop("incident_id")
+    db.execute(update(_payments).where(_payments.c.id == held.id).values(values))
+    return held.id
 
 
-def _post(session: Session, order: PaymentOrder, payment: ChannelPayment, now: datetime, *, allocate: bool) -> str:
+def _post(session: Session, order: Row, report: PaymentReport, now: datetime, *, allocate: bool) -> str:
     """Post the payment; returns the ledger account that received it (customer or manager float)."""
-    clearing = f"clearing:{payment.channel}"
-    key = f"pay:{payment.channel}:{payment.channel_txn_id}"
-    lines = order_lines(session, order)
+    clearing = f"clearing:{report.channel}"
+    key = f"pay:{report.channel}:{report.channel_txn_id}"
+    lines = session.connection().execute(_LINES, {"order_id": order.id, "clearing": clearing}).all()
     if order.purpose != BULK:
-        (account, _), = lines
-        credit_account(session, key=key, source=clearing, account=account, amount_fen=payment.amount_fen, code="payment",
-                       channel=payment.channel, out_trade_no=order.out_trade_no, now=now)
+        (account,) = lines
+        known = {ledger.customer_code(account.account_no): account.ledger_id, clearing: account.clearing_id}
+        credit_account(session, key=key, source=clearing, account=account, amount_fen=report.amount_fen,
+                       code="payment", channel=report.channel, out_trade_no=order.out_trade_no, now=now,
+                       known_ids=known)
         return ledger.customer_code(account.account_no)
     target = ledger.manager_code(order.manager_id)
     ledger.ensure_ledger_account(session, target, ledger.LIABILITY)
-    ledger.post(session, Posting(key, clearing, target, payment.amount_fen, "payment", order.out_trade_no), at=now)
+    ledger.post(session, Posting(key, clearing, target, report.amount_fen, "payment", order.out_trade_no), at=now)
     if allocate:
-        for account, amount in lines:
+        for account in lines:
             credit_account(session, key=f"bulk:{order.out_trade_no}:{account.account_no}", source=target,
-                           account=account, amount_fen=amount, code="bulk", channel=payment.channel,
+                           account=account, amount_fen=account.amount_fen, code="bulk", channel=report.channel,
                            out_trade_no=order.out_trade_no, now=now)
     return target
 
 
-def credit_account(session: Session, *, key: str, source: str, account: Account, amount_fen: int, code: str,
-                   channel: str, out_trade_no: str, now: datetime) -> None:
-    """Money onto a 户号's balance, with the ``payment_posted`` event that tells the resident."""
+def credit_account(session: Session, *, key: str, source: str, account: Account | Row, amount_fen: int, code: str,
+                   channel: str, out_trade_no: str, now: datetime, known_ids: dict[str, int] | None = None) -> None:
+    """Money onto a 户号's balance, with the ``payment_posted`` event that tells the resident.
+
+    ``account`` is anything with ``id`` and ``account_no`` (a model or a row)."""
     posted = ledger.post(session, Posting(key, source, ledger.customer_code(account.account_no), amount_fen, code,
-                                          out_trade_no), at=now)
+                                          out_trade_no), at=now, known_ids=known_ids)
     if posted.created:
         events.emit(session, events.PAYMENT_POSTED, at=now, account_id=account.id, account_no=account.account_no,
                     amount_fen=amount_fen, channel=channel, out_trade_no=out_trade_no,
