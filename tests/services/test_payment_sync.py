@@ -2,6 +2,7 @@
 sync never credits twice next to live notifications."""
 
 import random
+import threading
 from datetime import timedelta
 
 import pytest
@@ -65,3 +66,37 @@ def test_sync_and_a_late_notification_credit_once(request, engine, clock, app, g
     assert balance(engine, account) == 2500
     with read_session(engine) as db:
         assert db.exec(select(func.count()).select_from(Transfer)).one() == 1
+
+
+def test_sync_running_next_to_a_flood_of_notifications_credits_each_order_once(request, engine, clock, app, gateways):
+    placed = []
+    for n in range(60):
+        channel = CHANNELS[n % 2]
+        account = new_account(engine, clock)
+        started = start_payment(engine, gateways[channel], account, 1000 + n, clock)
+        device = phone(request, channel)
+        placed.append((account, 1000 + n, device, device.notification(started.out_trade_no, device.pay(started))))
+    clock.advance(minutes=6)
+    stop, errors = threading.Event(), []
+
+    def keep_syncing():
+        while not stop.is_set():
+            errors.extend(sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5)).errors)
+
+    def deliver(part):
+        for _, _, device, delivery in part:
+            device.deliver(delivery)
+
+    syncers = [threading.Thread(target=keep_syncing) for _ in range(2)]
+    senders = [threading.Thread(target=deliver, args=(placed[n::6],)) for n in range(6)]
+    for thread in syncers + senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    stop.set()
+    for thread in syncers:
+        thread.join()
+    assert errors == []
+    assert [balance(engine, account) for account, *_ in placed] == [amount for _, amount, *_ in placed]
+    with read_session(engine) as db:
+        assert db.exec(select(func.count()).select_from(Transfer)).one() == 60

@@ -49,3 +49,18 @@ def test_upgrade_then_demo_load_refuses_a_second_time(tmp_path):
     assert kept.returncode == 0 and "keeping it" in kept.stdout
     reset = dianfei("demo", "load", "--reset", "--accounts", "20", tmp_path=tmp_path)
     assert reset.returncode == 0 and "demo county loaded: 20 户号" in reset.stdout
+
+
+def test_payments_commands_on_a_quiet_database(tmp_path):
+    dianfei("db", "upgrade", tmp_path=tmp_path)
+    synced = dianfei("payments", "sync", "--older-than", "0", tmp_path=tmp_path)
+    assert synced.returncode == 0 and "checked 0 open orders" in synced.stdout
+    assert dianfei("payments", "incidents", tmp_path=tmp_path).stdout.strip() == "0 open incidents"
+    assert dianfei("payments", "refunds", tmp_path=tmp_path).stdout.strip() == "0 refunds"
+
+
+def test_a_half_configured_channel_stops_startup_naming_what_is_missing(tmp_path):
+    result = dianfei("payments", "sync", tmp_path=tmp_path, DIANFEI_PAYMENTS_SANDBOX="false",
+                     DIANFEI_ALIPAY_APP_KEY_FILE="/no/such/key.pem")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "dianfei: DIANFEI_ALIPAY_PUBLIC_KEY_FILE: required to offer Alipay"

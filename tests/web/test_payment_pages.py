@@ -1,0 +1,145 @@
+"""The payment pages over real HTTP: a resident pays at the sandbox cashier and comes back paid; a
+property manager pays many 户号 at once; bad input is named and changes nothing."""
+
+import re
+
+import pytest
+import requests
+from sqlmodel import select
+
+from billing.db import read_session, unit_of_work
+from billing.users import Manager, ManagerAccount, ManagerMember
+from payments.orders import PaymentOrder
+from tests import factories
+from tests.payment_helpers import balance
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _token(html: str) -> str:
+    return CSRF.search(html).group(1)
+
+
+class Browser:
+    """A phone's browser against the live portal (and whatever cashier it is sent to)."""
+
+    def __init__(self, base: str) -> None:
+        self.base, self.http = base, requests.Session()
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(path if path.startswith("http") else self.base + path, timeout=10)
+
+    def post(self, path: str, data: dict, **kwargs) -> requests.Response:
+        form = self.get(path).text if "csrf_token" not in data else ""
+        data = {"csrf_token": _token(form), **data} if form else data
+        return self.http.post(self.base + path, data=data, timeout=10, **kwargs)
+
+    def log_in(self, phone: str) -> None:
+        page = self.http.post(self.base + "/login/code", data={"phone": phone, "csrf_token": _token(self.get("/").text)})
+        code = re.search(r"验证码：(\d{6})", page.text).group(1)
+        self.http.post(self.base + "/login", data={"phone": phone, "code": code, "csrf_token": _token(page.text)})
+
+    def pay_at_cashier(self, url: str, payer: str = "demo") -> requests.Response:
+        page = self.get(url)
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        return self.http.post(requests.compat.urljoin(page.url, action), data={**hidden, "action": "pay", "payer": payer},
+                              timeout=10)
+
+
+@pytest.fixture
+def household(engine, clock):
+    with unit_of_work(engine) as db:
+        mine = factories.account(db, at=clock(), account_no="3301000001", regime="prepaid")
+        theirs = factories.account(db, at=clock(), account_no="3301000002")
+        factories.resident(db, "13800000001", at=clock(), accounts=(mine,))
+        factories.resident(db, "13800000002", at=clock(), accounts=(theirs,))
+    return mine, theirs
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+def test_resident_prepays_at_the_cashier_and_comes_back_paid(engine, app, live, gateways, household, channel,
+                                                            wechat_sandbox, alipay_sandbox):
+    mine, _ = household
+    wechat_sandbox.auto_notify = alipay_sandbox.auto_notify = True
+    phone = Browser(live.url)
+    phone.log_in("13800000001")
+    started = phone.post("/pay/3301000001", {"what": "prepay", "amount": "88.80", "channel": channel},
+                         allow_redirects=False)
+    assert started.status_code == 302
+    back = phone.pay_at_cashier(started.headers["Location"])
+    assert "支付成功" in back.text and "88.80" in back.text
+    assert balance(engine, mine) == 8880
+    assert (wechat_sandbox if channel == "wechat" else alipay_sandbox).wait_idle(10)
+    assert balance(engine, mine) == 8880  # the notification that followed changed nothing
+
+
+def test_someone_elses_account_and_order_are_not_found(engine, app, live, gateways, household):
+    phone = Browser(live.url)
+    phone.log_in("13800000001")
+    assert phone.get("/pay/3301000002").status_code == 404
+    started = phone.post("/pay/3301000001", {"what": "prepay", "amount": "10", "channel": "wechat"},
+                         allow_redirects=False)
+    order_path = re.search(r"(/pay/orders/\w+)", requests.utils.unquote(started.headers["Location"])).group(1)
+    other = Browser(live.url)
+    other.log_in("13800000002")
+    assert other.get(order_path).status_code == 404
+
+
+@pytest.mark.parametrize(("amount", "says"), [("abc", "金额格式有误"), ("0.5", "金额需在 1.00 至 5000.00 元之间"),
+                                              ("1.234", "金额格式有误")])
+def test_bad_amounts_are_named_and_start_nothing(engine, app, live, gateways, household, amount, says):
+    phone = Browser(live.url)
+    phone.log_in("13800000001")
+    page = phone.post("/pay/3301000001", {"what": "prepay", "amount": amount, "channel": "alipay"})
+    assert says in page.text
+    with read_session(engine) as db:
+        assert db.exec(select(PaymentOrder)).all() == []
+
+
+@pytest.fixture
+def property_manager(engine, clock):
+    with unit_of_work(engine) as db:
+        org = Manager(name="幸福家园物业")
+        db.add(org)
+        db.flush()
+        accounts = [factories.account(db, at=clock(), account_no=f"33010000{n:02d}") for n in (11, 12, 13)]
+        db.add_all(ManagerAccount(manager_id=org.id, account_id=a.id) for a in accounts)
+        member = factories.resident(db, "13900000000", at=clock())
+        db.add(ManagerMember(manager_id=org.id, resident_id=member.id))
+    return accounts
+
+
+def test_manager_upload_with_bad_lines_is_refused_whole(engine, app, live, gateways, property_manager):
+    desk = Browser(live.url)
+    desk.log_in("13900000000")
+    token = _token(desk.get("/manager/").text)
+    upload = "户号,金额\n3301000011,100\n3301000099,50\n3301000012,abc\n".encode("gbk")
+    page = desk.http.post(live.url + "/manager/upload", data={"csrf_token": token, "channel": "wechat"},
+                          files={"file": ("bulk.csv", upload, "text/csv")})
+    assert page.status_code == 400
+    assert "第3行：户号 3301000099 不属于本物业" in page.text and "第4行：金额 abc 格式有误" in page.text
+    assert [balance(engine, a) for a in property_manager] == [0, 0, 0]
+
+
+def test_manager_pays_many_accounts_by_qr_and_gets_one_receipt(engine, app, live, gateways, property_manager,
+                                                               wechat_sandbox):
+    wechat_sandbox.auto_notify = True
+    desk = Browser(live.url)
+    desk.log_in("13900000000")
+    token = _token(desk.get("/manager/").text)
+    chosen = {"pick": ["3301000011", "3301000013"], "amount-3301000011": "120.50", "amount-3301000013": "80.00"}
+    page = desk.http.post(live.url + "/manager/pay", data={"csrf_token": token, "channel": "wechat", **chosen})
+    code_url = re.search(r'<p class="qr">([^<]+)</p>', page.text).group(1)
+    assert code_url.startswith("weixin://wxpay/bizpayurl")
+    desk.pay_at_cashier(f"{wechat_sandbox.url}/sandbox/scan?code_url={requests.utils.quote(code_url)}")
+    assert wechat_sandbox.wait_idle(10)
+    receipt = desk.get(page.url).text
+    assert "代缴成功" in receipt and "合计 2 户" in receipt and "200.50" in receipt
+    assert [balance(engine, a) for a in property_manager] == [12050, 0, 8000]
+
+
+def test_residents_without_a_manager_cannot_open_manager_pages(engine, app, live, gateways, household):
+    phone = Browser(live.url)
+    phone.log_in("13800000001")
+    assert phone.get("/manager/").status_code == 403

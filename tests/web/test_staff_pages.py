@@ -1,0 +1,101 @@
+"""Back-office pages: roles, the counter with its receipt and cash close, refunds approved by a
+second person, incidents decided by finance."""
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from billing.accounts import get_account
+from billing.audit import AuditEntry
+from billing.db import read_session, unit_of_work
+from billing.incidents import Incident, record_incident
+from billing.users import add_staff
+from payments.refunds import Refund
+from tests import factories
+from tests.conftest import csrf_token
+from tests.payment_helpers import balance
+
+
+@pytest.fixture
+def staff(engine):
+    with unit_of_work(engine) as db:
+        for name, roles in (("cashier1", ["cashier"]), ("finance1", ["finance"]), ("finance2", ["finance"])):
+            add_staff(db, username=name, name=name, password="demo1234", roles=roles)
+
+
+def log_in(client, username):
+    token = csrf_token(client, "/staff/login")
+    return client.post("/staff/login", data={"username": username, "password": "demo1234", "csrf_token": token})
+
+
+def test_staff_pages_need_a_login_and_the_right_role(client, staff):
+    assert client.get("/staff/").status_code == 302
+    token = csrf_token(client, "/staff/login")
+    wrong = client.post("/staff/login", data={"username": "cashier1", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)
+    log_in(client, "cashier1")
+    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/incidents").status_code == 403
+    assert client.get("/staff/counter").status_code == 200
+
+
+def test_counter_receipt_and_cash_close(engine, clock, client, staff):
+    with unit_of_work(engine) as db:
+        first = factories.account(db, at=clock(), account_no="3301000021")
+        second = factories.account(db, at=clock(), account_no="3301000022")
+    log_in(client, "cashier1")
+    token = csrf_token(client, "/staff/counter")
+    bad = client.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000099",
+                                              "amount-1": "10"})
+    assert bad.status_code == 400 and "没有找到这个户号" in bad.get_data(as_text=True)
+    taken = client.post("/staff/counter", data={
+        "csrf_token": token, "method": "cash", "account_no-1": "3301000021", "amount-1": "100",
+        "account_no-2": "3301000022", "amount-2": "50.50"}, follow_redirects=True)
+    receipt = taken.get_data(as_text=True)
+    assert "电费收据" in receipt and "150.50" in receipt and "现金" in receipt
+    assert (balance(engine, first), balance(engine, second)) == (10000, 5050)
+    closed = client.post("/staff/counter/close", data={"csrf_token": token, "counted": "150.00"})
+    page = closed.get_data(as_text=True)
+    assert "差额 ¥-0.50" in page
+    with read_session(engine) as db:
+        assert db.exec(select(Incident.kind)).all() == ["cash_difference"]
+        assert sorted(db.exec(select(AuditEntry.action)).all()) == ["close_cash_day", "counter_payment"]
+
+
+def test_refund_requested_by_cashier_and_approved_by_finance(engine, clock, app, staff):
+    with unit_of_work(engine) as db:
+        factories.account(db, at=clock(), account_no="3301000031")
+    cashier, finance = app.test_client(), app.test_client()
+    log_in(cashier, "cashier1")
+    token = csrf_token(cashier, "/staff/counter")
+    receipt = cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000031",
+                                                   "amount-1": "30"})
+    receipt_no = re.search(r"receipts/(GT\w+)", receipt.headers["Location"]).group(1)
+    asked = cashier.post("/staff/refunds", data={"csrf_token": token, "channel_txn_id": receipt_no, "amount": "12.00",
+                                                 "reason": "overpayment", "note": "多交"}, follow_redirects=True)
+    assert "等待财务审批" in asked.get_data(as_text=True)
+    refund_no = re.search(r"(RF\w+)", asked.get_data(as_text=True)).group(1)
+    log_in(finance, "finance1")
+    approved = finance.post(f"/staff/refunds/{refund_no}/approve", data={"csrf_token": csrf_token(finance, "/staff/refunds")},
+                            follow_redirects=True)
+    assert "已退款" in approved.get_data(as_text=True)
+    with read_session(engine) as db:
+        assert db.exec(select(Refund.state)).one() == "succeeded"
+    with read_session(engine) as db:
+        account = get_account(db, "3301000031")
+    assert balance(engine, account) == 1800
+
+
+def test_finance_decides_an_incident(engine, clock, client, staff):
+    with unit_of_work(engine) as db:
+        incident = record_incident(db, kind="cash_difference", ref="cash_close:1", detail={"difference_fen": -50},
+                                   at=clock())
+    log_in(client, "finance1")
+    page = client.get("/staff/incidents").get_data(as_text=True)
+    assert "现金差额" in page and "知悉并关闭" in page
+    client.post(f"/staff/incidents/{incident.id}", data={"csrf_token": csrf_token(client, "/staff/incidents"),
+                                                         "decision": "acknowledge", "note": "已追回"})
+    with read_session(engine) as db:
+        resolved = db.get(Incident, incident.id)
+    assert resolved.status == "resolved" and "已追回" in resolved.resolution
