@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 
 from sqlalchemy import Text
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel
 
 
 class AuditEntry(SQLModel, table=True):
@@ -28,7 +28,3 @@ def audit(session: Session, *, staff_id: int, action: str, target: str, at: date
         staff_id=staff_id, action=action, target=target, at=at,
         before=json.dumps(before, ensure_ascii=False, default=str), after=json.dumps(after, ensure_ascii=False, default=str),
     ))
-
-
-def audit_trail(session: Session, target: str) -> list[AuditEntry]:
-    return list(session.exec(select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)))

@@ -13,8 +13,6 @@ from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 AMI, MANUAL_READ, ESTIMATED = "ami", "manual", "estimated"
-SOURCES = (AMI, MANUAL_READ, ESTIMATED)
-REGISTERS = ("total", "sharp", "peak", "flat", "valley")
 
 
 def _register():

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from billing.accounts import Account
-from billing.db import unit_of_work
+from billing.db import read_session, unit_of_work
 from payments.errors import GatewayError
 from payments.gateways.base import Checkout, Gateway, OrderRequest
 from payments.orders import CREATED, FAILED, PAYING, PaymentOrder, check_amount, create_order, get_order, transition
@@ -69,7 +69,7 @@ def _record_outcome(engine: Engine, out_trade_no: str, state: str, url: str | No
 
 def check(engine: Engine, gateway: Gateway, out_trade_no: str, *, now: datetime) -> PaymentOrder:
     """The payer is back from the cashier: ask the channel rather than wait for the notification."""
-    with unit_of_work(engine) as session:
+    with read_session(engine) as session:
         order = get_order(session, out_trade_no)
     if order.state not in (CREATED, PAYING):
         return order

@@ -24,7 +24,6 @@ from billing.money import require_fen
 from payments.errors import AmountOutOfRange, InvalidTransition, OrderNotFound
 
 CREATED, PAYING, PAID, CLOSED, FAILED = "created", "paying", "paid", "closed", "failed"
-STATES = (CREATED, PAYING, PAID, CLOSED, FAILED)
 TRANSITIONS = {
     CREATED: {PAYING, PAID, CLOSED, FAILED},
     PAYING: {PAID, CLOSED, FAILED},
@@ -32,8 +31,7 @@ TRANSITIONS = {
     FAILED: {PAID},
     PAID: set(),
 }
-WECHAT, ALIPAY, COUNTER = "wechat", "alipay", "counter"
-CHANNELS = (WECHAT, ALIPAY, COUNTER)
+COUNTER = "counter"  # the service hall; the online channels are named by their gateways
 PREPAY, ARREARS, BULK, AT_COUNTER = "prepay", "arrears", "bulk", "counter"
 CREDITED, DUPLICATE, HELD = "credited", "duplicate", "held"  # what we did with a ChannelPayment
 

@@ -22,11 +22,10 @@ from billing.db import read_session, unit_of_work
 from payments import refunds
 from payments.errors import AlreadyPaid, GatewayError
 from payments.gateways.base import REFUND_SUCCEEDED, REFUND_UNKNOWN, Gateway, RefundReport
-from payments.orders import CLOSED, CREATED, PAYING, ChannelPayment, PaymentOrder, get_order, transition
+from payments.orders import CLOSED, COUNTER, CREATED, PAYING, ChannelPayment, PaymentOrder, get_order, transition
 from payments.refunds import Refund
 from payments.settlement import settle
 
-COUNTER = "counter"
 
 
 @dataclass

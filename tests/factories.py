@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from billing.accounts import Account, Customer, District, Meter, open_account
 from billing.clock import beijing_date
-from billing.users import Binding, Resident
+from billing.users import Binding, Manager, ManagerAccount, ManagerMember, Resident
 
 _serial = count(1)
 
@@ -48,3 +48,17 @@ def resident(session: Session, phone: str, *, at, accounts: tuple[Account, ...] 
     session.add_all(Binding(resident_id=row.id, account_id=a.id, bound_at=at) for a in accounts)
     session.flush()
     return row
+
+
+def manager(session: Session, *, at, account_nos: list[str], member_phone: str | None = None) -> tuple[Manager, list[Account]]:
+    """A property manager with its 户号 (and a member who logs in for it, if a phone is given)."""
+    org = Manager(name="幸福家园物业")
+    session.add(org)
+    session.flush()
+    accounts = [account(session, at=at, account_no=number) for number in account_nos]
+    session.add_all(ManagerAccount(manager_id=org.id, account_id=a.id) for a in accounts)
+    if member_phone:
+        member = resident(session, member_phone, at=at)
+        session.add(ManagerMember(manager_id=org.id, resident_id=member.id))
+    session.flush()
+    return org, accounts

@@ -9,7 +9,7 @@ from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput
 from billing.incidents import Incident
 from billing.ledger import Transfer
-from billing.users import Manager, ManagerAccount, add_staff
+from billing.users import add_staff
 from payments import bulk, checkout, counter
 from payments.errors import BulkFileInvalid
 from payments.orders import order_lines
@@ -21,11 +21,7 @@ from tests.payment_helpers import acknowledged, balance, new_account, order, pho
 def manager(engine, clock):
     """A property manager with three 户号, and one 户号 it does not manage."""
     with unit_of_work(engine) as db:
-        org = Manager(name="幸福家园物业")
-        db.add(org)
-        db.flush()
-        accounts = [factories.account(db, at=clock(), account_no=f"33010000{n:02d}") for n in range(1, 4)]
-        db.add_all(ManagerAccount(manager_id=org.id, account_id=a.id) for a in accounts)
+        org, accounts = factories.manager(db, at=clock(), account_nos=[f"33010000{n:02d}" for n in range(1, 4)])
         outsider = factories.account(db, at=clock(), account_no="3399999999")
     return org, accounts, outsider
 

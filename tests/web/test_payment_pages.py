@@ -8,7 +8,6 @@ import requests
 from sqlmodel import select
 
 from billing.db import read_session, unit_of_work
-from billing.users import Manager, ManagerAccount, ManagerMember
 from payments.orders import PaymentOrder
 from tests import factories
 from tests.payment_helpers import balance
@@ -100,13 +99,8 @@ def test_bad_amounts_are_named_and_start_nothing(engine, app, live, gateways, ho
 @pytest.fixture
 def property_manager(engine, clock):
     with unit_of_work(engine) as db:
-        org = Manager(name="幸福家园物业")
-        db.add(org)
-        db.flush()
-        accounts = [factories.account(db, at=clock(), account_no=f"33010000{n:02d}") for n in (11, 12, 13)]
-        db.add_all(ManagerAccount(manager_id=org.id, account_id=a.id) for a in accounts)
-        member = factories.resident(db, "13900000000", at=clock())
-        db.add(ManagerMember(manager_id=org.id, resident_id=member.id))
+        _, accounts = factories.manager(db, at=clock(), account_nos=["3301000011", "3301000012", "3301000013"],
+                                        member_phone="13900000000")
     return accounts
 
 
