@@ -1,0 +1,1 @@
+"""Payment channels: orders, settlement, refunds, bulk and counter payments, gateways, sandboxes."""
