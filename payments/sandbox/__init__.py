@@ -1,0 +1,1 @@
+"""Local, protocol-accurate simulators of the payment gateways, for the demo and the tests."""
