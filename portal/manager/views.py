@@ -11,10 +11,11 @@ from billing.errors import BillingError, InvalidInput
 from billing.users import managers_of
 from payments import bulk, checkout
 from payments.errors import BulkFileInvalid
-from payments.orders import BULK, get_order, order_lines
+from payments.orders import BULK
 from portal.auth import current_resident_id, resident_required
 from portal.i18n import bulk_problem, error_message
 from portal.pages.payments import public_url
+from portal.receipts import receipt_for
 from portal.wiring import services
 
 blueprint = Blueprint("manager", __name__, url_prefix="/manager")
@@ -83,20 +84,9 @@ def _pay(read_lines):
 
 @blueprint.get("/orders/<out_trade_no>")
 def order(out_trade_no: str):
-    svc = services()
-    with read_session(svc.engine) as db:
-        try:
-            found = get_order(db, out_trade_no)
-        except BillingError:
-            abort(404)
-    if found.manager_id != g.manager.id:
-        abort(404)
-    if found.channel in svc.gateways:
-        found = checkout.check(svc.engine, svc.gateways[found.channel], out_trade_no, now=svc.clock())
-    with read_session(svc.engine) as db:
-        lines = order_lines(db, found)
-        balances = ledger.customer_balances(db, [account.id for account, _ in lines])
+    shown = receipt_for(out_trade_no, lambda order: order.manager_id == g.manager.id)
     demo_scan = None
-    if current_app.config["PAYMENTS_SANDBOX"] and found.channel == "wechat" and found.checkout_url:
+    if current_app.config["PAYMENTS_SANDBOX"] and shown.order.channel == "wechat" and shown.order.checkout_url:
         demo_scan = f"http://127.0.0.1:{current_app.config['SANDBOX_WECHATPAY_PORT']}/sandbox/scan"
-    return render_template("manager/order.html", order=found, lines=lines, balances=balances, demo_scan=demo_scan)
+    return render_template("manager/order.html", order=shown.order, lines=shown.lines, balances=shown.balances,
+                           demo_scan=demo_scan)

@@ -11,9 +11,10 @@ from billing.errors import BillingError, InvalidInput
 from billing.money import parse_yuan
 from billing.users import bound_accounts
 from payments import checkout
-from payments.orders import ARREARS, PREPAY, PaymentOrder, get_order, order_lines
+from payments.orders import ARREARS, PREPAY
 from portal.auth import current_resident_id, resident_required
 from portal.i18n import error_message
+from portal.receipts import receipt_for
 from portal.wiring import services
 
 blueprint = Blueprint("pay", __name__, url_prefix="/pay")
@@ -66,25 +67,8 @@ def start(account_no: str):
     return redirect(started.checkout.url)
 
 
-def own_order(out_trade_no: str) -> PaymentOrder:
-    with read_session(services().engine) as db:
-        try:
-            order = get_order(db, out_trade_no)
-        except BillingError:
-            abort(404)
-    if order.resident_id != current_resident_id():
-        abort(404)
-    return order
-
-
 @blueprint.get("/orders/<out_trade_no>")
 @resident_required
 def order(out_trade_no: str):
-    order = own_order(out_trade_no)
-    svc = services()
-    if order.channel in svc.gateways:
-        order = checkout.check(svc.engine, svc.gateways[order.channel], out_trade_no, now=svc.clock())
-    with read_session(svc.engine) as db:
-        lines = order_lines(db, order)
-        balances = ledger.customer_balances(db, [account.id for account, _ in lines])
-    return render_template("pages/order.html", order=order, lines=lines, balances=balances)
+    shown = receipt_for(out_trade_no, lambda order: order.resident_id == current_resident_id())
+    return render_template("pages/order.html", order=shown.order, lines=shown.lines, balances=shown.balances)

@@ -3,17 +3,17 @@ drawer at the end of the day.  Role: cashier."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
-from billing import ledger
 from billing.accounts import get_account
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, InvalidInput
 from billing.money import parse_yuan
 from payments import counter
-from payments.orders import COUNTER, get_order, order_lines
+from payments.orders import COUNTER
 from portal.i18n import error_message, gettext as _
+from portal.receipts import receipt_for
 from portal.staff.access import blueprint, staff_required
 from portal.wiring import services
 
@@ -60,16 +60,9 @@ def take_payment():
 @blueprint.get("/counter/receipts/<out_trade_no>")
 @staff_required("cashier")
 def receipt(out_trade_no: str):
-    with read_session(services().engine) as db:
-        try:
-            order = get_order(db, out_trade_no)
-        except BillingError:
-            abort(404)
-        if order.channel != COUNTER:
-            abort(404)
-        lines = order_lines(db, order)
-        balances = ledger.customer_balances(db, [account.id for account, _ in lines])
-    return render_template("staff/receipt.html", order=order, lines=lines, balances=balances, cashier=g.staff)
+    shown = receipt_for(out_trade_no, lambda order: order.channel == COUNTER)
+    return render_template("staff/receipt.html", order=shown.order, lines=shown.lines, balances=shown.balances,
+                           cashier=g.staff)
 
 
 @blueprint.route("/counter/close", methods=["GET", "POST"])
