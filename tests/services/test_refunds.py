@@ -57,7 +57,8 @@ def test_duplicate_payment_refund_confirmed_by_notification(request, engine, clo
     proposed = _refund(engine)
     _approve(engine, clock, proposed, staff["finance"])
     submitted = submit_refund(engine, gateways, proposed.refund_no, now=clock())
-    assert submitted.state == "submitted"
+    # The sandbox confirms within a millisecond, so its notification may beat our own bookkeeping.
+    assert submitted.state in ("submitted", "succeeded")
     assert wechat_sandbox.wait_idle(10)
     assert _refund(engine).state == "succeeded"
     assert balance(engine, account) == 5000
