@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,19 +29,14 @@ import migrations  # noqa: E402
 from billing.accounts import Account  # noqa: E402
 from bench import loadgen  # noqa: E402
 from billing.db import make_engine, read_session, unit_of_work  # noqa: E402
-from billing.demo_county import load_demo_county  # noqa: E402
+from demo.county import load_demo_county  # noqa: E402
 from billing.ledger import Transfer, check_invariants  # noqa: E402
 from payments.orders import create_order  # noqa: E402
 from payments.sandbox.keys import wechat_keys  # noqa: E402
+from payments.sandbox.server import free_port  # noqa: E402
 from payments.sandbox.wechatpay import WeChatPaySandbox  # noqa: E402
 from portal.config import DEFAULTS  # noqa: E402
 from sqlmodel import func, select  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(folder: Path, count: int, port: int) -> tuple[str, list[loadgen.Request]]:

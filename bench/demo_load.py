@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import migrations  # noqa: E402
 from billing.db import make_engine  # noqa: E402
-from billing.demo_county import load_demo_county  # noqa: E402
+from demo.county import load_demo_county  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 CHUNK = 50_000

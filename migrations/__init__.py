@@ -18,7 +18,9 @@ from billing.db import writer
 
 MODEL_MODULES = (
     "billing.accounts",
-    "billing.users",
+    "billing.residents",
+    "billing.staff",
+    "billing.managers",
     "billing.reads",
     "billing.ledger",
     "billing.incidents",

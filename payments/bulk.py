@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from billing.accounts import Account, validate_account_no
 from billing.errors import InvalidAmount, InvalidInput
 from billing.money import parse_yuan
-from billing.users import ManagerAccount
+from billing.managers import ManagerAccount
 from payments.errors import BulkFileInvalid
 
 MAX_LINES = 2000

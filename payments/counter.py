@@ -15,7 +15,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from billing.accounts import Account
 from billing.audit import audit
-from billing.clock import BEIJING
+from billing.clock import BEIJING, beijing_date
 from billing.errors import InvalidInput
 from billing.incidents import record_incident
 from payments.errors import PaymentError
@@ -73,13 +73,9 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _beijing_day(now: datetime) -> date:
-    return now.astimezone(BEIJING).date()
-
-
 def _refuse_closed_day(session: Session, cashier_id: int, now: datetime) -> None:
     closed = session.exec(
-        select(CashClose).where(CashClose.cashier_id == cashier_id, CashClose.day == _beijing_day(now))
+        select(CashClose).where(CashClose.cashier_id == cashier_id, CashClose.day == beijing_date(now))
     ).first()
     if closed is not None:
         raise DayAlreadyClosed("the cash drawer for today is already closed", field="cashier")
@@ -99,7 +95,7 @@ def day_takings(session: Session, cashier_id: int, day: date) -> dict[str, tuple
 
 def close_day(session: Session, *, cashier_id: int, counted_fen: int, now: datetime) -> CashClose:
     """Count the drawer: expected cash vs counted; a difference is kept and raised, never hidden."""
-    day = _beijing_day(now)
+    day = beijing_date(now)
     _refuse_closed_day(session, cashier_id, now)
     takings = day_takings(session, cashier_id, day)
     cash_count, expected = takings.get(CASH, (0, 0))

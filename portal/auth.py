@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
-from billing import users
+from billing import residents
 from billing.db import unit_of_work
 from billing.errors import BillingError
 from billing.privacy import mask_phone
@@ -45,7 +45,7 @@ def send_code():
     svc = services()
     try:
         with unit_of_work(svc.engine) as db:
-            code = users.issue_login_code(db, phone, now=svc.clock())
+            code = residents.issue_login_code(db, phone, now=svc.clock())
     except BillingError as error:
         flash(error_message(error), "error")
         return redirect(url_for("auth.login", phone=phone))
@@ -62,7 +62,7 @@ def verify():
     svc = services()
     try:
         with unit_of_work(svc.engine) as db:
-            resident = users.verify_login_code(db, phone, code, now=svc.clock())
+            resident = residents.verify_login_code(db, phone, code, now=svc.clock())
     except BillingError as error:
         flash(error_message(error), "error")
         return redirect(url_for("auth.login", phone=phone))

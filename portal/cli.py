@@ -20,7 +20,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from werkzeug.serving import run_simple
 
 import migrations
-from billing.demo_county import DEMO_PASSWORD, database_is_empty, load_demo_county
+from demo.county import DEMO_PASSWORD, database_is_empty, load_demo_county
 from payments import sync
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
 from payments.errors import GatewayConfigError

@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from billing.accounts import Account, Customer, District, Meter, open_account
 from billing.clock import beijing_date
-from billing.users import Binding, Manager, ManagerAccount, ManagerMember, Resident
+from billing.managers import Manager, ManagerAccount, ManagerMember
+from billing.residents import Binding, Resident
 
 _serial = count(1)
 

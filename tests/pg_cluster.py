@@ -11,20 +11,15 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from payments.sandbox.server import free_port
+
 
 class ClusterUnavailable(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:
@@ -40,7 +35,7 @@ class Cluster:
             except KeyError:
                 raise ClusterUnavailable("running as root and there is no 'postgres' user to run the server") from None
         self.folder = Path(tempfile.mkdtemp(prefix="dianfei-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
 
     def _run(self, *args: str) -> None:
         kwargs = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}

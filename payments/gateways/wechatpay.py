@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -131,7 +130,7 @@ class WeChatPayGateway:
 
     def _jsapi_params(self, prepay_id: str) -> dict[str, str]:
         """What wx.requestPayment / WeixinJSBridge needs, signed with the merchant key."""
-        timestamp, nonce, package = str(int(time.time())), secrets.token_hex(16), f"prepay_id={prepay_id}"
+        timestamp, nonce, package = str(int(self.clock().timestamp())), secrets.token_hex(16), f"prepay_id={prepay_id}"
         signature = self._client.sign([self.config.appid, timestamp, nonce, package])
         return {"appId": self.config.appid, "timeStamp": timestamp, "nonceStr": nonce, "package": package,
                 "signType": "RSA", "paySign": signature}

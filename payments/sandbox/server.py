@@ -3,9 +3,17 @@ in tests that need real HTTP."""
 
 from __future__ import annotations
 
+import socket
 import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a server that must be told its port up front)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from billing import ledger
 from billing.db import read_session
 from billing.errors import BillingError, InvalidInput
-from billing.users import managers_of
+from billing.managers import managers_of
 from payments import bulk, checkout
 from payments.errors import BulkFileInvalid
 from payments.orders import BULK

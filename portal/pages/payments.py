@@ -9,7 +9,7 @@ from billing import ledger
 from billing.db import read_session
 from billing.errors import BillingError, InvalidInput
 from billing.money import parse_yuan
-from billing.users import bound_accounts
+from billing.residents import bound_accounts
 from payments import checkout
 from payments.orders import ARREARS, PREPAY
 from portal.auth import current_resident_id, resident_required

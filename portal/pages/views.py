@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, session
 
-from billing import ledger, users
+from billing import ledger
+from billing.managers import managers_of
+from billing.residents import Resident, bound_accounts
 from billing.db import read_session
 from portal.auth import current_resident_id
 from portal.wiring import services
@@ -18,11 +20,11 @@ def home():
     if resident_id is None:
         return render_template("pages/login.html", phone="")
     with read_session(services().engine) as db:
-        resident = db.get(users.Resident, resident_id)
+        resident = db.get(Resident, resident_id)
         if resident is None:  # the database was reset under a live session
             session.clear()
             return render_template("pages/login.html", phone="")
-        accounts = users.bound_accounts(db, resident_id)
+        accounts = bound_accounts(db, resident_id)
         balances = ledger.customer_balances(db, [account.id for account in accounts])
-        manages = bool(users.managers_of(db, resident_id))
+        manages = bool(managers_of(db, resident_id))
     return render_template("pages/home.html", resident=resident, accounts=accounts, balances=balances, manages=manages)

@@ -7,7 +7,7 @@ from functools import wraps
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from billing.db import read_session
-from billing.users import StaffUser, staff_roles
+from billing.staff import StaffUser, staff_roles
 from portal.wiring import services
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")

@@ -9,7 +9,7 @@ from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, NotFound
 from billing.incidents import open_incidents
 from billing.money import parse_yuan
-from billing.users import authenticate_staff
+from billing.staff import authenticate_staff
 from payments import decisions, refunds
 from payments.orders import ChannelPayment
 from payments.refunds import Refund

@@ -9,7 +9,7 @@ from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput
 from billing.incidents import Incident
 from billing.ledger import Transfer
-from billing.users import add_staff
+from billing.staff import add_staff
 from payments import bulk, checkout, counter
 from payments.errors import BulkFileInvalid
 from payments.orders import order_lines

@@ -10,9 +10,11 @@ import migrations
 from billing import ledger
 from billing.accounts import Account, Meter
 from billing.db import make_engine, read_session
-from billing.demo_county import database_is_empty, load_demo_county
+from demo.county import database_is_empty, load_demo_county
 from billing.reads import Read
-from billing.users import Binding, ManagerAccount, StaffUser
+from billing.managers import ManagerAccount
+from billing.residents import Binding
+from billing.staff import StaffUser
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from billing.audit import AuditEntry
 from billing.db import read_session, unit_of_work
 from billing.errors import PermissionDenied
 from billing.ledger import Transfer
-from billing.users import add_staff
+from billing.staff import add_staff
 from payments import refunds
 from payments.errors import RefundNotAllowed
 from payments.orders import ChannelPayment

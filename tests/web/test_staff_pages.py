@@ -10,7 +10,7 @@ from billing.accounts import get_account
 from billing.audit import AuditEntry
 from billing.db import read_session, unit_of_work
 from billing.incidents import Incident, record_incident
-from billing.users import add_staff
+from billing.staff import add_staff
 from payments.refunds import Refund
 from tests import factories
 from tests.conftest import csrf_token

@@ -5,9 +5,8 @@ from sqlmodel import select
 
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput, PermissionDenied, RateLimited
-from billing.users import (
-    LoginCode, Resident, add_staff, authenticate_staff, bound_accounts, issue_login_code, staff_roles, verify_login_code,
-)
+from billing.residents import LoginCode, Resident, bound_accounts, issue_login_code, verify_login_code
+from billing.staff import add_staff, authenticate_staff, staff_roles
 from tests import factories
 
 PHONE = "13812345678"

@@ -1,5 +1,4 @@
-"""People who log in: residents (by phone and SMS code), staff (by password, with roles) and
-property managers (organisations whose members pay for many 户号 at once).
+"""Residents: people who log in by phone and SMS code, and the 户号 bound to them.
 
 A resident sees only the 户号 bound to them (``Binding``); every query for a resident goes through
 ``bound_accounts`` so that scoping lives in one place.
@@ -13,13 +12,12 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, UniqueConstraint, func, update
+from sqlalchemy import UniqueConstraint, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from billing.accounts import Account
 from billing.errors import InvalidInput, PermissionDenied, RateLimited
 
-ROLES = ("reader", "reviewer", "cashier", "finance", "admin")
 CODE_TTL = timedelta(minutes=5)
 CODE_INTERVAL = timedelta(seconds=60)
 CODES_PER_DAY = 10
@@ -47,50 +45,6 @@ class Binding(SQLModel, table=True):
     resident_id: int = Field(foreign_key="resident.id", index=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     bound_at: datetime
-
-
-class StaffUser(SQLModel, table=True):
-    __tablename__ = "staff_user"
-
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=40, unique=True)
-    name: str = Field(max_length=100)
-    password_hash: str = Field(max_length=200)
-    active: bool = True
-
-
-class StaffRole(SQLModel, table=True):
-    __tablename__ = "staff_role"
-    __table_args__ = (CheckConstraint("role IN ('reader', 'reviewer', 'cashier', 'finance', 'admin')", name="role"),)
-
-    staff_id: int = Field(foreign_key="staff_user.id", primary_key=True)
-    role: str = Field(max_length=10, primary_key=True)
-
-
-class Manager(SQLModel, table=True):
-    """A property-management organisation (物业)."""
-
-    __tablename__ = "manager"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100)
-    contact_phone: str = Field(default="", max_length=20)
-
-
-class ManagerAccount(SQLModel, table=True):
-    __tablename__ = "manager_account"
-
-    manager_id: int = Field(foreign_key="manager.id", primary_key=True)
-    account_id: int = Field(foreign_key="account.id", primary_key=True)
-
-
-class ManagerMember(SQLModel, table=True):
-    """A resident login that acts for a manager organisation."""
-
-    __tablename__ = "manager_member"
-
-    manager_id: int = Field(foreign_key="manager.id", primary_key=True)
-    resident_id: int = Field(foreign_key="resident.id", primary_key=True)
 
 
 class LoginCode(SQLModel, table=True):
@@ -178,44 +132,3 @@ def bound_accounts(session: Session, resident_id: int) -> list[Account]:
             .order_by(Account.account_no)
         )
     )
-
-
-def managers_of(session: Session, resident_id: int) -> list[Manager]:
-    return list(session.exec(
-        select(Manager).join(ManagerMember, ManagerMember.manager_id == Manager.id)
-        .where(ManagerMember.resident_id == resident_id).order_by(Manager.id)
-    ))
-
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    _, salt_hex, _ = stored.split("$")
-    return hmac.compare_digest(hash_password(password, salt=bytes.fromhex(salt_hex)), stored)
-
-
-def add_staff(session: Session, *, username: str, name: str, password: str, roles: list[str]) -> StaffUser:
-    unknown = [role for role in roles if role not in ROLES]
-    if unknown:
-        raise InvalidInput("roles", f"unknown role {', '.join(unknown)}; roles are {', '.join(ROLES)}")
-    staff = StaffUser(username=username, name=name, password_hash=hash_password(password))
-    session.add(staff)
-    session.flush()
-    session.add_all(StaffRole(staff_id=staff.id, role=role) for role in roles)
-    session.flush()
-    return staff
-
-
-def staff_roles(session: Session, staff_id: int) -> set[str]:
-    return set(session.exec(select(StaffRole.role).where(StaffRole.staff_id == staff_id)))
-
-
-def authenticate_staff(session: Session, username: str, password: str) -> StaffUser:
-    staff = session.exec(select(StaffUser).where(StaffUser.username == username, StaffUser.active)).first()
-    if staff is None or not check_password(password, staff.password_hash):
-        raise PermissionDenied("wrong username or password", field="password")
-    return staff

@@ -22,12 +22,14 @@ from billing.accounts import (
 )
 from billing.clock import beijing_date
 from billing.db import bulk_insert, timestamp_value, writer
-from billing.demo_reads import (
+from demo.reads import (
     BUSINESS_SHARES, RESIDENTIAL_SHARES, Calendar, SyntheticMeter, day_range, district_rows, meter_rows,
 )
 from billing.ledger import LedgerAccount, Posting
 from billing.reads import READ_COLUMNS, Read
-from billing.users import Binding, Manager, ManagerAccount, ManagerMember, Resident, add_staff
+from billing.managers import Manager, ManagerAccount, ManagerMember
+from billing.residents import Binding, Resident
+from billing.staff import add_staff
 
 DEMO_PASSWORD = "demo1234"
 DEMO_STAFF = (
