@@ -70,6 +70,8 @@ class OrderLine(SQLModel, table=True):
     order_id: int = Field(foreign_key="payment_order.id", primary_key=True)
     account_id: int = Field(foreign_key="account.id", primary_key=True, index=True)
     amount_fen: int = Field(sa_type=BigInteger)
+    # The 户号's balance right after this line was credited: what a receipt shows, on every reprint.
+    balance_after_fen: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class ChannelPayment(SQLModel, table=True):
@@ -151,8 +153,14 @@ def get_order(session: Session, out_trade_no: str, *, lock: bool = False) -> Pay
 
 
 def order_lines(session: Session, order: PaymentOrder) -> list[tuple[Account, int]]:
+    return [(account, amount) for account, amount, _ in receipt_lines(session, order)]
+
+
+def receipt_lines(session: Session, order: PaymentOrder) -> list[tuple[Account, int, int | None]]:
+    """(account, amount, balance right after the credit) per 户号, by 户号; the balance is None
+    until the line is credited."""
     rows = session.exec(
-        select(Account, OrderLine.amount_fen)
+        select(Account, OrderLine.amount_fen, OrderLine.balance_after_fen)
         .join(OrderLine, OrderLine.account_id == Account.id)
         .where(OrderLine.order_id == order.id)
         .order_by(Account.account_no)

@@ -55,6 +55,13 @@ _LINES = (select(_accounts.c.id, _accounts.c.account_no, _lines.c.amount_fen, _l
           .join(_ledger, _ledger.c.account_id == _accounts.c.id)
           .where(_lines.c.order_id == bindparam("order_id")).order_by(_accounts.c.account_no))
 
+# The receipt's "balance after": set once, by the first credit of the line (a second payment of the
+# same order, or held money credited later, leaves the receipt as it was).
+_BALANCE_AFTER = update(_lines).where(
+    _lines.c.order_id == select(_orders.c.id).where(_orders.c.out_trade_no == bindparam("out_trade_no")).scalar_subquery(),
+    _lines.c.account_id == bindparam("line_account"), _lines.c.balance_after_fen.is_(None),
+).values(balance_after_fen=bindparam("balance"))
+
 
 @dataclass(frozen=True)
 class Settled:
@@ -202,6 +209,8 @@ def credit_account(session: Session, *, key: str, source: str, account: Account 
     posted = ledger.post(session, Posting(key, source, ledger.customer_code(account.account_no), amount_fen, code,
                                           out_trade_no), at=now, known_ids=known_ids)
     if posted.created:
+        session.connection().execute(_BALANCE_AFTER, {"out_trade_no": out_trade_no, "line_account": account.id,
+                                                      "balance": posted.credit_balance_fen})
         events.emit(session, events.PAYMENT_POSTED, at=now, account_id=account.id, account_no=account.account_no,
                     amount_fen=amount_fen, channel=channel, out_trade_no=out_trade_no,
                     balance_fen=posted.credit_balance_fen)

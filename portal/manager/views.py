@@ -88,5 +88,5 @@ def order(out_trade_no: str):
     demo_scan = None
     if current_app.config["PAYMENTS_SANDBOX"] and shown.order.channel == "wechat" and shown.order.checkout_url:
         demo_scan = f"http://127.0.0.1:{current_app.config['SANDBOX_WECHATPAY_PORT']}/sandbox/scan"
-    return render_template("manager/order.html", order=shown.order, lines=shown.lines, balances=shown.balances,
+    return render_template("manager/order.html", order=shown.order, lines=shown.lines,
                            demo_scan=demo_scan)

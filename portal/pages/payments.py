@@ -71,4 +71,4 @@ def start(account_no: str):
 @resident_required
 def order(out_trade_no: str):
     shown = receipt_for(out_trade_no, lambda order: order.resident_id == current_resident_id())
-    return render_template("pages/order.html", order=shown.order, lines=shown.lines, balances=shown.balances)
+    return render_template("pages/order.html", order=shown.order, lines=shown.lines)

@@ -61,8 +61,8 @@ def take_payment():
 @staff_required("cashier")
 def receipt(out_trade_no: str):
     shown = receipt_for(out_trade_no, lambda order: order.channel == COUNTER)
-    return render_template("staff/receipt.html", order=shown.order, lines=shown.lines, balances=shown.balances,
-                           cashier=g.staff)
+    return render_template("staff/receipt.html", order=shown.order, lines=shown.lines,
+                           cashier=shown.cashier)
 
 
 @blueprint.route("/counter/close", methods=["GET", "POST"])

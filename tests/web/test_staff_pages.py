@@ -99,3 +99,23 @@ def test_finance_decides_an_incident(engine, clock, client, staff):
     with read_session(engine) as db:
         resolved = db.get(Incident, incident.id)
     assert resolved.status == "resolved" and "已追回" in resolved.resolution
+
+
+def test_a_reprinted_receipt_names_the_cashier_who_took_the_money_and_the_balance_at_the_time(engine, clock, app, staff):
+    with unit_of_work(engine) as db:
+        account = factories.account(db, at=clock(), account_no="3301000041")
+        add_staff(db, username="cashier2", name="另一位收费员", password="demo1234", roles=["cashier"])
+    cashier = app.test_client()
+    log_in(cashier, "cashier1")
+    token = csrf_token(cashier, "/staff/counter")
+    taken = cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000041",
+                                                 "amount-1": "20"})
+    receipt_url = taken.headers["Location"]
+    cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000041",
+                                         "amount-1": "5"})
+    assert balance(engine, account) == 2500
+    other = app.test_client()
+    log_in(other, "cashier2")
+    reprint = other.get(receipt_url).get_data(as_text=True)
+    assert "cashier1" in reprint and "另一位收费员" not in reprint.split("<main>")[1].split("打印")[0]
+    assert re.search(r"20\.00</td>\s*<td class=\"num\">20\.00", reprint)
