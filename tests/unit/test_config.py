@@ -2,13 +2,14 @@
 is one line naming its variable; production refuses every demo convenience."""
 
 import dataclasses
+import re
 
 import pytest
 
 from billing.clock import FixedClock
 from portal import create_app
 from portal.channels import build_gateways
-from portal.config import NAMES, load_settings
+from portal.config import NAMES, PROJECT_ROOT, Settings, env_name, load_settings, settings_table
 from portal.errors import ConfigError
 from tests.conftest import START
 
@@ -173,3 +174,17 @@ def test_a_half_configured_channel_names_every_missing_variable(given, missing):
     prefix, *names = names.split()
     names = ", ".join(f"DIANFEI_{prefix}{name}" for name in names)
     assert problems(PRODUCTION | given) == [f"{names}: required to offer {label}"]
+
+
+# --- README --------------------------------------------------------------------------------------
+
+def test_readme_configuration_table_is_the_settings_object():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert settings_table() in readme, "README's table: paste the output of portal.config.settings_table()"
+    documented = set(re.findall(r"\b(?:DIANFEI_[A-Z0-9_]*[A-Z0-9]|DATABASE_URL)\b", readme))
+    assert documented == {env_name(name) for name in NAMES}
+
+
+def test_every_setting_has_a_type_and_a_documented_meaning():
+    for item in dataclasses.fields(Settings):
+        assert item.type in ("str", "int", "bool") and item.metadata["doc"], item.name
