@@ -35,7 +35,7 @@ from payments.orders import create_order  # noqa: E402
 from payments.sandbox.keys import wechat_keys  # noqa: E402
 from payments.sandbox.server import free_port  # noqa: E402
 from payments.sandbox.wechatpay import WeChatPaySandbox  # noqa: E402
-from portal.config import DEFAULTS  # noqa: E402
+from portal.sandbox import SANDBOX_IDS  # noqa: E402
 from sqlmodel import func, select  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def prepare(folder: Path, count: int, port: int) -> tuple[str, list[loadgen.Requ
     migrations.upgrade(engine)
     load_demo_county(engine, accounts=100, now=datetime.now(UTC))
     sandbox = WeChatPaySandbox(wechat_keys(folder / "instance" / "sandbox" / "wechatpay"),
-                               mchid=DEFAULTS["WECHATPAY_MCHID"], appid=DEFAULTS["WECHATPAY_APPID"], auto_notify=False)
+                               mchid=SANDBOX_IDS["WECHATPAY_MCHID"], appid=SANDBOX_IDS["WECHATPAY_APPID"], auto_notify=False)
     with unit_of_work(engine) as db:
         accounts = db.exec(select(Account)).all()
         orders = [create_order(db, channel="wechat", scene="native", purpose="prepay",

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import asdict
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from portal import errors, filters, i18n
-from portal.config import PROJECT_ROOT, load_settings
+from portal.config import NAMES, PROJECT_ROOT, load_settings
 from portal.wiring import build_services
 
 csrf = CSRFProtect()
 
 
 def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
+    """The portal; ``overrides`` replace settings, and its other keys (a test's ENGINE, CLOCK,
+    GATEWAYS, Flask's own keys) are injected as they are."""
     settings = load_settings(os.environ, overrides)
+    injected = {key: value for key, value in (overrides or {}).items() if key not in NAMES}
     app = Flask(
         __name__,
-        instance_path=str(settings["INSTANCE_PATH"]),
+        instance_path=settings.INSTANCE_PATH,
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    app.config.update(settings)
+    app.config.update(asdict(settings), **injected)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-    app.extensions["dianfei"] = build_services(settings)
+    app.extensions["dianfei"] = build_services(settings, injected)
     csrf.init_app(app)
     i18n.init_app(app)
     filters.init_app(app)

@@ -4,7 +4,8 @@
     dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
     dianfei run [--host H] [--port P]       serve the portal
 
-A wrong setting or an unreachable database ends the command with one line naming the variable.
+A wrong setting or an unreachable database ends the command with one line per problem, each naming
+the variable.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from demo.county import DEMO_PASSWORD, database_is_empty, load_demo_county
 from payments import sync
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
 from payments.errors import GatewayConfigError
+from portal.config import Settings
 from portal.errors import ConfigError
 from portal.payment_commands import payments_group
 from portal.wiring import services
@@ -78,6 +80,9 @@ def demo_group() -> None:
 def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
     """Load the demo county into an empty database."""
     svc = services()
+    if svc.settings.production:
+        raise click.ClickException("demo load is refused when DIANFEI_ENV=production: "
+                                   "the demo county would replace or mix with real data")
     if reset:
         migrations.downgrade(svc.engine)
         migrations.upgrade(svc.engine)
@@ -101,14 +106,14 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
 def run(host: str | None, port: int | None) -> None:
     """Serve the portal (with the sandbox cashiers and a payments sync every minute in the demo)."""
     app = current_app._get_current_object()
-    host, port = host or app.config["HOST"], port or app.config["PORT"]
     svc = services()
-    if app.config["PAYMENTS_SANDBOX"]:
+    host, port = host or svc.settings.HOST, port or svc.settings.PORT
+    if svc.settings.PAYMENTS_SANDBOX:
         from portal.sandbox import start_sandboxes
 
-        start_sandboxes(app.config, svc.clock)
+        start_sandboxes(svc.settings, svc.clock)
     threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
-    click.echo(_banner(f"http://{host}:{port}", app.config))
+    click.echo(_banner(f"http://{host}:{port}", svc.settings))
     run_simple(host, port, app, threaded=True)
 
 
@@ -123,7 +128,7 @@ def _sync_every_minute(app) -> None:
             app.logger.exception("payments sync failed")
 
 
-def _banner(base: str, config) -> str:
+def _banner(base: str, settings: Settings) -> str:
     lines = [
         f"dianfei is serving on {base}/",
         f"  resident portal   {base}/          log in with 13800000001 or 13800000002",
@@ -131,9 +136,9 @@ def _banner(base: str, config) -> str:
         f"  property manager  {base}/manager/  log in with 13900000000, then 物业代缴",
         f"  staff             {base}/staff/    admin, cashier1, finance1, reviewer1, reader1 / {DEMO_PASSWORD}",
     ]
-    if config["PAYMENTS_SANDBOX"]:
-        lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{config['SANDBOX_WECHATPAY_PORT']}, "
-                     f"Alipay http://127.0.0.1:{config['SANDBOX_ALIPAY_PORT']}")
+    if settings.PAYMENTS_SANDBOX:
+        lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{settings.SANDBOX_WECHATPAY_PORT}, "
+                     f"Alipay http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}")
     return "\n".join(lines)
 
 
@@ -141,4 +146,4 @@ def main() -> None:
     try:
         cli.main(prog_name="dianfei")
     except ONE_LINE_ERRORS as error:
-        sys.exit(f"dianfei: {error}")
+        sys.exit("\n".join(f"dianfei: {line}" for line in str(error).splitlines()))

@@ -1,106 +1,272 @@
-"""Settings: defaults, then environment variables (``DIANFEI_<NAME>``, plus ``DATABASE_URL``),
-then the overrides a test passes to ``create_app``.  Secrets come only from the environment or the
-instance folder; in production a missing secret stops startup with one line.
+"""Settings: one typed, frozen object, read once at startup.
+
+Defaults, then environment variables (``DIANFEI_<NAME>``, and ``DATABASE_URL``), then the overrides
+a test passes to ``create_app``.  Making a ``Settings`` checks every value (its type, its allowed
+values, what production refuses) and reports every problem at once, one line each, naming the
+variable.  Secrets come only from the environment or, outside production, the instance folder.
+
+Adding a setting is one line in ``Settings``; README's configuration table is ``settings_table()``
+(a test keeps the two equal).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import get_type_hints
+from urllib.parse import urlsplit
 
+from billing.errors import InvalidAmount
+from billing.money import parse_yuan
 from portal.errors import ConfigError
+from portal.i18n import LANGUAGES
 
 PREFIX = "DIANFEI_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-DEFAULTS: dict[str, object] = {
-    "ENV": "development",  # development | production | test
-    "INSTANCE_PATH": str(PROJECT_ROOT / "instance"),
-    "SECRET_KEY": "",
-    "DATABASE_URL": "",
-    "DEMO_SMS": True,  # show login codes on screen instead of sending an SMS
-    "DEFAULT_LANGUAGE": "zh",
-    "HOST": "127.0.0.1",
-    "PORT": 5000,
-    "PUBLIC_URL": "http://127.0.0.1:5000",  # how the channels reach our /callbacks
-    # Payments: limits per 户号 and order lifetime
-    "PAYMENT_MIN": "1.00",
-    "PAYMENT_MAX": "5000.00",
-    "ORDER_TTL_MINUTES": 30,
-    "SYNC_AFTER_MINUTES": 5,
-    # The demo cashiers: local WeChat Pay and Alipay simulators with keys under instance/sandbox
-    "PAYMENTS_SANDBOX": True,
-    "SANDBOX_WECHATPAY_PORT": 5101,
-    "SANDBOX_ALIPAY_PORT": 5102,
-    # WeChat Pay API v3 (ignored in sandbox mode)
-    "WECHATPAY_MCHID": "1900000001",
-    "WECHATPAY_APPID": "wx8888888888888888",
-    "WECHATPAY_APIV3_KEY": "",
-    "WECHATPAY_MERCHANT_KEY_FILE": "",
-    "WECHATPAY_MERCHANT_SERIAL": "",
-    "WECHATPAY_PUBLIC_KEY_FILE": "",
-    "WECHATPAY_PUBLIC_KEY_ID": "",
-    "WECHATPAY_CERT_DIR": "",
-    "WECHATPAY_GATEWAY": "https://api.mch.weixin.qq.com",
-    "WECHATPAY_NOTIFY_URL": "",
-    # Alipay (ignored in sandbox mode)
-    "ALIPAY_APP_ID": "2021000000000001",
-    "ALIPAY_SELLER_ID": "2088000000000001",
-    "ALIPAY_APP_KEY_FILE": "",
-    "ALIPAY_PUBLIC_KEY_FILE": "",
-    "ALIPAY_GATEWAY": "https://openapi.alipay.com/gateway.do",
-    "ALIPAY_NOTIFY_URL": "",
-}
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL")
+ENVIRONMENTS = ("development", "test", "production")
+PRODUCTION = "production"
+PORTS = (1, 65535)
+MIN_SECRET_BYTES = 32
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+CHANNEL_URL = "the channels only call https notify URLs"
+GATEWAY_URL = "payment requests must not travel unencrypted"
+WECHAT_NEEDS = ("WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_APIV3_KEY", "WECHATPAY_MERCHANT_KEY_FILE",
+                "WECHATPAY_MERCHANT_SERIAL")
+WECHAT_PUBLIC_KEY = ("WECHATPAY_PUBLIC_KEY_FILE", "WECHATPAY_PUBLIC_KEY_ID")
+ALIPAY_NEEDS = ("ALIPAY_APP_ID", "ALIPAY_SELLER_ID", "ALIPAY_APP_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE")
 
 
-def load_settings(environ: Mapping[str, str], overrides: Mapping[str, object] | None = None) -> dict[str, object]:
-    settings = dict(DEFAULTS)
-    for key, default in DEFAULTS.items():
-        if PREFIX + key in environ:
-            settings[key] = _coerce(PREFIX + key, environ[PREFIX + key], default)
-    if environ.get("DATABASE_URL"):
-        settings["DATABASE_URL"] = environ["DATABASE_URL"]
-    settings.update(overrides or {})
-    if settings["ENV"] == "production" and PREFIX + "PAYMENTS_SANDBOX" not in environ and "PAYMENTS_SANDBOX" not in (overrides or {}):
-        settings["PAYMENTS_SANDBOX"] = False  # the demo cashiers are on by default everywhere but production
-    _fill_from_instance(settings)
-    return settings
+def setting(default: object, doc: str, *, shown: str | None = None, env: str | None = None,
+            choices: tuple[str, ...] = (), bounds: tuple[int, int | None] | None = None,
+            url: str | None = None, demo: str | None = None, secret: bool = False):
+    """One setting and its line in README.
+
+    ``url``: must be an http(s) URL, and https in production (the value says why);
+    ``demo``: a demo convenience, off by default in production and refused there (the value says why).
+    """
+    meta = dict(doc=doc, shown=shown, env=env, choices=choices, bounds=bounds, url=url, demo=demo)
+    return field(default=default, repr=not secret, metadata=meta)
 
 
-def _coerce(name: str, raw: str, default: object) -> object:
-    if isinstance(default, bool):
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
-    if isinstance(default, int):
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
-    return raw
+@dataclass(frozen=True)
+class Settings:
+    ENV: str = setting("development", "`production` refuses every demo convenience (see the checklist below)",
+                       choices=ENVIRONMENTS)
+    INSTANCE_PATH: str = setting(str(PROJECT_ROOT / "instance"), "the SQLite file, the generated secret key and the "
+                                 "sandbox keys", shown="`./instance`")
+    SECRET_KEY: str = setting("", f"signs sessions; in production set it, at least {MIN_SECRET_BYTES} bytes",
+                              shown="generated into `instance/secret_key`", secret=True)
+    DATABASE_URL: str = setting("", "`sqlite:///path` or `postgresql://user:pass@host/db` (psycopg 3)",
+                                env="DATABASE_URL", shown="`sqlite:///instance/dianfei.sqlite3`")
+    DEMO_SMS: bool = setting(True, "show login codes on screen instead of sending them",
+                             demo="anyone could log in as any phone")
+    RESIDENT_LOGIN: bool = setting(True, "offer resident login by SMS code; needs a way to deliver codes, and "
+                                   "today the only one is `DIANFEI_DEMO_SMS`")
+    DEFAULT_LANGUAGE: str = setting("zh", "the language when the browser does not say", choices=LANGUAGES)
+    HOST: str = setting("127.0.0.1", "where `dianfei run` listens")
+    PORT: int = setting(5000, "where `dianfei run` listens", bounds=PORTS)
+    PUBLIC_URL: str = setting("http://127.0.0.1:5000", "how the channels and payers reach us: notify URLs "
+                              "`<PUBLIC_URL>/callbacks/wechatpay` and `/callbacks/alipay`, return pages "
+                              "`<PUBLIC_URL>/pay/orders/...`", url=CHANNEL_URL)
+    PAYMENT_MIN: str = setting("1.00", "smallest payment per 户号, yuan")
+    PAYMENT_MAX: str = setting("5000.00", "largest payment per 户号, yuan")
+    ORDER_TTL_MINUTES: int = setting(30, "order lifetime at the channel", bounds=(1, None))
+    SYNC_AFTER_MINUTES: int = setting(5, "age of an open order before `payments sync` asks the channel",
+                                      bounds=(0, None))
+    PAYMENTS_SANDBOX: bool = setting(True, "point both channels at the local simulators (ids and keys under "
+                                     "`instance/sandbox/`), ignoring the channel settings below",
+                                     demo="payments would go to the local simulators")
+    SANDBOX_WECHATPAY_PORT: int = setting(5101, "where `dianfei run` serves the WeChat Pay simulator", bounds=PORTS)
+    SANDBOX_ALIPAY_PORT: int = setting(5102, "where `dianfei run` serves the Alipay simulator", bounds=PORTS)
+    WECHATPAY_MCHID: str = setting("", "WeChat Pay merchant id (a notification for another is an incident)")
+    WECHATPAY_APPID: str = setting("", "WeChat app id (a notification for another is an incident)")
+    WECHATPAY_APIV3_KEY: str = setting("", "the 32-character APIv3 key (decrypts notifications)",
+                                        secret=True)
+    WECHATPAY_MERCHANT_KEY_FILE: str = setting("", "merchant API private key file (PEM or the console's bare base64)")
+    WECHATPAY_MERCHANT_SERIAL: str = setting("", "serial of the merchant API certificate")
+    WECHATPAY_PUBLIC_KEY_FILE: str = setting("", "WeChat Pay public key file (PEM or bare base64)")
+    WECHATPAY_PUBLIC_KEY_ID: str = setting("", "its `PUB_KEY_ID_...`")
+    WECHATPAY_CERT_DIR: str = setting("", "folder of platform certificates `<SERIAL>.pem`: set this, the public key, "
+                                      "or both (both are accepted at once, chosen by `Wechatpay-Serial`)")
+    WECHATPAY_GATEWAY: str = setting("https://api.mch.weixin.qq.com", "WeChat Pay API", url=GATEWAY_URL)
+    WECHATPAY_NOTIFY_URL: str = setting("", "notify URL, if not the one made from `DIANFEI_PUBLIC_URL`",
+                                        url=CHANNEL_URL)
+    ALIPAY_APP_ID: str = setting("", "Alipay app id (a notification for another is an incident)")
+    ALIPAY_SELLER_ID: str = setting("", "Alipay merchant PID `2088...` (a notification for another is an incident)")
+    ALIPAY_APP_KEY_FILE: str = setting("", "app private key file, RSA2 (PEM or the console's bare base64)")
+    ALIPAY_PUBLIC_KEY_FILE: str = setting("", "Alipay public key file (PEM or bare base64)")
+    ALIPAY_GATEWAY: str = setting("https://openapi.alipay.com/gateway.do", "Alipay gateway", url=GATEWAY_URL)
+    ALIPAY_NOTIFY_URL: str = setting("", "notify URL, if not the one made from `DIANFEI_PUBLIC_URL`", url=CHANNEL_URL)
+
+    def __post_init__(self) -> None:
+        problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
+        if not problems:  # the rules between settings need well-typed values
+            problems = [*self._production_problems(), *self._login_problems(), *self._limit_problems(),
+                        *self._channel_problems()]
+        if problems:
+            raise ConfigError("\n".join(problems))
+
+    @property
+    def production(self) -> bool:
+        return self.ENV == PRODUCTION
+
+    @property
+    def delivers_login_codes(self) -> bool:
+        """There is no SMS channel yet: only the demo's on-screen codes, which production refuses."""
+        return self.DEMO_SMS and not self.production
+
+    def offers(self, channel: str) -> bool:
+        """A channel is offered once any of its ids or keys is set (and then it needs all of them)."""
+        return any(getattr(self, name) for name in self._channel_needs()[channel][1])
+
+    def _channel_needs(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Each channel's name and what it needs; WeChat Pay verifies with its public key, platform
+        certificates, or both."""
+        certificates_only = self.WECHATPAY_CERT_DIR and not any(getattr(self, name) for name in WECHAT_PUBLIC_KEY)
+        verify = ("WECHATPAY_CERT_DIR",) if certificates_only else WECHAT_PUBLIC_KEY
+        return {"wechat": ("WeChat Pay", WECHAT_NEEDS + verify), "alipay": ("Alipay", ALIPAY_NEEDS)}
+
+    def _production_problems(self) -> list[str]:
+        if not self.production:
+            return []
+        when = f"when {PREFIX}ENV=production"
+        problems = [f"{env_name(name)}: required {when}" for name in ("SECRET_KEY", "DATABASE_URL")
+                    if not getattr(self, name)]
+        if self.SECRET_KEY and len(self.SECRET_KEY.encode()) < MIN_SECRET_BYTES:
+            problems.append(f"{PREFIX}SECRET_KEY: must be at least {MIN_SECRET_BYTES} bytes {when}")
+        for item in fields(self):
+            value, meta = getattr(self, item.name), item.metadata
+            if meta["demo"] and value:
+                problems.append(f"{env_name(item.name)}: must be false {when} ({meta['demo']})")
+            if meta["url"] and value and urlsplit(value).scheme != "https":
+                problems.append(f"{env_name(item.name)}: must be an https URL {when} ({meta['url']})")
+        return problems
+
+    def _login_problems(self) -> list[str]:
+        if not self.RESIDENT_LOGIN or self.delivers_login_codes:
+            return []
+        if self.production:
+            return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and production has no way to "
+                    f"send one (no SMS channel yet; {PREFIX}DEMO_SMS is refused in production): set "
+                    f"{PREFIX}RESIDENT_LOGIN=false to run the staff back office and payment callbacks only"]
+        return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and there is no SMS channel yet: "
+                f"set {PREFIX}DEMO_SMS=true (codes shown on screen) or {PREFIX}RESIDENT_LOGIN=false"]
+
+    def _limit_problems(self) -> list[str]:
+        amounts, problems = {}, []
+        for name in ("PAYMENT_MIN", "PAYMENT_MAX"):
+            try:
+                amounts[name] = parse_yuan(getattr(self, name), env_name(name))
+            except InvalidAmount as error:
+                problems.append(str(error))
+                continue
+            if amounts[name] <= 0:
+                problems.append(f"{env_name(name)}: must be more than 0.00")
+        if not problems and amounts["PAYMENT_MIN"] > amounts["PAYMENT_MAX"]:
+            problems.append(f"{PREFIX}PAYMENT_MIN: must not be more than {PREFIX}PAYMENT_MAX")
+        return problems
+
+    def _channel_problems(self) -> list[str]:
+        if self.PAYMENTS_SANDBOX:  # the simulators' own ids and keys are used
+            return []
+        problems = []
+        for channel, (label, needs) in self._channel_needs().items():
+            missing = [env_name(name) for name in needs if not getattr(self, name)]
+            if self.offers(channel) and missing:
+                problems.append(f"{', '.join(missing)}: required to offer {label}")
+        if self.WECHATPAY_APIV3_KEY and len(self.WECHATPAY_APIV3_KEY.encode()) != 32:
+            problems.append(f"{PREFIX}WECHATPAY_APIV3_KEY: must be exactly 32 characters")
+        return problems
 
 
-def _fill_from_instance(settings: dict[str, object]) -> None:
-    """Development defaults live in the instance folder; production must say them explicitly."""
-    if settings["ENV"] == "production":
-        missing = [key for key in REQUIRED_IN_PRODUCTION if not settings[key]]
-        if missing:
-            names = ", ".join("DATABASE_URL" if key == "DATABASE_URL" else PREFIX + key for key in missing)
-            raise ConfigError(f"{names}: required when {PREFIX}ENV=production")
-        if settings["PAYMENTS_SANDBOX"]:
-            raise ConfigError(f"{PREFIX}PAYMENTS_SANDBOX: must be false when {PREFIX}ENV=production")
-        return
-    instance = Path(str(settings["INSTANCE_PATH"]))
+TYPES: dict[str, type] = get_type_hints(Settings)
+TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "text"}
+NAMES = frozenset(TYPES)
+DEMO_CONVENIENCES = tuple(item.name for item in fields(Settings) if item.metadata["demo"])
+
+
+ENV_NAMES = {item.name: item.metadata["env"] or PREFIX + item.name for item in fields(Settings)}
+
+
+def env_name(name: str) -> str:
+    return ENV_NAMES[name]
+
+
+def _field_problem(item, value: object) -> str | None:
+    name, meta, kind = env_name(item.name), item.metadata, TYPES[item.name]
+    if type(value) is not kind:
+        return f"{name}: expected {TYPE_WORDS[kind]}, got {value!r}"
+    if meta["choices"] and value not in meta["choices"]:
+        return f"{name}: expected one of {', '.join(meta['choices'])}, got {value!r}"
+    low, high = meta["bounds"] or (None, None)
+    if (low is not None and value < low) or (high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        return f"{name}: expected a whole number {allowed}, got {value}"
+    if meta["url"] and value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return f"{name}: expected an http(s) URL, got {value!r}"
+    return None
+
+
+def load_settings(environ: Mapping[str, str], overrides: Mapping[str, object] | None = None) -> Settings:
+    """The settings from the environment and the overrides; keys of ``overrides`` that are not settings
+    (a test's ENGINE, CLOCK, GATEWAYS) are left to the caller."""
+    unknown = sorted(name for name in environ if name.startswith(PREFIX) and name not in ENV_NAMES.values())
+    if unknown:
+        raise ConfigError("\n".join(f"{name}: not a setting (README lists them under Configuration)"
+                                    for name in unknown))
+    given = {name: environ[env_name(name)] for name in NAMES if env_name(name) in environ}
+    given |= {name: value for name, value in (overrides or {}).items() if name in NAMES}
+    given = {name: _convert(TYPES[name], value) for name, value in given.items()}
+    if given.get("ENV") == PRODUCTION:  # demo conveniences are off unless asked for (and then refused)
+        given = dict.fromkeys(DEMO_CONVENIENCES, False) | given
+    settings = Settings(**given)
+    return settings if settings.production else _with_instance_defaults(settings)
+
+
+def _convert(kind: type, value: object) -> object:
+    """Text from the environment to the setting's type; anything unconvertible is left for the check."""
+    if not isinstance(value, str) or kind is str:
+        return value
+    if kind is bool:
+        return True if value.lower() in TRUE else False if value.lower() in FALSE else value
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def _with_instance_defaults(settings: Settings) -> Settings:
+    """Outside production a missing database or secret key lives in the instance folder."""
+    instance = Path(settings.INSTANCE_PATH)
     instance.mkdir(parents=True, exist_ok=True)
-    if not settings["DATABASE_URL"]:
-        settings["DATABASE_URL"] = f"sqlite:///{instance / 'dianfei.sqlite3'}"
-    if not settings["SECRET_KEY"]:
-        key_file = instance / "secret_key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        settings["SECRET_KEY"] = key_file.read_text().strip()
+    database_url = settings.DATABASE_URL or f"sqlite:///{instance / 'dianfei.sqlite3'}"
+    key_file = instance / "secret_key"
+    if not settings.SECRET_KEY and not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return replace(settings, DATABASE_URL=database_url, SECRET_KEY=settings.SECRET_KEY or key_file.read_text().strip())
+
+
+def settings_table() -> str:
+    """README's configuration table."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for item in fields(Settings):
+        choices = item.metadata["choices"]
+        meaning = item.metadata["doc"] + (f"; one of {', '.join(f'`{c}`' for c in choices)}" if choices else "")
+        rows.append(f"| `{env_name(item.name)}` | {_shown_default(item)} | {meaning} |")
+    return "\n".join(rows)
+
+
+def _shown_default(item) -> str:
+    meta, default = item.metadata, item.default
+    if meta["shown"]:
+        return meta["shown"]
+    if meta["demo"]:
+        return f"`{str(default).lower()}` (`false` in production, where `true` is refused)"
+    if default == "":
+        return "unset"
+    return f"`{str(default).lower() if isinstance(default, bool) else default}`"

@@ -2,7 +2,8 @@
 
 The only production-side module that imports ``payments.sandbox``.  Keys are generated once under
 ``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
-ports and ``start_sandboxes`` (called by ``dianfei run`` and the callback benchmark) serves them.
+ports, with the placeholder merchant and app ids the simulators answer as, and ``start_sandboxes``
+(called by ``dianfei run``) serves them.
 """
 
 from __future__ import annotations
@@ -14,33 +15,42 @@ from payments.sandbox.alipay import AlipaySandbox
 from payments.sandbox.keys import alipay_keys, wechat_keys
 from payments.sandbox.server import LoopbackServer
 from payments.sandbox.wechatpay import WeChatPaySandbox
+from portal.config import Settings
+
+# Placeholder ids: only ever in sandbox mode, never a default of a real channel.
+SANDBOX_IDS = {
+    "WECHATPAY_MCHID": "1900000001",
+    "WECHATPAY_APPID": "wx8888888888888888",
+    "ALIPAY_APP_ID": "2021000000000001",
+    "ALIPAY_SELLER_ID": "2088000000000001",
+}
 
 
-def _folder(settings: dict) -> Path:
-    return Path(str(settings["INSTANCE_PATH"])) / "sandbox"
+def _folder(settings: Settings) -> Path:
+    return Path(settings.INSTANCE_PATH) / "sandbox"
 
 
-def sandbox_settings(settings: dict) -> dict:
-    """Channel settings that point at the simulators, with the sandbox keys."""
+def sandbox_settings(settings: Settings) -> dict[str, str]:
+    """Channel settings that point at the simulators, with the sandbox ids and keys."""
     wechat, alipay = wechat_keys(_folder(settings) / "wechatpay"), alipay_keys(_folder(settings) / "alipay")
-    return {
+    return SANDBOX_IDS | {
         "WECHATPAY_APIV3_KEY": wechat.apiv3_key,
         "WECHATPAY_MERCHANT_KEY_FILE": str(wechat.merchant_private_key),
         "WECHATPAY_MERCHANT_SERIAL": wechat.merchant_serial,
         "WECHATPAY_PUBLIC_KEY_FILE": str(wechat.platform_public_key),
         "WECHATPAY_PUBLIC_KEY_ID": wechat.public_key_id,
         "WECHATPAY_CERT_DIR": str(wechat.platform_cert_dir),
-        "WECHATPAY_GATEWAY": f"http://127.0.0.1:{settings['SANDBOX_WECHATPAY_PORT']}",
+        "WECHATPAY_GATEWAY": f"http://127.0.0.1:{settings.SANDBOX_WECHATPAY_PORT}",
         "ALIPAY_APP_KEY_FILE": str(alipay.app_private_key),
         "ALIPAY_PUBLIC_KEY_FILE": str(alipay.alipay_public_key),
-        "ALIPAY_GATEWAY": f"http://127.0.0.1:{settings['SANDBOX_ALIPAY_PORT']}/gateway.do",
+        "ALIPAY_GATEWAY": f"http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}/gateway.do",
     }
 
 
-def start_sandboxes(settings: dict, clock: Clock) -> list[LoopbackServer]:
+def start_sandboxes(settings: Settings, clock: Clock) -> list[LoopbackServer]:
     """Serve both simulators on their configured ports, with the channels' real retry timing."""
-    wechat = WeChatPaySandbox(wechat_keys(_folder(settings) / "wechatpay"), mchid=settings["WECHATPAY_MCHID"],
-                              appid=settings["WECHATPAY_APPID"], clock=clock)
-    alipay = AlipaySandbox(alipay_keys(_folder(settings) / "alipay"), app_id=settings["ALIPAY_APP_ID"],
-                           seller_id=settings["ALIPAY_SELLER_ID"], clock=clock)
-    return [wechat.serve(int(settings["SANDBOX_WECHATPAY_PORT"])), alipay.serve(int(settings["SANDBOX_ALIPAY_PORT"]))]
+    wechat = WeChatPaySandbox(wechat_keys(_folder(settings) / "wechatpay"), mchid=SANDBOX_IDS["WECHATPAY_MCHID"],
+                              appid=SANDBOX_IDS["WECHATPAY_APPID"], clock=clock)
+    alipay = AlipaySandbox(alipay_keys(_folder(settings) / "alipay"), app_id=SANDBOX_IDS["ALIPAY_APP_ID"],
+                           seller_id=SANDBOX_IDS["ALIPAY_SELLER_ID"], clock=clock)
+    return [wechat.serve(settings.SANDBOX_WECHATPAY_PORT), alipay.serve(settings.SANDBOX_ALIPAY_PORT)]

@@ -1,11 +1,12 @@
-"""What the web layer hands the layers below: the engine, the clock, the configured channels.
+"""What the web layer hands the layers below: the settings, the engine, the clock, the channels.
 
 Nothing below ``portal`` reads Flask's globals; views fetch these with ``services()`` and pass them
-down explicitly.  Tests override ``ENGINE``, ``CLOCK`` and ``GATEWAYS`` through ``create_app``.
+down explicitly.  Tests inject ``ENGINE``, ``CLOCK`` and ``GATEWAYS`` through ``create_app``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -16,22 +17,24 @@ from billing.db import check_connection, make_engine
 from payments.checkout import Limits
 from payments.gateways.base import Gateway
 from portal.channels import build_gateways, payment_limits
+from portal.config import Settings
 
 
 @dataclass
 class Services:
+    settings: Settings
     engine: Engine
     clock: Clock
     gateways: dict[str, Gateway] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
 
 
-def build_services(settings: dict) -> Services:
-    engine = settings.get("ENGINE") or make_engine(str(settings["DATABASE_URL"]))
+def build_services(settings: Settings, injected: Mapping[str, object]) -> Services:
+    engine = injected.get("ENGINE") or make_engine(settings.DATABASE_URL)
     check_connection(engine)
-    clock = settings.get("CLOCK") or system_clock
-    gateways = settings["GATEWAYS"] if "GATEWAYS" in settings else build_gateways(settings, clock)
-    return Services(engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings))
+    clock = injected.get("CLOCK") or system_clock
+    gateways = injected["GATEWAYS"] if "GATEWAYS" in injected else build_gateways(settings, clock)
+    return Services(settings=settings, engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings))
 
 
 def services() -> Services:

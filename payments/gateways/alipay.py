@@ -67,10 +67,11 @@ class AlipayGateway:
     def __init__(self, config: AlipayConfig, *, clock: Clock) -> None:
         self.config, self.clock = config, clock
         self.merchant = Merchant(CHANNEL, config.app_id, config.seller_id)
+        app_key = read_key_file(config.app_private_key_file, "ALIPAY_APP_KEY_FILE", private=True)
+        alipay_key = read_key_file(config.alipay_public_key_file, "ALIPAY_PUBLIC_KEY_FILE", private=False)
         self._client = _BeijingAliPay(
             appid=config.app_id, app_notify_url=config.notify_url, sign_type="RSA2", clock=clock,
-            app_private_key_string=read_key_file(config.app_private_key_file, "ALIPAY_APP_KEY_FILE"),
-            alipay_public_key_string=read_key_file(config.alipay_public_key_file, "ALIPAY_PUBLIC_KEY_FILE"),
+            app_private_key_string=app_key, alipay_public_key_string=alipay_key,
         )
         self._client._gateway = config.gateway_url  # the SDK has no option for this
         self._client._config.timeout = config.timeout_seconds

@@ -6,10 +6,18 @@ what a ``trade_state`` or an ``out_request_no`` is.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding, NoEncryption, PrivateFormat, PublicFormat, load_der_private_key, load_der_public_key,
+    load_pem_private_key, load_pem_public_key,
+)
 
 from payments.errors import GatewayConfigError
 
@@ -127,9 +135,38 @@ class Gateway(Protocol):
     def statement(self, day: date) -> list[StatementLine]: ...
 
 
-def read_key_file(path: Path, setting: str) -> str:
-    """A key file named by a setting; unreadable means startup stops naming that setting."""
+def read_key_file(path: Path, setting: str, *, private: bool) -> str:
+    """The RSA key in a file named by a setting, as the PEM the SDKs take (PKCS#8 private,
+    SubjectPublicKeyInfo public).
+
+    The WeChat Pay and Alipay consoles hand out bare base64 without PEM armour, private keys in
+    PKCS#8 or PKCS#1; PEM is accepted too.  Anything unusable stops startup naming the setting.
+    """
     try:
-        return Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as error:
         raise GatewayConfigError(setting, f"cannot read {path}: {error.strerror}") from None
+    wanted = "private" if private else "public"
+    key = _load_key(data, private)
+    if key is None:
+        other = "public" if private else "private"
+        other_kind = _load_key(data, not private) is not None
+        found = f"holds a {other} key" if other_kind else "holds no readable unencrypted key"
+        raise GatewayConfigError(setting, f"{path} {found}; expected an RSA {wanted} key (PEM or bare base64)")
+    if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        raise GatewayConfigError(setting, f"{path} holds a non-RSA key ({type(key).__name__}); "
+                                          f"expected an RSA {wanted} key")
+    if private:
+        return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _load_key(data: bytes, private: bool):
+    """The key in ``data`` (PEM, or base64 DER without armour), or None if there is none of that kind."""
+    try:
+        if b"-----BEGIN" in data:
+            return load_pem_private_key(data, password=None) if private else load_pem_public_key(data)
+        der = base64.b64decode(b"".join(data.split()), validate=True)
+        return load_der_private_key(der, password=None) if private else load_der_public_key(der)
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # not a key, encrypted, or an unknown kind
+        return None

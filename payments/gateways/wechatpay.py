@@ -72,13 +72,15 @@ class WeChatPayGateway:
         self.config, self.clock = config, clock
         self.merchant = Merchant(CHANNEL, config.appid, config.mchid)
         self._by_serial: dict[str, WeChatPay] = {}
+        merchant_key = read_key_file(config.merchant_key_file, "WECHATPAY_MERCHANT_KEY_FILE", private=True)
         common = dict(
-            wechatpay_type=WeChatPayType.NATIVE, mchid=config.mchid, private_key=read_key_file(config.merchant_key_file, "WECHATPAY_MERCHANT_KEY_FILE"),
+            wechatpay_type=WeChatPayType.NATIVE, mchid=config.mchid, private_key=merchant_key,
             cert_serial_no=config.merchant_serial, appid=config.appid, apiv3_key=config.apiv3_key,
             notify_url=config.notify_url, timeout=(5, config.timeout_seconds),
         )
         if config.public_key_file and config.public_key_id:
-            client = WeChatPay(public_key=read_key_file(config.public_key_file, "WECHATPAY_PUBLIC_KEY_FILE"), public_key_id=config.public_key_id, **common)
+            public_key = read_key_file(config.public_key_file, "WECHATPAY_PUBLIC_KEY_FILE", private=False)
+            client = WeChatPay(public_key=public_key, public_key_id=config.public_key_id, **common)
             self._by_serial[config.public_key_id] = client
         if config.cert_dir:
             serials = _certificate_serials(config.cert_dir)
@@ -249,4 +251,11 @@ def _certificate_serials(folder: Path) -> list[str]:
     if not pems:
         # The SDK would otherwise fetch certificates from the real gateway while being constructed.
         raise GatewayConfigError("WECHATPAY_CERT_DIR", f"{folder} holds no platform certificate (<SERIAL>.pem)")
-    return [f"{x509.load_pem_x509_certificate(pem.read_bytes()).serial_number:X}" for pem in pems]
+    return [f"{_certificate(pem).serial_number:X}" for pem in pems]
+
+
+def _certificate(pem: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(pem.read_bytes())
+    except (OSError, ValueError):
+        raise GatewayConfigError("WECHATPAY_CERT_DIR", f"{pem} is not a readable PEM certificate") from None

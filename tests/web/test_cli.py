@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 import migrations
+from billing.db import make_engine
+from demo.county import database_is_empty
 
 DIANFEI = str(Path(sys.executable).parent / "dianfei")
 
@@ -34,9 +36,56 @@ def test_bad_database_url_is_one_line_naming_the_variable(tmp_path, url, says):
     assert result.stderr.startswith("dianfei: DATABASE_URL:") and says in result.stderr
 
 
+def production(tmp_path: Path) -> dict[str, str]:
+    """Everything production needs, on a SQLite file."""
+    return {"DIANFEI_ENV": "production", "DIANFEI_SECRET_KEY": "s" * 32, "DIANFEI_RESIDENT_LOGIN": "false",
+            "DIANFEI_PUBLIC_URL": "https://dianfei.example.cn",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}"}
+
+
 def test_production_without_secret_is_one_line(tmp_path):
-    result = dianfei("db", "upgrade", tmp_path=tmp_path, DIANFEI_ENV="production", DATABASE_URL="sqlite://")
+    environ = production(tmp_path)
+    del environ["DIANFEI_SECRET_KEY"]
+    result = dianfei("db", "upgrade", tmp_path=tmp_path, **environ)
     assert result.returncode == 1 and result.stderr.strip() == "dianfei: DIANFEI_SECRET_KEY: required when DIANFEI_ENV=production"
+
+
+def test_production_reports_every_problem_one_line_each(tmp_path):
+    result = dianfei("db", "upgrade", tmp_path=tmp_path, DIANFEI_ENV="production", DIANFEI_DEMO_SMS="true",
+                     DIANFEI_SECRET_KEY="short", DATABASE_URL="sqlite://")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [line.split(":")[:2] for line in result.stderr.splitlines()] == [
+        ["dianfei", " DIANFEI_SECRET_KEY"], ["dianfei", " DIANFEI_DEMO_SMS"], ["dianfei", " DIANFEI_PUBLIC_URL"],
+        ["dianfei", " DIANFEI_RESIDENT_LOGIN"]]
+    assert not (tmp_path / "instance").exists()
+
+
+@pytest.mark.parametrize("value", ["Production", "prod"])
+def test_an_unknown_environment_is_refused_not_taken_for_development(tmp_path, value):
+    result = dianfei("db", "upgrade", tmp_path=tmp_path, DIANFEI_ENV=value)
+    assert result.returncode == 1
+    assert result.stderr == f"dianfei: DIANFEI_ENV: expected one of development, test, production, got {value!r}\n"
+
+
+def test_demo_load_is_refused_in_production_and_changes_nothing(tmp_path):
+    environ = production(tmp_path)
+    assert dianfei("db", "upgrade", tmp_path=tmp_path, **environ).returncode == 0
+    for args in ((), ("--reset",), ("--if-empty",)):
+        refused = dianfei("demo", "load", "--accounts", "10", *args, tmp_path=tmp_path, **environ)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+        assert "demo load is refused when DIANFEI_ENV=production" in refused.stderr
+    assert dianfei("payments", "incidents", tmp_path=tmp_path, **environ).stdout.strip() == "0 open incidents"
+    engine = make_engine(environ["DATABASE_URL"])
+    try:
+        assert database_is_empty(engine)
+    finally:
+        engine.dispose()
+    # Data loaded outside production survives a refused --reset.
+    development = {"DATABASE_URL": environ["DATABASE_URL"]}
+    assert dianfei("demo", "load", "--accounts", "10", tmp_path=tmp_path, **development).returncode == 0
+    assert dianfei("demo", "load", "--reset", tmp_path=tmp_path, **environ).returncode == 1
+    kept = dianfei("demo", "load", "--if-empty", tmp_path=tmp_path, **development)
+    assert "keeping it" in kept.stdout
 
 
 def test_upgrade_then_demo_load_refuses_a_second_time(tmp_path):
@@ -63,4 +112,16 @@ def test_a_half_configured_channel_stops_startup_naming_what_is_missing(tmp_path
     result = dianfei("payments", "sync", tmp_path=tmp_path, DIANFEI_PAYMENTS_SANDBOX="false",
                      DIANFEI_ALIPAY_APP_KEY_FILE="/no/such/key.pem")
     assert result.returncode == 1
-    assert result.stderr.strip() == "dianfei: DIANFEI_ALIPAY_PUBLIC_KEY_FILE: required to offer Alipay"
+    assert result.stderr.strip() == ("dianfei: DIANFEI_ALIPAY_APP_ID, DIANFEI_ALIPAY_SELLER_ID, "
+                                     "DIANFEI_ALIPAY_PUBLIC_KEY_FILE: required to offer Alipay")
+
+
+def test_an_unusable_key_file_stops_startup_naming_the_setting(tmp_path):
+    junk = tmp_path / "app_private_key.txt"
+    junk.write_text("paste your key here\n")
+    result = dianfei("payments", "sync", tmp_path=tmp_path, DIANFEI_PAYMENTS_SANDBOX="false",
+                     DIANFEI_ALIPAY_APP_ID="2021004100000000", DIANFEI_ALIPAY_SELLER_ID="2088000000000002",
+                     DIANFEI_ALIPAY_APP_KEY_FILE=str(junk), DIANFEI_ALIPAY_PUBLIC_KEY_FILE=str(junk))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (f"dianfei: DIANFEI_ALIPAY_APP_KEY_FILE: {junk} holds no readable unencrypted key; "
+                             "expected an RSA private key (PEM or bare base64)\n")
