@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import errors, filters, i18n
+from portal import errors, filters, i18n, security
 from portal.config import PROJECT_ROOT, load_settings
 from portal.wiring import build_services
 
@@ -25,6 +25,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.config.update(settings)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.extensions["dianfei"] = build_services(settings)
+    security.init_app(app, app.extensions["dianfei"].gateways)  # before CSRF, which reads the body
     csrf.init_app(app)
     i18n.init_app(app)
     filters.init_app(app)
