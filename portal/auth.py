@@ -116,6 +116,8 @@ def send_code():
         with unit_of_work(svc.engine) as db:
             code = residents.issue_login_code(db, phone, client=client_address(), now=svc.clock())
     except BillingError as error:
+        if error.field == "resend":  # a code reached this phone a moment ago: let them type it in
+            session["login_phone"] = phone
         flash(error_message(error), "error")
         return _login_page(status_for(error), phone=phone)
     session["login_phone"] = phone

@@ -1,6 +1,7 @@
 """Sessions, headers and body caps, probed as an attacker would: a cookie replayed after logout, a
 session planted before a staff login, sessions left open, framing, oversized bodies."""
 
+import io
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -181,6 +182,29 @@ def test_the_print_buttons_work_through_a_script_file(client):
     assert 'src="/static/js/print.js"' in client.get("/").get_data(as_text=True)
 
 
+def _allowed(policy: dict[str, str], url: str) -> bool:
+    """Whether form-action lets a form's navigation reach ``url`` (its origin, or a *.host source)."""
+    parts = urlsplit(url)
+    for source in policy["form-action"].split():
+        scheme, _, host = source.partition("://")
+        if scheme == parts.scheme and (host == parts.netloc or host.startswith("*.") and parts.netloc.endswith(host[1:])):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+def test_the_payment_form_may_send_the_payer_to_the_cashier(engine, client, gateways, people, channel):
+    resident_log_in(client)
+    form = client.get("/pay/3301000001")
+    sent = client.post("/pay/3301000001", data={"channel": channel, "amount": "50.00",
+                                                "csrf_token": csrf_token(client, "/pay/3301000001")})
+    assert sent.status_code == 302 and urlsplit(sent.headers["Location"]).netloc != "localhost"
+    assert _allowed(_policy(form), sent.headers["Location"])
+    assert _allowed(_policy(form), "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb")
+    assert _allowed(_policy(form), "https://mclient.alipay.com/cashier/mobilepay.htm")
+    assert not _allowed(_policy(form), "https://evil.example/")
+
+
 # --- request bodies are capped --------------------------------------------------------------
 
 
@@ -235,29 +259,6 @@ def manager_desk(engine, clock, client):
 def test_the_manager_upload_takes_a_few_megabytes(manager_desk, size, status):
     upload = b"3301000011,1.00\n" * (size // 16)
     page = manager_desk.post("/manager/upload", data={
-        "csrf_token": csrf_token(manager_desk, "/manager/"), "channel": "wechat", "file": (__import__("io").BytesIO(upload), "bulk.csv"),
+        "csrf_token": csrf_token(manager_desk, "/manager/"), "channel": "wechat", "file": (io.BytesIO(upload), "bulk.csv"),
     }, content_type="multipart/form-data")
     assert page.status_code == status
-
-
-def _allowed(policy: dict[str, str], url: str) -> bool:
-    """Whether form-action lets a form's navigation reach ``url`` (its origin, or a *.host source)."""
-    parts = urlsplit(url)
-    for source in policy["form-action"].split():
-        scheme, _, host = source.partition("://")
-        if scheme == parts.scheme and (host == parts.netloc or host.startswith("*.") and parts.netloc.endswith(host[1:])):
-            return True
-    return False
-
-
-@pytest.mark.parametrize("channel", ["wechat", "alipay"])
-def test_the_payment_form_may_send_the_payer_to_the_cashier(engine, client, gateways, people, channel):
-    resident_log_in(client)
-    form = client.get("/pay/3301000001")
-    sent = client.post("/pay/3301000001", data={"channel": channel, "amount": "50.00",
-                                                "csrf_token": csrf_token(client, "/pay/3301000001")})
-    assert sent.status_code == 302 and urlsplit(sent.headers["Location"]).netloc != "localhost"
-    assert _allowed(_policy(form), sent.headers["Location"])
-    assert _allowed(_policy(form), "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb")
-    assert _allowed(_policy(form), "https://mclient.alipay.com/cashier/mobilepay.htm")
-    assert not _allowed(_policy(form), "https://evil.example/")
