@@ -12,16 +12,24 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import UniqueConstraint, func, update
+from sqlalchemy import UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, select
 
+from billing import throttle
 from billing.accounts import Account
-from billing.errors import InvalidInput, PermissionDenied, RateLimited
+from billing.errors import InvalidInput, PermissionDenied
+from billing.throttle import Rule
 
 CODE_TTL = timedelta(minutes=5)
-CODE_INTERVAL = timedelta(seconds=60)
-CODES_PER_DAY = 10
 ATTEMPTS_PER_CODE = 5
+DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
+
+# Who may ask for a code.  Every code goes to the phone's owner, so the per-phone limits only space
+# the messages out and cap a flood; they are wide enough that one client cannot use them up: a
+# client is held first by its own limits (per address, and per address and phone).
+CODE_RULES_BY_ADDRESS = (Rule("code:address:hour", 10, HOUR, "client"), Rule("code:address:day", 30, DAY, "client"))
+CODE_RULES_BY_ADDRESS_AND_PHONE = (Rule("code:address+phone:day", 5, DAY, "phone"),)
+CODE_RULES_BY_PHONE = (Rule("code:phone:minute", 1, MINUTE, "resend"), Rule("code:phone:day", 20, DAY, "phone"))
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
@@ -65,11 +73,22 @@ def validate_phone(phone: object, field: str = "phone") -> str:
     return phone.strip()
 
 
+class LoginCodeExpired(PermissionDenied):
+    """No live code: none was sent, it expired, it was used, or wrong tries burnt it."""
+
+    code = "login_code_expired"
+
+    def __init__(self) -> None:
+        super().__init__("no valid code for this phone: request a new one", field="code")
+
+
 class WrongLoginCode(PermissionDenied):
-    """A wrong code: the failed attempt is counted even though the login's transaction rolls back."""
+    """A wrong code: the failed attempt is counted even though the login's transaction rolls back.
+    The last allowed wrong try burns the code (``code`` says which, for the message)."""
 
     def __init__(self, login_code_id: int, attempts_left: int) -> None:
         super().__init__("wrong code", field="code", attempts_left=attempts_left)
+        self.code = "login_code_wrong" if attempts_left else "login_code_burnt"
         self.login_code_id = login_code_id
 
     def record_after_rollback(self, session: Session) -> None:
@@ -82,19 +101,14 @@ def _code_hash(phone: str, code: str) -> str:
     return hashlib.sha256(f"{phone}:{code}".encode()).hexdigest()
 
 
-def issue_login_code(session: Session, phone: str, *, now: datetime) -> str:
-    """A fresh 6-digit code for ``phone``: at most one a minute and ten a day."""
+def issue_login_code(session: Session, phone: str, *, client: str, now: datetime) -> str:
+    """A fresh 6-digit code for ``phone``, asked for from ``client`` (the caller's network address),
+    within the limits per client, per client and phone, and per phone (``RateLimited`` otherwise)."""
     phone = validate_phone(phone)
-    recent = session.exec(
-        select(func.count(), func.max(LoginCode.created_at)).where(
-            LoginCode.phone == phone, LoginCode.created_at > now - timedelta(days=1)
-        )
-    ).one()
-    count, latest = recent
-    if latest is not None and now - latest < CODE_INTERVAL:
-        raise RateLimited("a code was sent less than a minute ago", field="phone")
-    if count >= CODES_PER_DAY:
-        raise RateLimited("too many codes today for this phone", field="phone")
+    for rules, key in ((CODE_RULES_BY_ADDRESS, client), (CODE_RULES_BY_ADDRESS_AND_PHONE, f"{client} {phone}"),
+                       (CODE_RULES_BY_PHONE, phone)):
+        for rule in rules:
+            throttle.take(session, rule, key, now=now)
     code = f"{secrets.randbelow(10**6):06d}"
     session.add(LoginCode(phone=phone, code_hash=_code_hash(phone, code), created_at=now, expires_at=now + CODE_TTL))
     session.flush()
@@ -110,7 +124,7 @@ def verify_login_code(session: Session, phone: str, code: str, *, now: datetime)
         .order_by(LoginCode.id.desc())
     ).first()
     if login is None or login.attempts >= ATTEMPTS_PER_CODE:
-        raise PermissionDenied("no valid code for this phone: request a new one", field="code")
+        raise LoginCodeExpired()
     if not hmac.compare_digest(login.code_hash, _code_hash(phone, (code or "").strip())):
         raise WrongLoginCode(login.id, attempts_left=ATTEMPTS_PER_CODE - login.attempts - 1)
     login.used_at = now

@@ -5,13 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
-from billing.errors import InvalidInput, PermissionDenied
+from billing import throttle
+from billing.errors import InvalidInput, PermissionDenied, RateLimited
+from billing.throttle import Rule
 
 ROLES = ("reader", "reviewer", "cashier", "finance", "admin")
+# Failed logins: a user name is held after 5 failures in 15 minutes (a guessing attack on one
+# account); an address after 20 (one client trying many names; an office shares one address).
+FAILURES_BY_USER = Rule("staff:failures:user", 5, timedelta(minutes=15), "login")
+FAILURES_BY_ADDRESS = Rule("staff:failures:address", 20, timedelta(minutes=15), "login")
 
 
 class StaffUser(SQLModel, table=True):
@@ -59,8 +68,36 @@ def staff_roles(session: Session, staff_id: int) -> set[str]:
     return set(session.exec(select(StaffRole.role).where(StaffRole.staff_id == staff_id)))
 
 
-def authenticate_staff(session: Session, username: str, password: str) -> StaffUser:
+class WrongPassword(PermissionDenied):
+    """Unknown user or wrong password (the same answer): the failure is counted after the rollback."""
+
+    def __init__(self, failures: list[tuple[Rule, str]], now: datetime) -> None:
+        super().__init__("wrong username or password", field="password")
+        self.failures, self.now = failures, now
+
+    def record_after_rollback(self, session: Session) -> None:
+        for rule, key in self.failures:
+            throttle.hit(session, rule, key, now=self.now)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked for unknown users, so that they cost the same scrypt as real ones."""
+    return hash_password(secrets.token_hex(16))
+
+
+def authenticate_staff(session: Session, username: str, password: str, *, client: str, now: datetime,
+                       check: Callable[[str, str], bool] = check_password) -> StaffUser:
+    """The active staff user with this password.  Refused without a check while the user name or
+    the client address has too many recent failures; unknown names are hashed like known ones."""
+    failures = [(FAILURES_BY_USER, username.strip().lower()), (FAILURES_BY_ADDRESS, client)]
+    for rule, key in failures:
+        if throttle.exceeded(session, rule, key, now=now):
+            raise RateLimited(f"too many failed logins ({rule.name})", field=rule.field,
+                              minutes=rule.window // timedelta(minutes=1))
     staff = session.exec(select(StaffUser).where(StaffUser.username == username, StaffUser.active)).first()
-    if staff is None or not check_password(password, staff.password_hash):
-        raise PermissionDenied("wrong username or password", field="password")
+    matches = check(password, staff.password_hash if staff else _dummy_hash())
+    if staff is None or not matches:
+        raise WrongPassword(failures, now)
+    throttle.clear(session, FAILURES_BY_USER, failures[0][1])
     return staff

@@ -26,6 +26,8 @@ MODEL_MODULES = (
     "billing.incidents",
     "billing.events",
     "billing.audit",
+    "billing.throttle",
+    "billing.logins",
     "payments.orders",
     "payments.refunds",
     "payments.counter",

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from portal import errors, filters, i18n
+from portal import errors, filters, i18n, security
 from portal.config import NAMES, PROJECT_ROOT, load_settings
 from portal.wiring import build_services
 
@@ -29,6 +29,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.config.update(asdict(settings), **injected)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.extensions["dianfei"] = build_services(settings, injected)
+    security.init_app(app, app.extensions["dianfei"].gateways)  # before CSRF, which reads the body
     csrf.init_app(app)
     i18n.init_app(app)
     filters.init_app(app)

@@ -1,78 +1,147 @@
-"""Resident login by phone and SMS code.
+"""Who is logged in (residents and staff), and the resident login by phone and SMS code.
 
+The signed session cookie carries only the token of a login session kept on the server
+(``billing.logins``): logging out deletes it, so a copy of the cookie is worth nothing afterwards.
 In the demo (``DIANFEI_DEMO_SMS``) the code is shown on the page, since no SMS gateway is wired;
-otherwise it would go out through the notifications layer.
+without a way to deliver it no code is issued, and resident login is closed.
 """
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from billing import residents
+from billing import logins, residents
 from billing.db import unit_of_work
 from billing.errors import BillingError
-from billing.privacy import mask_phone
+from billing.logins import RESIDENT, STAFF, LoginSession
+from portal.errors import status_for
 from portal.i18n import error_message, gettext as _
+from portal.security import client_address, local_path
 from portal.wiring import services
 
 blueprint = Blueprint("auth", __name__)
+KEPT_ACROSS_LOGIN = ("lang",)  # the rest of the session (CSRF token, pending phone) starts afresh
+
+
+def current_login() -> LoginSession | None:
+    """This request's live login session, looked up once per request."""
+    if "login_session" not in g:
+        token, svc = session.get("login"), services()
+        g.login_session = logins.resume(svc.engine, token, now=svc.clock()) if token else None
+        if token and g.login_session is None:
+            session.pop("login", None)
+    return g.login_session
+
+
+def _logged_in(kind: str) -> int | None:
+    login = current_login()
+    return login.subject_id if login is not None and login.kind == kind else None
 
 
 def current_resident_id() -> int | None:
-    return session.get("resident_id")
+    return _logged_in(RESIDENT)
+
+
+def current_staff_id() -> int | None:
+    return _logged_in(STAFF)
+
+
+def log_in(kind: str, subject_id: int) -> None:
+    """A new session under a new token: whatever the browser held before is dropped (fixation)."""
+    log_out()
+    svc = services()
+    with unit_of_work(svc.engine) as db:
+        session["login"] = logins.start(db, kind, subject_id, now=svc.clock())
+
+
+def log_out() -> None:
+    token = session.get("login")
+    if token:
+        with unit_of_work(services().engine) as db:
+            logins.end(db, token)
+    kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+    g.pop("login_session", None)
+
+
+def back_to_here() -> str:
+    """The current page, as a ``next`` target for the login page."""
+    return request.full_path.rstrip("?")
 
 
 def resident_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if current_resident_id() is None:
-            return redirect(url_for("auth.login", next=request.path))
+            return redirect(url_for("auth.login", next=back_to_here()))
         return view(*args, **kwargs)
 
     return wrapper
 
 
+def resident_login_open() -> bool:
+    """Residents may log in only where a code can reach them (today: on screen in the demo)."""
+    config = current_app.config
+    return bool(config.get("RESIDENT_LOGIN", True) and config["DEMO_SMS"])
+
+
+@blueprint.app_context_processor
+def login_context():
+    return {"resident_login_open": resident_login_open}
+
+
+def _next() -> str | None:
+    return local_path(request.values.get("next"))
+
+
+def _login_page(status: int = 200, **values):
+    return render_template("pages/login.html", pending=session.get("login_phone", ""), next=_next(),
+                           **values), status
+
+
 @blueprint.get("/login")
 def login():
-    return render_template("pages/login.html", phone=request.args.get("phone", ""))
+    return _login_page()
 
 
 @blueprint.post("/login/code")
 def send_code():
-    phone = request.form.get("phone", "").strip()
-    svc = services()
+    if not resident_login_open():
+        return _login_page(403)
+    phone, svc = request.form.get("phone", "").strip(), services()
     try:
         with unit_of_work(svc.engine) as db:
-            code = residents.issue_login_code(db, phone, now=svc.clock())
+            code = residents.issue_login_code(db, phone, client=client_address(), now=svc.clock())
     except BillingError as error:
+        if error.field == "resend":  # a code reached this phone a moment ago: let them type it in
+            session["login_phone"] = phone
         flash(error_message(error), "error")
-        return redirect(url_for("auth.login", phone=phone))
-    if current_app.config["DEMO_SMS"]:
-        flash(_("演示环境验证码：{code}（正式环境通过短信发送）", code=code), "info")
-    else:
-        flash(_("验证码已发送至 {phone}", phone=mask_phone(phone)), "info")
-    return redirect(url_for("auth.login", phone=phone))
+        return _login_page(status_for(error), phone=phone)
+    session["login_phone"] = phone
+    flash(_("演示环境验证码：{code}（正式环境通过短信发送）", code=code), "info")
+    return redirect(url_for("auth.login", next=_next()))
 
 
 @blueprint.post("/login")
 def verify():
-    phone, code = request.form.get("phone", "").strip(), request.form.get("code", "")
-    svc = services()
+    if not resident_login_open():
+        return _login_page(403)
+    phone, code, svc = request.form.get("phone", "").strip(), request.form.get("code", ""), services()
     try:
         with unit_of_work(svc.engine) as db:
             resident = residents.verify_login_code(db, phone, code, now=svc.clock())
     except BillingError as error:
         flash(error_message(error), "error")
-        return redirect(url_for("auth.login", phone=phone))
-    session.clear()
-    session["resident_id"] = resident.id
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
+        return redirect(url_for("auth.login", next=_next()))
+    target = _next()
+    log_in(RESIDENT, resident.id)
+    return redirect(target or url_for("pages.home"))
 
 
 @blueprint.post("/logout")
 def logout():
-    session.pop("resident_id", None)
+    log_out()
     return redirect(url_for("pages.home"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask import Blueprint, abort, g, redirect, url_for
 
 from billing.db import read_session
 from billing.staff import StaffUser, staff_roles
+from portal.auth import back_to_here, current_staff_id, log_out
 from portal.wiring import services
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -19,13 +20,13 @@ def staff_required(*roles: str):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            staff_id = session.get("staff_id")
+            staff_id = current_staff_id()
             if staff_id is None:
-                return redirect(url_for("staff.login", next=request.path))
+                return redirect(url_for("staff.login", next=back_to_here()))
             with read_session(services().engine) as db:
                 staff, held = db.get(StaffUser, staff_id), staff_roles(db, staff_id)
             if staff is None or not staff.active:
-                session.pop("staff_id", None)
+                log_out()
                 return redirect(url_for("staff.login"))
             if roles and not (held & {*roles, "admin"}):
                 abort(403)

@@ -2,41 +2,46 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from sqlmodel import select
 
 from billing.db import read_session, unit_of_work
-from billing.errors import BillingError, NotFound
+from billing.errors import BillingError, NotFound, RateLimited
 from billing.incidents import open_incidents
+from billing.logins import STAFF
 from billing.money import parse_yuan
 from billing.staff import authenticate_staff
 from payments import decisions, refunds
 from payments.orders import ChannelPayment
 from payments.refunds import Refund
 from payments.sync import submit_refund
+from portal.auth import log_in, log_out
 from portal.i18n import error_message, gettext as _
+from portal.security import client_address, local_path
 from portal.staff.access import blueprint, staff_required
 from portal.wiring import services
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
+    target = local_path(request.values.get("next"))
     if request.method == "POST":
+        svc = services()
         try:
-            with read_session(services().engine) as db:
-                staff = authenticate_staff(db, request.form.get("username", ""), request.form.get("password", ""))
+            with unit_of_work(svc.engine) as db:
+                staff = authenticate_staff(db, request.form.get("username", ""), request.form.get("password", ""),
+                                           client=client_address(), now=svc.clock())
         except BillingError as error:
             flash(error_message(error), "error")
-            return render_template("staff/login.html"), 401
-        session["staff_id"] = staff.id
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/staff") else url_for("staff.dashboard"))
-    return render_template("staff/login.html")
+            return render_template("staff/login.html", next=target), 429 if isinstance(error, RateLimited) else 401
+        log_in(STAFF, staff.id)
+        return redirect(target or url_for("staff.dashboard"))
+    return render_template("staff/login.html", next=target)
 
 
 @blueprint.post("/logout")
 def logout():
-    session.pop("staff_id", None)
+    log_out()
     return redirect(url_for("staff.login"))
 
 

@@ -1,0 +1,87 @@
+"""Login sessions kept on the server, so that logging out or a lifetime running out ends them for good.
+
+The browser holds only a random token (inside the portal's signed cookie); the row, found by the
+token's digest, says who is logged in and until when.  A cookie replayed after logout finds no row.
+Each session has an absolute lifetime from login and an idle lifetime from the last request;
+``last_seen_at`` is written at most once a minute, so a busy page does not write on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import CheckConstraint, delete, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+from billing.db import read_session, unit_of_work
+
+RESIDENT, STAFF = "resident", "staff"
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    idle: timedelta
+    absolute: timedelta
+
+
+# Residents: a visit to check a balance and pay takes minutes; a new login costs an SMS.
+# Staff: a working shift, locked after half an hour away from the desk.
+LIFETIMES = {
+    RESIDENT: Lifetime(idle=timedelta(hours=1), absolute=timedelta(hours=24)),
+    STAFF: Lifetime(idle=timedelta(minutes=30), absolute=timedelta(hours=10)),
+}
+
+
+class LoginSession(SQLModel, table=True):
+    __tablename__ = "login_session"
+    __table_args__ = (CheckConstraint("kind IN ('resident', 'staff')", name="kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=10)
+    subject_id: int  # resident.id or staff_user.id, by kind
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime = Field(index=True)  # the absolute end
+
+    def live(self, now: datetime) -> bool:
+        return now < self.expires_at and now - self.last_seen_at < LIFETIMES[self.kind].idle
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(session: Session, kind: str, subject_id: int, *, now: datetime) -> str:
+    """A new session for ``subject_id``; returns the token for the browser.  Sweeps out expired rows."""
+    session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=_digest(token), kind=kind, subject_id=subject_id, created_at=now,
+                             last_seen_at=now, expires_at=now + LIFETIMES[kind].absolute))
+    session.flush()
+    return token
+
+
+def resume(engine: Engine, token: str, *, now: datetime) -> LoginSession | None:
+    """The live session for ``token``, or None (unknown, ended or expired: an expired one is removed)."""
+    with read_session(engine) as db:
+        found = db.exec(select(LoginSession).where(LoginSession.token_hash == _digest(token))).first()
+    if found is None:
+        return None
+    if not found.live(now):
+        with unit_of_work(engine) as db:
+            db.execute(delete(LoginSession).where(LoginSession.id == found.id))
+        return None
+    if now - found.last_seen_at >= TOUCH_EVERY:
+        with unit_of_work(engine) as db:
+            db.execute(update(LoginSession).where(LoginSession.id == found.id).values(last_seen_at=now))
+    return found
+
+
+def end(session: Session, token: str) -> None:
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
