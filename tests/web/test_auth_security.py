@@ -129,7 +129,7 @@ def production_app(engine, clock, tmp_path):
     return create_app({
         "ENV": "production", "ENGINE": engine, "DATABASE_URL": "postgresql://db.internal/dianfei", "CLOCK": clock,
         "GATEWAYS": {}, "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "s" * 64, "DEMO_SMS": False,
-        "RESIDENT_LOGIN": False, "PAYMENTS_SANDBOX": False,
+        "RESIDENT_LOGIN": False, "PAYMENTS_SANDBOX": False, "PUBLIC_URL": "https://portal.example",
     })
 
 
