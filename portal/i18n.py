@@ -46,9 +46,32 @@ ERROR_TEXT = {
     "refund_not_allowed.amount": "退款金额超出可退金额或余额",
     "permission_denied.staff": "退款需由另一位财务人员审批",
     "order_not_found": "没有找到这笔订单",
-    "day_already_closed": "今日已轧账，不能再收费",
+    "day_already_closed": "今日已轧账，钱箱已关闭，不能再收费。请由其他收费员收取，或明日再收；如需更正今日账目，请联系财务。",
+    "invalid_input.method": "请选择现金或银行卡",
+    "invalid_input.counted": "实点现金不能为负数",
+    "invalid_amount.counted": "实点现金格式有误，例如 1520.00",
     "unknown": "操作失败，请稍后再试",
 }
+
+# Error pages by HTTP status: a title and one sentence; anything else falls back to 0.
+HTTP_TEXT = {
+    400: ("请求无法处理", "页面可能已过期，或提交的内容不完整。请返回后刷新页面再试。"),
+    403: ("没有权限", "您的账号没有权限打开这个页面或执行这个操作。"),
+    404: ("页面不存在", "没有找到这个页面，链接可能有误或已失效。"),
+    405: ("无法这样访问", "这个地址不能直接打开，请从页面上的按钮或链接进入。"),
+    409: ("操作冲突", "记录已被其他操作改变，请返回后刷新页面再试。"),
+    413: ("内容过大", "提交的内容或文件太大，请缩小后重试。"),
+    429: ("操作过于频繁", "请稍等片刻再试。"),
+    500: ("系统出错了", "这次操作没有完成，问题已记录，请稍后再试。"),
+    503: ("暂时无法访问", "系统暂时无法访问，请稍后再试。"),
+    0: ("请求没有完成", "请返回后重试。"),
+}
+
+
+def http_text(status: int) -> tuple[str, str]:
+    """The title and sentence of an error page, in the reader's language."""
+    title, sentence = HTTP_TEXT.get(status, HTTP_TEXT[0])
+    return gettext(title), gettext(sentence)
 
 
 @cache
@@ -93,6 +116,25 @@ BULK_PROBLEMS = {
 def bulk_problem(line: int, code: str, values: dict) -> str:
     """One bad line of a bulk-payment file, as the manager reads it: 第3行：户号 … 不属于本物业."""
     return gettext("第{line}行：{problem}", line=line, problem=gettext(BULK_PROBLEMS[code], **values))
+
+
+COUNTER_PROBLEMS = {
+    "empty": "请至少填写一行户号和金额",
+    "account_missing": "请填写户号",
+    "account_no_format": BULK_PROBLEMS["account_no_format"],
+    "account_unknown": "户号 {account_no} 不存在",
+    "account_repeated": "户号 {account_no} 与第{first_line}行重复，同一户号请合并为一行",
+    "amount_missing": "请填写金额",
+    "amount_format": BULK_PROBLEMS["amount_format"],
+    "amount_range": "金额 {amount} 元不在单户 {minimum} 至 {maximum} 元之间",
+    "receipt_total": "本张收据合计 {total} 元，超过柜台单张收据上限 {maximum} 元，请分开收费",
+}
+
+
+def counter_problem(row: int | None, code: str, values: dict) -> str:
+    """One bad row of the counter form (第2行：户号 … 不存在), or a problem of the whole receipt."""
+    problem = gettext(COUNTER_PROBLEMS[code], **_shown(values))
+    return problem if row is None else gettext("第{row}行：{problem}", row=row, problem=problem)
 
 
 def _shown(params: dict) -> dict:

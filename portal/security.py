@@ -8,12 +8,9 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, render_template, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, abort, request
 
 from payments.gateways.base import Gateway
-from portal.errors import wants_json
-from portal.i18n import gettext as _
 
 KB, MB = 1024, 1024 * 1024
 PAGE_BODY = 1 * MB
@@ -46,8 +43,7 @@ def init_app(app: Flask, gateways: dict[str, Gateway]) -> None:
             response.headers.setdefault(name, value)
         return response
 
-    app.before_request(cap_body)
-    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.before_request(cap_body)  # a larger body is a 413, answered by portal.errors like every HTTP error
 
 
 def cashier_origins(gateways: dict[str, Gateway]) -> list[str]:
@@ -73,12 +69,6 @@ def cap_body() -> None:
     request.max_content_length = limit  # also bounds a body sent without Content-Length
     if (request.content_length or 0) > limit:
         abort(413)
-
-
-def _too_large(error: RequestEntityTooLarge):
-    if wants_json():
-        return {"error": {"code": "too_large", "message": "request body too large"}}, 413
-    return render_template("error.html", message=_("提交的内容过大，请缩小文件后重试"), status=413), 413
 
 
 def local_path(target: object) -> str | None:

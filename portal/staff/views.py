@@ -19,6 +19,9 @@ from portal.auth import log_in, log_out
 from portal.i18n import error_message, gettext as _
 from portal.security import client_address, local_path
 from portal.staff.access import blueprint, staff_required
+from portal.staff.dashboard import work_for
+from portal.staff.incident_text import describe_all
+from portal.staff.roles import DECIDE_REFUND, INCIDENTS, REQUEST_REFUND
 from portal.wiring import services
 
 
@@ -48,22 +51,23 @@ def logout():
 @blueprint.get("/")
 @staff_required()
 def dashboard():
-    with read_session(services().engine) as db:
-        incidents = open_incidents(db)
-        waiting = db.exec(select(Refund).where(Refund.state.in_((refunds.PROPOSED, refunds.SUBMITTED)))).all()
-    return render_template("staff/dashboard.html", incidents=incidents, refunds=waiting)
+    svc = services()
+    with read_session(svc.engine) as db:
+        work = work_for(db, g.staff.id, g.roles, now=svc.clock())
+    return render_template("staff/dashboard.html", work=work)
 
 
 @blueprint.get("/incidents")
-@staff_required("finance")
+@staff_required(INCIDENTS)
 def incidents():
     with read_session(services().engine) as db:
         rows = open_incidents(db)
-    return render_template("staff/incidents.html", incidents=rows, choices=decisions.choices)
+        sentences = describe_all(db, rows)
+    return render_template("staff/incidents.html", incidents=rows, sentences=sentences, choices=decisions.choices)
 
 
 @blueprint.post("/incidents/<int:incident_id>")
-@staff_required("finance")
+@staff_required(INCIDENTS)
 def decide_incident(incident_id: int):
     svc = services()
     try:
@@ -78,7 +82,7 @@ def decide_incident(incident_id: int):
 
 
 @blueprint.get("/refunds")
-@staff_required("finance", "cashier")
+@staff_required(REQUEST_REFUND)
 def refund_list():
     with read_session(services().engine) as db:
         rows = db.exec(select(Refund).order_by(Refund.id.desc()).limit(200)).all()
@@ -86,7 +90,7 @@ def refund_list():
 
 
 @blueprint.post("/refunds")
-@staff_required("finance", "cashier")
+@staff_required(REQUEST_REFUND)
 def request_refund():
     svc = services()
     try:
@@ -105,7 +109,7 @@ def request_refund():
 
 
 @blueprint.post("/refunds/<refund_no>/<decision>")
-@staff_required("finance")
+@staff_required(DECIDE_REFUND)
 def decide_refund(refund_no: str, decision: str):
     """Approve (and send to the channel at once) or reject."""
     svc = services()

@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from billing import ledger
 from billing.audit import AuditEntry
+from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput
 from billing.incidents import Incident
@@ -15,6 +16,8 @@ from payments.errors import BulkFileInvalid
 from payments.orders import order_lines
 from tests import factories
 from tests.payment_helpers import acknowledged, balance, new_account, order, phone
+
+LIMITS = checkout.Limits()
 
 
 @pytest.fixture
@@ -87,8 +90,8 @@ def cashier(engine):
 def test_counter_takes_cash_for_many_accounts(engine, clock, cashier):
     first, second = new_account(engine, clock), new_account(engine, clock)
     with unit_of_work(engine) as db:
-        receipt = counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(first, 5000), (second, 2550)],
-                                       now=clock())
+        receipt = counter.take_payment(db, cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
+                                       rows=[(first.account_no, "50"), ("", ""), (second.account_no, "25.50")])
     assert receipt.out_trade_no.startswith("GT") and receipt.state == "paid" and receipt.amount_fen == 7550
     assert (balance(engine, first), balance(engine, second)) == (5000, 2550)
     with read_session(engine) as db:
@@ -98,24 +101,51 @@ def test_counter_takes_cash_for_many_accounts(engine, clock, cashier):
 def test_cash_close_records_the_difference_and_closes_the_day(engine, clock, cashier):
     account = new_account(engine, clock)
     with unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(account, 10000)], now=clock())
-        counter.take_payment(db, cashier_id=cashier, method="card", lines=[(account, 3000)], now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[(account.account_no, "100")], limits=LIMITS,
+                             now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="card", rows=[(account.account_no, "30")], limits=LIMITS,
+                             now=clock())
     with unit_of_work(engine) as db:
         closed = counter.close_day(db, cashier_id=cashier, counted_fen=9950, now=clock())
     assert (closed.expected_fen, closed.counted_fen, closed.difference_fen, closed.card_fen) == (10000, 9950, -50, 3000)
     with read_session(engine) as db:
         assert db.exec(select(Incident.kind)).all() == ["cash_difference"]
     with pytest.raises(counter.DayAlreadyClosed), unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(account, 100)], now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[(account.account_no, "1")], limits=LIMITS,
+                             now=clock())
     clock.advance(days=1)
     with unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[(account, 100)], now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[(account.account_no, "1")], limits=LIMITS,
+                             now=clock())
 
 
 def test_counter_refuses_bad_input(engine, clock, cashier):
     account = new_account(engine, clock)
     with pytest.raises(InvalidInput), unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cheque", lines=[(account, 100)], now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="cheque", rows=[(account.account_no, "1")], limits=LIMITS,
+                             now=clock())
     with pytest.raises(InvalidInput), unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", lines=[], now=clock())
+        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[], limits=LIMITS, now=clock())
     assert balance(engine, account) == 0
+
+
+@pytest.mark.parametrize("amount", ["0", "-1", "0.99", "5000.01", "9999999999999999.99"])
+def test_counter_checks_every_amount_against_the_portal_limits(engine, clock, cashier, amount):
+    """These once reached the CHECK constraint (a 500) or overflowed the cached ledger totals."""
+    account = new_account(engine, clock)
+    with pytest.raises(counter.CounterRowsInvalid) as refused, unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
+                             rows=[(account.account_no, "10"), (account.account_no, amount)])
+    assert [problem[:2] for problem in refused.value.problems] == [(2, "account_repeated")]
+    with pytest.raises(counter.CounterRowsInvalid) as refused, unit_of_work(engine) as db:
+        counter.take_payment(db, cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
+                             rows=[(account.account_no, amount)])
+    assert refused.value.problems == [(1, "amount_range", {"amount": amount, "minimum_fen": 100, "maximum_fen": 500000})]
+    assert balance(engine, account) == 0
+
+
+def test_a_negative_cash_count_is_refused(engine, clock, cashier):
+    with pytest.raises(InvalidInput), unit_of_work(engine) as db:
+        counter.close_day(db, cashier_id=cashier, counted_fen=-1, now=clock())
+    with read_session(engine) as db:
+        assert counter.day_closed(db, cashier, beijing_date(clock())) is None

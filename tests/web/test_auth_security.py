@@ -226,7 +226,7 @@ def test_a_20_mb_post_is_refused_in_chinese_without_being_read(client):
     page = client.post("/login/code", content_type="application/x-www-form-urlencoded",
                        environ_overrides={"wsgi.input": body, "CONTENT_LENGTH": str(20 * MB)})
     assert page.status_code == 413
-    assert "提交的内容过大" in page.get_data(as_text=True)
+    assert "提交的内容或文件太大" in page.get_data(as_text=True)
     assert body.read_bytes == 0
 
 

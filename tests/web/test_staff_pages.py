@@ -2,6 +2,7 @@
 second person, incidents decided by finance."""
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -10,7 +11,7 @@ from billing.accounts import get_account
 from billing.audit import AuditEntry
 from billing.db import read_session, unit_of_work
 from billing.incidents import Incident, record_incident
-from billing.staff import add_staff
+from billing.staff import StaffUser, add_staff
 from payments.refunds import Refund
 from tests import factories
 from tests.conftest import csrf_token
@@ -48,16 +49,16 @@ def test_counter_receipt_and_cash_close(engine, clock, client, staff):
     token = csrf_token(client, "/staff/counter")
     bad = client.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000099",
                                               "amount-1": "10"})
-    assert bad.status_code == 400 and "没有找到这个户号" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "第1行：户号 3301000099 不存在" in bad.get_data(as_text=True)
     taken = client.post("/staff/counter", data={
         "csrf_token": token, "method": "cash", "account_no-1": "3301000021", "amount-1": "100",
         "account_no-2": "3301000022", "amount-2": "50.50"}, follow_redirects=True)
     receipt = taken.get_data(as_text=True)
     assert "电费收据" in receipt and "150.50" in receipt and "现金" in receipt
     assert (balance(engine, first), balance(engine, second)) == (10000, 5050)
-    closed = client.post("/staff/counter/close", data={"csrf_token": token, "counted": "150.00"})
+    closed = client.post("/staff/counter/close", data={"csrf_token": token, "counted": "150.00"}, follow_redirects=True)
     page = closed.get_data(as_text=True)
-    assert "差额 ¥-0.50" in page
+    assert re.search(r"差额</th><td class=\"num arrears\">¥-0.50", page)
     with read_session(engine) as db:
         assert db.exec(select(Incident.kind)).all() == ["cash_difference"]
         assert sorted(db.exec(select(AuditEntry.action)).all()) == ["close_cash_day", "counter_payment"]
@@ -85,6 +86,49 @@ def test_refund_requested_by_cashier_and_approved_by_finance(engine, clock, app,
     with read_session(engine) as db:
         account = get_account(db, "3301000031")
     assert balance(engine, account) == 1800
+
+
+def test_incidents_read_as_sentences_in_yuan(engine, clock, client, staff):
+    with unit_of_work(engine) as db:
+        cashier = db.exec(select(StaffUser).where(StaffUser.username == "cashier1")).one()
+        for kind, ref, detail in (
+            ("duplicate_payment", "wechat:4200000002", {"problem": "duplicate_payment", "out_trade_no": "DF20261127AB",
+             "first_txn": "4200000001", "second_txn": "4200000002", "amount_fen": 5000}),
+            ("amount_mismatch", "alipay:2026112722001", {"problem": "amount_mismatch", "out_trade_no": "DF20261127CD",
+             "channel_txn_id": "2026112722001", "reported_fen": 12000, "order_fen": 10000, "app_id": "2021000000000001",
+             "merchant_id": "2088000000000001", "source": "notify"}),
+            ("cash_difference", "cash_close:1", {"cashier_id": cashier.id, "day": "2026-11-26", "expected_fen": 152000,
+             "counted_fen": 151950}),
+            ("transfer_conflict", "pay:wechat:42", {"existing": {"debit": "clearing:wechat", "credit": "customer:3301000001",
+             "amount_fen": 5000, "code": "payment"}, "attempted": {"amount_fen": 6000}}),
+            ("unknown_order", "wechat:4200000009", {}),  # details missing: still a sentence, not a crash
+        ):
+            record_incident(db, kind=kind, ref=ref, detail=detail, at=clock())
+    log_in(client, "finance1")
+    page = client.get("/staff/incidents").get_data(as_text=True)
+    for sentence in (
+        "订单 DF20261127AB 被重复支付：第二笔 50.00 元（微信支付 4200000002）已入账，已提出退款，等待审批",
+        "订单 DF20261127CD 应付 100.00 元，支付宝实收 120.00 元（交易号 2026112722001）；款项暂挂",
+        "收费员 cashier1 2026-11-26 日终轧账：应收现金 1520.00 元，实点 1519.50 元，短款 0.50 元",
+        "记账键 pay:wechat:42 已记过另一笔账（50.00 元，从 clearing:wechat 到 customer:3301000001），这次的记账（60.00 元",
+        "微信支付收到 — 元（交易号 —），但没有订单 —",
+    ):
+        assert sentence in page
+    assert "problem=" not in page and "_fen" not in page and "app_id" not in page
+    english = client.get("/staff/incidents?lang=en").get_data(as_text=True)
+    assert "Order DF20261127AB was paid twice: the second payment of 50.00 yuan (WeChat Pay 4200000002)" in english
+
+
+def test_staff_pages_use_the_desk_layout_and_tables_scroll_inside_the_page(client, staff):
+    log_in(client, "finance1")
+    for path in ("/staff/", "/staff/incidents", "/staff/refunds"):
+        page = client.get(path).get_data(as_text=True)
+        assert '<body class="desk">' in page
+        assert page.count("<table") == page.count('<div class="table-scroll"><table')
+    css = (Path(__file__).resolve().parents[2] / "static/css/app.css").read_text(encoding="utf-8")
+    wide = re.search(r"@media \(min-width: (\d+)px\) \{\s*\.desk main \{ max-width: (\d+)px", css)
+    assert wide and int(wide.group(1)) <= 1024 and int(wide.group(2)) >= 1200
+    assert re.search(r"\.desk th, \.desk td\.num, \.desk td\.code \{ white-space: nowrap; \}", css)
 
 
 def test_finance_decides_an_incident(engine, clock, client, staff):

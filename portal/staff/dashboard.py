@@ -1,0 +1,44 @@
+"""What the dashboard shows each member of staff: the work of their own roles (``roles.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from billing.clock import beijing_date
+from billing.incidents import Incident, open_incidents
+from payments import counter, refunds
+from payments.refunds import Refund
+from portal.staff.incident_text import describe_all
+from portal.staff.roles import COUNTER, DECIDE_REFUND, INCIDENTS, REQUEST_REFUND, may
+
+SHOWN = 10  # rows per list; the full lists are a click away
+
+
+@dataclass
+class Work:
+    incidents: list[Incident] = field(default_factory=list)  # finance: open incidents ...
+    open_incidents: int = 0
+    sentences: dict[int, str] = field(default_factory=dict)  # ... as sentences
+    awaiting: list[Refund] = field(default_factory=list)  # finance: refunds waiting for approval
+    drawer: counter.Drawer | None = None  # cashier: today's takings, and the close if done
+    asked: list[Refund] = field(default_factory=list)  # refunds this person asked for
+
+
+def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime) -> Work:
+    work = Work()
+    if may(roles, INCIDENTS):
+        rows = open_incidents(session)
+        work.open_incidents, work.incidents = len(rows), rows[:SHOWN]
+        work.sentences = describe_all(session, work.incidents)
+    if may(roles, DECIDE_REFUND):
+        work.awaiting = list(session.exec(
+            select(Refund).where(Refund.state == refunds.PROPOSED).order_by(Refund.id).limit(SHOWN)))
+    if may(roles, COUNTER):
+        work.drawer = counter.drawer(session, staff_id, beijing_date(now))
+    if may(roles, REQUEST_REFUND):
+        work.asked = list(session.exec(
+            select(Refund).where(Refund.requested_by == staff_id).order_by(Refund.id.desc()).limit(SHOWN)))
+    return work

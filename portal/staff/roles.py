@@ -1,0 +1,34 @@
+"""Which staff role may do what: the one table that the route guards (``staff_required``) and the
+navigation, buttons and dashboard all read, so a link is shown exactly when it can be followed.
+
+admin may do everything.  reader and reviewer have no screens yet (抄表 and 复核 come next); their
+permissions exist so that the dashboard can tell them what they will find there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+COUNTER = "counter"  # take money at the counter, print receipts, close the drawer
+REQUEST_REFUND = "request_refund"  # list refunds and ask for one
+DECIDE_REFUND = "decide_refund"  # approve or reject a refund someone else asked for
+INCIDENTS = "incidents"  # see payment incidents and decide them
+READ_METERS = "read_meters"  # 抄表 (not built yet)
+REVIEW_BILLS = "review_bills"  # 复核 (not built yet)
+
+ADMIN = "admin"
+GRANTS: dict[str, frozenset[str]] = {
+    "reader": frozenset({READ_METERS}),
+    "reviewer": frozenset({REVIEW_BILLS}),
+    "cashier": frozenset({COUNTER, REQUEST_REFUND}),
+    "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND}),
+}
+PERMISSIONS = frozenset().union(*GRANTS.values())
+
+
+def may(roles: Iterable[str], permission: str) -> bool:
+    """Whether someone holding ``roles`` may do ``permission``."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    roles = set(roles)
+    return ADMIN in roles or any(permission in GRANTS.get(role, ()) for role in roles)
