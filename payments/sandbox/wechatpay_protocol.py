@@ -184,8 +184,12 @@ class Keyring:
         if forge == "tampered_amount":  # re-encrypted after signing: the signature covers the original
             envelope["resource"] = self.encrypted_resource(original_type, _amount_raised(resource))
             body = json.dumps(envelope, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", **self.signature_headers(signed, sign_with, clock, forge)}
-        return Delivery(url, headers, body)
+
+        def signed_now() -> Delivery:  # the same envelope, signed when it is sent (each retry anew)
+            headers = {"Content-Type": "application/json", **self.signature_headers(signed, sign_with, clock, forge)}
+            return Delivery(url, headers, body, resign=signed_now)
+
+        return signed_now()
 
     def signature_headers(self, signed_body: bytes, sign_with: str, clock, forge: str | None = None) -> dict[str, str]:
         key, serial = self._signers[sign_with]
