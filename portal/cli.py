@@ -9,6 +9,7 @@ A wrong setting or an unreachable database ends the command with one line naming
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -23,12 +24,14 @@ import migrations
 from demo.county import DEMO_PASSWORD, database_is_empty, load_demo_county
 from payments import sync
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
+from billing.failure_log import cause, quiet_repeats
 from payments.errors import GatewayConfigError
 from portal.errors import ConfigError
 from portal.payment_commands import payments_group
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
+log = quiet_repeats(logging.getLogger(__name__))
 
 
 def _load_app():
@@ -119,8 +122,8 @@ def _sync_every_minute(app) -> None:
         time.sleep(60)
         try:
             sync.sync(svc.engine, svc.gateways, now=svc.clock(), older_than=timedelta(minutes=app.config["SYNC_AFTER_MINUTES"]))
-        except Exception:  # a failed round is retried next minute; the server keeps serving
-            app.logger.exception("payments sync failed")
+        except Exception as error:  # a failed round is retried next minute; the server keeps serving
+            log.warning("payments sync failed: %s", cause(error), exc_info=error)
 
 
 def _banner(base: str, config) -> str:

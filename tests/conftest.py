@@ -95,19 +95,24 @@ def clock():
     return FixedClock(START)
 
 
-@pytest.fixture
-def app(request, engine, clock, tmp_path):
-    """The portal on the test database; with the sandbox channels (served live) if the test uses them."""
+def make_app(engine, clock, gateways, instance_path):
     from portal import create_app
 
-    with_payments = "gateways" in request.fixturenames
-    gateways = request.getfixturevalue("gateways") if with_payments else {}
     app = create_app(
         {"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock, "GATEWAYS": gateways,
-         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret", "DEMO_SMS": True,
+         "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test-secret", "DEMO_SMS": True,
          "PAYMENTS_SANDBOX": False}
     )
     app.testing = True
+    return app
+
+
+@pytest.fixture
+def app(request, engine, clock, tmp_path):
+    """The portal on the test database; with the sandbox channels (served live) if the test uses them."""
+    with_payments = "gateways" in request.fixturenames
+    gateways = request.getfixturevalue("gateways") if with_payments else {}
+    app = make_app(engine, clock, gateways, tmp_path / "instance")
     if with_payments:
         live = request.getfixturevalue("live")
         live.holder.target = app
