@@ -38,8 +38,16 @@ browser:
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
 
+# `make bench` runs every benchmark in bench/ (each script with a __main__) with --quick: each
+# takes under a minute, and the quick figures are what we compare between commits.  It prints each
+# one's last line, its JSON result.  Full-size figures: `$(BIN)/python bench/<name>.py`.
+BENCHES := $(shell grep -l '__main__' bench/*.py)
+
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/demo_load.py --quick
+	@for bench in $(BENCHES); do \
+		out=$$($(BIN)/python $$bench --quick) || { echo "make bench: $$bench failed" >&2; exit 1; }; \
+		printf '%s\n' "$$out" | tail -n 1; \
+	done
 
 clean:
 	rm -rf $(VENV) instance

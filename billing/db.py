@@ -4,28 +4,32 @@ SQLite detail that matters for money: a deferred transaction that reads and then
 with SQLITE_BUSY when another writer got in first, and the busy timeout does not help.  So write
 transactions begin IMMEDIATE (take the write lock up front) and read-only sessions stay deferred;
 ``writer(engine)`` selects the former through an execution option the ``begin`` hook reads.
+
+Every failure of the database surfaces as a SQLAlchemy error (a failed COMMIT in our hook, a lock
+file that cannot be opened), so callers catch one family.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import threading
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
+from billing.writer_queue import WriterQueue
 
 URL_VARIABLE = "DATABASE_URL"
+WRITE_WAIT_SECONDS = 30.0  # how long a writer waits for the write lock when its path sets no bound
 
 
 def normalise_url(url_text: str) -> str:
@@ -46,11 +50,13 @@ def normalise_url(url_text: str) -> str:
 def make_engine(url_text: str, *, pool_size: int = 10) -> Engine:
     url = make_url(normalise_url(url_text))
     if url.get_backend_name() == "postgresql":
-        return create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
+        _configure_postgresql(engine)
+        return engine
     in_memory = url.database in (None, "", ":memory:")
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": WRITE_WAIT_SECONDS},
         poolclass=StaticPool if in_memory else None,
     )
     _configure_sqlite(engine)
@@ -65,17 +71,18 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
         cursor.close()
 
-    queue = _WriterQueue(engine.url.database) if engine.url.database not in (None, "", ":memory:") else None
+    queue = WriterQueue(engine.url.database) if engine.url.database not in (None, "", ":memory:") else None
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        if mode == "IMMEDIATE" and queue is not None:
-            queue.acquire()
-            connection.info["queued_writer"] = queue
+        options = connection.get_execution_options()
+        mode = options.get("sqlite_begin", "DEFERRED")
+        if mode == "IMMEDIATE":
+            deadline = time.monotonic() + options.get("write_wait_seconds", WRITE_WAIT_SECONDS)
+            _join_queue(connection, queue, deadline)
         try:
             connection.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:
@@ -91,44 +98,60 @@ def _configure_sqlite(engine: Engine) -> None:
         _leave_queue(connection, "ROLLBACK")
 
 
+def _join_queue(connection: Connection, queue: WriterQueue | None, deadline: float) -> None:
+    """Wait for the write lock until ``deadline``: our writers in the queue, anyone else (another
+    program holding the database) in SQLite's busy handler, bounded by what is left."""
+    try:
+        if queue is not None:
+            queue.acquire(deadline)
+            connection.info["queued_writer"] = queue
+        left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        connection.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={left_ms}")
+    except (OSError, sqlite3.Error) as error:  # a read-only file system, a wait that ran out
+        _leave_queue(connection)
+        raise OperationalError("BEGIN IMMEDIATE", None, error) from error
+
+
 def _leave_queue(connection: Connection, finish: str = "ROLLBACK") -> None:
     """Finish the transaction, then let the next writer in.  These events fire before SQLAlchemy
-    commits, so we end the transaction ourselves first (its own commit then finds none open)."""
+    commits, so we end the transaction ourselves first (its own commit then finds none open).
+    A failed COMMIT (a full disk) is rolled back before the lock is let go, and raised as
+    SQLAlchemy raises every other database error."""
     queue = connection.info.pop("queued_writer", None)
     if queue is None:
         return
+    dbapi_connection = connection.connection.dbapi_connection
     try:
-        dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection.in_transaction:
             dbapi_connection.execute(finish)
+    except sqlite3.Error as error:
+        with suppress(sqlite3.Error):
+            if dbapi_connection.in_transaction:
+                dbapi_connection.execute("ROLLBACK")
+        raise DBAPIError.instance(finish, None, error, sqlite3.Error) from error
     finally:
         queue.release()
 
 
-class _WriterQueue:
-    """SQLite has one writer at a time.  Writers wait their turn on an OS file lock (and a thread
-    lock within the process) rather than in SQLite's busy handler, which polls with sleeps of up
-    to 100 ms and ruins tail latency when several processes write at once."""
-
-    def __init__(self, database: str) -> None:
-        self._path = f"{database}-writers"
-        self._threads = threading.Lock()
-        self._file, self._pid = None, None
-
-    def acquire(self) -> None:
-        self._threads.acquire()
-        if self._pid != os.getpid():  # a forked worker must not share its parent's lock
-            self._file, self._pid = open(self._path, "a"), os.getpid()
-        fcntl.flock(self._file, fcntl.LOCK_EX)
-
-    def release(self) -> None:
-        fcntl.flock(self._file, fcntl.LOCK_UN)
-        self._threads.release()
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        """A path that bounds its waits (the callbacks) bounds lock waits and statements alike."""
+        wait = connection.get_execution_options().get("write_wait_seconds")
+        if wait is not None:
+            milliseconds = str(int(wait * 1000))
+            connection.exec_driver_sql(
+                "SELECT set_config('lock_timeout', %(ms)s, true), set_config('statement_timeout', %(ms)s, true)",
+                {"ms": milliseconds})
 
 
-def writer(engine: Engine) -> Engine:
-    """The same engine, but its transactions take the write lock at BEGIN on SQLite."""
-    return engine.execution_options(sqlite_begin="IMMEDIATE")
+def writer(engine: Engine, wait_seconds: float | None = None) -> Engine:
+    """The same engine, but its transactions take the write lock at BEGIN on SQLite.  With
+    ``wait_seconds`` every lock wait (and, on PostgreSQL, every statement) of the transaction is
+    bounded by it; without, SQLite writers wait up to ``WRITE_WAIT_SECONDS``."""
+    if wait_seconds is None:
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine.execution_options(sqlite_begin="IMMEDIATE", write_wait_seconds=wait_seconds)
 
 
 def check_connection(engine: Engine) -> None:
@@ -143,13 +166,14 @@ def check_connection(engine: Engine) -> None:
 
 
 @contextmanager
-def unit_of_work(engine: Engine) -> Iterator[Session]:
-    """One write transaction: commit on success, roll back on any error.
+def unit_of_work(engine: Engine, *, wait_seconds: float | None = None) -> Iterator[Session]:
+    """One write transaction: commit on success, roll back on any error (``wait_seconds``: see
+    ``writer``).
 
     An error may carry ``record_after_rollback(session)`` (a ledger conflict, say): it is called
     in a fresh transaction after the rollback, so that the record survives the failed work.
     """
-    session = Session(writer(engine), expire_on_commit=False)
+    session = Session(writer(engine, wait_seconds), expire_on_commit=False)
     try:
         yield session
         session.commit()

@@ -7,18 +7,25 @@
   again under the same refund number.
 
 Everything goes through ``settle`` and ``refunds.apply_report``, which lock and are idempotent, so
-sync can run at any time, next to live callbacks and next to another sync.
+sync can run at any time, next to live callbacks and next to another sync.  A failure with one
+order or refund (the channel or our database) is recorded in the summary and sync goes on with
+the others; the command exits non-zero at the end.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from billing.db import read_session, unit_of_work
+from billing.failure_log import cause, quiet_repeats
 from payments import refunds
 from payments.errors import AlreadyPaid, GatewayError
 from payments.gateways.base import REFUND_SUCCEEDED, REFUND_UNKNOWN, Gateway, RefundReport
@@ -26,6 +33,8 @@ from payments.orders import CLOSED, COUNTER, CREATED, PAYING, ChannelPayment, Pa
 from payments.refunds import Refund
 from payments.settlement import settle
 
+FAILURES = (GatewayError, SQLAlchemyError)  # what one order's or refund's sync may meet: the rest carry on
+log = quiet_repeats(logging.getLogger(__name__))
 
 
 @dataclass
@@ -39,21 +48,31 @@ class SyncSummary:
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
+    @contextmanager
+    def recording(self, subject: str) -> Iterator[None]:
+        """One piece of the sync: its failure is recorded (and logged) instead of ending the run."""
+        try:
+            yield
+        except FAILURES as error:
+            self.errors.append(f"{subject}: {cause(error) if isinstance(error, SQLAlchemyError) else error}")
+            log.warning("payments sync: %s failed: %s", subject, cause(error), exc_info=error)
+
 
 def sync(engine: Engine, gateways: dict[str, Gateway], *, now: datetime, older_than: timedelta,
          limit: int = 1000) -> SyncSummary:
-    summary = SyncSummary()
-    for out_trade_no, channel in _open_orders(engine, list(gateways), now - older_than, limit):
-        try:
+    summary, channels = SyncSummary(), list(gateways)
+    orders, submitted = [], []
+    with summary.recording("open orders"):
+        orders = _open_orders(engine, channels, now - older_than, limit)
+    for out_trade_no, channel in orders:
+        with summary.recording(out_trade_no):
             _sync_order(engine, gateways[channel], out_trade_no, now, summary)
-        except GatewayError as error:
-            summary.errors.append(f"{out_trade_no}: {error}")
-    for refund_no in _submitted_refunds(engine, list(gateways), limit):
-        try:
+    with summary.recording("submitted refunds"):
+        submitted = _submitted_refunds(engine, channels, limit)
+    for refund_no in submitted:
+        with summary.recording(refund_no):
             _sync_refund(engine, gateways, refund_no, now)
             summary.refunds_checked += 1
-        except GatewayError as error:
-            summary.errors.append(f"{refund_no}: {error}")
     return summary
 
 

@@ -10,6 +10,7 @@ the variable.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ import migrations
 from demo.county import DEMO_PASSWORD, database_is_empty, load_demo_county
 from payments import sync
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
+from billing.failure_log import cause, quiet_repeats
 from payments.errors import GatewayConfigError
 from portal.config import Settings
 from portal.errors import ConfigError
@@ -31,6 +33,7 @@ from portal.payment_commands import payments_group
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
+log = quiet_repeats(logging.getLogger(__name__))
 
 
 def _load_app():
@@ -124,8 +127,8 @@ def _sync_every_minute(app) -> None:
         time.sleep(60)
         try:
             sync.sync(svc.engine, svc.gateways, now=svc.clock(), older_than=timedelta(minutes=app.config["SYNC_AFTER_MINUTES"]))
-        except Exception:  # a failed round is retried next minute; the server keeps serving
-            app.logger.exception("payments sync failed")
+        except Exception as error:  # a failed round is retried next minute; the server keeps serving
+            log.warning("payments sync failed: %s", cause(error), exc_info=error)
 
 
 def _banner(base: str, settings: Settings) -> str:

@@ -19,7 +19,7 @@ import migrations
 from billing.clock import FixedClock
 from billing.db import make_engine, read_session
 from billing.ledger import check_invariants
-from tests.pg_cluster import Cluster, ClusterUnavailable
+from tests.pg_cluster import ClusterUnavailable, is_ci, throwaway_database
 
 pytest_plugins = ["tests.payment_fixtures"]
 
@@ -30,21 +30,17 @@ START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 @pytest.fixture(scope="session")
 def postgres_engine():
     try:
-        cluster = Cluster()
-        admin_url = cluster.start()
+        with throwaway_database("dianfei_test") as url:
+            engine = make_engine(url, pool_size=20)
+            try:
+                migrations.upgrade(engine)
+                yield engine
+            finally:
+                engine.dispose()
     except ClusterUnavailable as reason:
-        if os.environ.get("CI") == "true":
+        if is_ci(os.environ):
             pytest.fail(f"PostgreSQL is required in CI: {reason}")
         pytest.skip(f"no PostgreSQL: {reason}")
-    admin = make_engine(admin_url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("CREATE DATABASE dianfei_test"))
-    admin.dispose()
-    engine = make_engine(admin_url.rsplit("/", 1)[0] + "/dianfei_test", pool_size=20)
-    migrations.upgrade(engine)
-    yield engine
-    engine.dispose()
-    cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -95,19 +91,24 @@ def clock():
     return FixedClock(START)
 
 
-@pytest.fixture
-def app(request, engine, clock, tmp_path):
-    """The portal on the test database; with the sandbox channels (served live) if the test uses them."""
+def make_app(engine, clock, gateways, instance_path):
     from portal import create_app
 
-    with_payments = "gateways" in request.fixturenames
-    gateways = request.getfixturevalue("gateways") if with_payments else {}
     app = create_app(
         {"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock, "GATEWAYS": gateways,
-         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret", "DEMO_SMS": True,
+         "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test-secret", "DEMO_SMS": True,
          "PAYMENTS_SANDBOX": False}
     )
     app.testing = True
+    return app
+
+
+@pytest.fixture
+def app(request, engine, clock, tmp_path):
+    """The portal on the test database; with the sandbox channels (served live) if the test uses them."""
+    with_payments = "gateways" in request.fixturenames
+    gateways = request.getfixturevalue("gateways") if with_payments else {}
+    app = make_app(engine, clock, gateways, tmp_path / "instance")
     if with_payments:
         live = request.getfixturevalue("live")
         live.holder.target = app

@@ -13,13 +13,27 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import text
+
+from billing.db import make_engine
 
 from payments.sandbox.server import free_port
 
 
+TRUTHY = ("1", "true", "yes", "on")
+
+
 class ClusterUnavailable(RuntimeError):
     pass
+
+
+def is_ci(environ: Mapping[str, str]) -> bool:
+    """CI sets ``CI`` to true, 1, yes or on depending on the service: any of them means CI."""
+    return environ.get("CI", "").strip().lower() in TRUTHY
 
 
 class Cluster:
@@ -61,3 +75,21 @@ class Cluster:
         except ClusterUnavailable:
             pass
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_database(name: str) -> Iterator[str]:
+    """A started cluster with an empty database ``name``; yields its URL.  The cluster is stopped
+    and deleted however the caller's set-up or tests end, failures included."""
+    cluster = Cluster()
+    try:
+        admin_url = cluster.start()
+        admin = make_engine(admin_url)
+        try:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        cluster.stop()

@@ -2,7 +2,9 @@
 
 Both ways WeChat Pay signs are accepted at once, chosen by ``Wechatpay-Serial``: the WeChat Pay
 public key (``PUB_KEY_ID_...``) and platform certificates (a folder of ``<SERIAL>.pem``), since
-during a migration callbacks arrive signed with either.  The SDK leaves some checks to us, done
+during a migration callbacks arrive signed with either.  Platform certificates rotate: in
+certificate mode they are fetched again from ``/v3/certificates`` every 12 hours and early on an
+unknown serial (rate-limited), so a rotation needs no restart.  The SDK leaves some checks to us, done
 here before it sees anything: an unknown serial is refused (the SDK would go and download
 certificates), ``WECHATPAY/SIGNTEST/`` probes are refused, and so is a timestamp more than five
 minutes from our clock.  The statement's SHA1 is checked too (the SDK does not).
@@ -13,15 +15,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3.utils import aes_decrypt
 
 from billing.clock import Clock, to_beijing
 from payments.errors import AlreadyPaid, GatewayConfigError, GatewayError, NotificationRejected
@@ -31,7 +37,11 @@ from payments.gateways.base import (
 )
 from payments.statements import parse_wechat_tradebill
 
+log = logging.getLogger(__name__)
+
 CHANNEL = "wechat"
+CERTIFICATE_REFRESH = timedelta(hours=12)  # certificate mode: fetch the platform certificates this often
+UNKNOWN_SERIAL_REFRESH = timedelta(minutes=10)  # and at most this often because a serial is unknown
 MAX_CLOCK_SKEW_SECONDS = 300
 SIGNATURE_PROBE = "WECHATPAY/SIGNTEST/"
 TRADE_STATES = {"SUCCESS": PAID, "REFUND": PAID, "NOTPAY": PENDING, "USERPAYING": PENDING,
@@ -82,10 +92,12 @@ class WeChatPayGateway:
             public_key = read_key_file(config.public_key_file, "WECHATPAY_PUBLIC_KEY_FILE", private=False)
             client = WeChatPay(public_key=public_key, public_key_id=config.public_key_id, **common)
             self._by_serial[config.public_key_id] = client
+        self._cert_client = None  # the certificate-mode client, whose platform certificates we refresh
         if config.cert_dir:
             serials = _certificate_serials(config.cert_dir)
-            client = WeChatPay(cert_dir=str(config.cert_dir), **common)
-            self._by_serial.update(dict.fromkeys(serials, client))
+            self._cert_client = WeChatPay(cert_dir=str(config.cert_dir), **common)
+            self._by_serial.update(dict.fromkeys(serials, self._cert_client))
+            self._loaded_at, self._fetched_at, self._refreshing = clock(), None, threading.Lock()
         if not self._by_serial:
             raise GatewayConfigError("WECHATPAY_PUBLIC_KEY_FILE", "set the WeChat Pay public key, a certificate folder, or both")
         # Requests go through the public-key client when there is one (new merchants); both verify.
@@ -192,7 +204,7 @@ class WeChatPayGateway:
         signature, serial = found.get("wechatpay-signature", ""), found.get("wechatpay-serial", "")
         if signature.startswith(SIGNATURE_PROBE):
             raise NotificationRejected("WeChat Pay signature probe (WECHATPAY/SIGNTEST)")
-        client = self._by_serial.get(serial.upper()) or self._by_serial.get(serial)
+        client = self._client_for(serial, now)
         if client is None:
             raise NotificationRejected(f"unknown Wechatpay-Serial {serial!r}")
         timestamp = found.get("wechatpay-timestamp", "")
@@ -207,6 +219,57 @@ class WeChatPayGateway:
         if not data:
             raise NotificationRejected("signature does not verify or the resource does not decrypt")
         return self._notification(data)
+
+    def _client_for(self, serial: str, now: datetime) -> WeChatPay | None:
+        """The client that verifies ``serial``.  In certificate mode the platform certificates are
+        fetched again when due, and early for a serial we do not know, but not more than once per
+        ``UNKNOWN_SERIAL_REFRESH``: forged serials must not make us call WeChat on every request."""
+        client = self._by_serial.get(serial.upper()) or self._by_serial.get(serial)
+        if self._cert_client is not None and self._refresh_due(now, unknown=client is None):
+            self.refresh_certificates(now)
+            client = self._by_serial.get(serial.upper()) or self._by_serial.get(serial)
+        return client
+
+    def _refresh_due(self, now: datetime, *, unknown: bool) -> bool:
+        if now - (self._fetched_at or self._loaded_at) >= CERTIFICATE_REFRESH:
+            return True
+        return unknown and (self._fetched_at is None or now - self._fetched_at >= UNKNOWN_SERIAL_REFRESH)
+
+    def refresh_certificates(self, now: datetime) -> list[str]:
+        """Fetch ``/v3/certificates`` and trust the certificates we did not have (each written to the
+        folder too, so a restart knows it).  A failure keeps what we had.  Returns the new serials."""
+        if self._cert_client is None or not self._refreshing.acquire(blocking=False):
+            return []  # not in certificate mode, or another thread is at it
+        try:
+            self._fetched_at = now
+            _, answer = self._call(self._cert_client._core.request, "/v3/certificates", skip_verify=True)
+            return [serial for serial in map(self._trust, answer.get("data", [])) if serial]
+        except GatewayError as error:
+            log.warning("WeChat Pay platform certificates not refreshed: %s", error)
+            return []
+        finally:
+            self._refreshing.release()
+
+    def _trust(self, entry: dict) -> str | None:
+        """One published certificate: it must decrypt under our APIv3 key (only WeChat Pay knows it)."""
+        sealed = entry.get("encrypt_certificate") or {}
+        try:
+            pem = aes_decrypt(nonce=sealed["nonce"], ciphertext=sealed["ciphertext"],
+                              associated_data=sealed.get("associated_data", ""), apiv3_key=self.config.apiv3_key)
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+        except (KeyError, TypeError, ValueError, InvalidTag):
+            log.warning("WeChat Pay platform certificate %r does not decrypt: ignored", entry.get("serial_no"))
+            return None
+        serial = f"{certificate.serial_number:X}"
+        if serial in self._by_serial:
+            return None
+        self._cert_client._core._certificates.append(certificate)  # the SDK verifies from this list
+        self._by_serial[serial] = self._cert_client
+        try:
+            (Path(self.config.cert_dir) / f"{serial}.pem").write_text(pem)
+        except OSError as error:
+            log.warning("WeChat Pay platform certificate %s not saved: %s", serial, error)
+        return serial
 
     def _notification(self, data: dict) -> Notification:
         event, resource = data.get("event_type", ""), data["resource"]

@@ -126,8 +126,13 @@ class AlipaySandbox(Served):
             params = self._notification_params(trade)
             amount_fen = trade["amount_fen"]
         self._forge_before_signing(params, forge)
-        sign_notification(params, self._private, forge, amount_fen)
-        return Delivery(trade["notify_url"], {"Content-Type": FORM}, urlencode(params).encode())
+
+        def signed_now() -> Delivery:  # a retry keeps its notify_id but is stamped and signed anew
+            form = sign_notification(params | {"notify_time": beijing_text(self.clock())}, self._private, forge,
+                                     amount_fen)
+            return Delivery(trade["notify_url"], {"Content-Type": FORM}, urlencode(form).encode(), resign=signed_now)
+
+        return signed_now()
 
     def deliver(self, delivery: Delivery) -> Attempt:
         return post(delivery)

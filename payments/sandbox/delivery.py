@@ -3,6 +3,9 @@ channel's own schedule until the merchant acknowledges, on a background thread.
 
 ``retry_scale`` shrinks the schedule (0.001 turns WeChat's 15 s into 15 ms) so that tests and the
 demo can watch retries happen; 1.0 is the channel's real timing.
+
+The channels sign each delivery when they send it, so every retry goes out signed afresh (a new
+timestamp and nonce): a merchant's 5-minute timestamp check must never refuse a genuine retry.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ class Delivery:
     url: str
     headers: dict[str, str]
     body: bytes
+    resign: Callable[[], Delivery] | None = field(default=None, compare=False, repr=False)
+
+    def again(self) -> Delivery:
+        """The same notification as the channel sends it on a retry: signed now."""
+        return self.resign() if self.resign else self
 
 
 @dataclass
@@ -54,8 +62,10 @@ class Notifier:
 
     def _run(self, delivery: Delivery) -> None:
         try:
-            for wait in (0.0, *self.schedule_seconds):
+            for number, wait in enumerate((0.0, *self.schedule_seconds)):
                 time.sleep(wait * self.retry_scale)
+                if number:
+                    delivery = delivery.again()
                 attempt = post(delivery)
                 with self._idle:
                     self.log.append((delivery, attempt))

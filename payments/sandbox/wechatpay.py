@@ -84,6 +84,7 @@ class WeChatPaySandbox(Served):
         self._tokens: dict[str, str] = {}  # cashier token or prepay_id -> out_trade_no
         self._bills: dict[str, tuple[bytes, bool]] = {}  # download token -> (csv, gzip?)
         self._corrupt_next = False
+        self.certificate_downloads = 0  # how often merchants fetched /v3/certificates
         self._keyring = Keyring(keys)
         self._routes = Map([
             Rule("/v3/pay/transactions/<any(jsapi,native,h5,app):kind>", endpoint="create", methods=["POST"]),
@@ -198,6 +199,12 @@ class WeChatPaySandbox(Served):
                 self._mark_if_fully_refunded(self.transactions[refund["transaction_id"]])
             if self.auto_notify if notify is None else notify:
                 self.notifier.send(self.refund_notification(out_refund_no))
+
+    def rotate_platform_certificate(self) -> str:
+        """WeChat rotates its platform certificate: notifications and answers are signed under the
+        returned new serial, and ``/v3/certificates`` lists it beside the old one."""
+        with self._lock:
+            return self._keyring.rotate_certificate()
 
     def corrupt_next_download(self) -> None:
         with self._lock:
@@ -415,6 +422,7 @@ class WeChatPaySandbox(Served):
         return Response(gzip.compress(data, mtime=0) if zipped else data, content_type="application/octet-stream")
 
     def _api_certificates(self, request: Request):
+        self.certificate_downloads += 1
         return 200, self._keyring.platform_certificates()
 
     # --- the cashier (no signatures: this is the buyer's phone) -------------------------------

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from billing.clock import to_beijing
 from payments.sandbox.delivery import Delivery
-from payments.sandbox.keys import WeChatKeys, new_private_key
+from payments.sandbox.keys import WeChatKeys, certificate_pem, new_private_key
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 PROBE_PREFIX = "WECHATPAY/SIGNTEST/"
@@ -148,6 +148,17 @@ class Keyring:
         self._merchant_key = x509.load_pem_x509_certificate(keys.merchant_certificate.read_bytes()).public_key()
         self._signers = {"public_key": (_load_private(keys.platform_private_key), keys.public_key_id),
                          "certificate": (_load_private(keys.platform_cert_private_key), keys.platform_serial)}
+        # Published platform certificates, oldest first; rotation adds one in memory only.
+        self._certificates = [(keys.platform_serial, (keys.platform_cert_dir / f"{keys.platform_serial}.pem").read_text())]
+
+    def rotate_certificate(self) -> str:
+        """A new platform certificate signs from now on; the old one stays published (both are valid,
+        as during WeChat's own rotation).  Returns the new serial."""
+        key = new_private_key()
+        pem, serial = certificate_pem(key, "Tenpay.com Root CA (sandbox)")
+        self._certificates.append((serial, pem))
+        self._signers["certificate"] = (key, serial)
+        return serial
 
     def verify_request(self, request: Request, mchid: str) -> None:
         scheme, _, rest = request.headers.get("Authorization", "").partition(" ")
@@ -184,8 +195,12 @@ class Keyring:
         if forge == "tampered_amount":  # re-encrypted after signing: the signature covers the original
             envelope["resource"] = self.encrypted_resource(original_type, _amount_raised(resource))
             body = json.dumps(envelope, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", **self.signature_headers(signed, sign_with, clock, forge)}
-        return Delivery(url, headers, body)
+
+        def signed_now() -> Delivery:  # the same envelope, signed when it is sent (each retry anew)
+            headers = {"Content-Type": "application/json", **self.signature_headers(signed, sign_with, clock, forge)}
+            return Delivery(url, headers, body, resign=signed_now)
+
+        return signed_now()
 
     def signature_headers(self, signed_body: bytes, sign_with: str, clock, forge: str | None = None) -> dict[str, str]:
         key, serial = self._signers[sign_with]
@@ -207,12 +222,12 @@ class Keyring:
 
     def platform_certificates(self) -> dict:
         """The ``/v3/certificates`` answer: each platform certificate sealed under the APIv3 key."""
-        pem = (self.keys.platform_cert_dir / f"{self.keys.platform_serial}.pem").read_text()
+        return {"data": [self._published(serial, pem) for serial, pem in self._certificates]}
+
+    def _published(self, serial: str, pem: str) -> dict:
         cert = x509.load_pem_x509_certificate(pem.encode())
-        return {"data": [{"serial_no": self.keys.platform_serial,
-                          "effective_time": rfc3339(cert.not_valid_before_utc),
-                          "expire_time": rfc3339(cert.not_valid_after_utc),
-                          "encrypt_certificate": self.seal("certificate", pem)}]}
+        return {"serial_no": serial, "effective_time": rfc3339(cert.not_valid_before_utc),
+                "expire_time": rfc3339(cert.not_valid_after_utc), "encrypt_certificate": self.seal("certificate", pem)}
 
     def encrypted_resource(self, original_type: str, resource: dict) -> dict[str, str]:
         return {"original_type": original_type, **self.seal(original_type, json.dumps(resource, ensure_ascii=False))}
