@@ -41,6 +41,12 @@ ERROR_TEXT = {
     "refund_not_allowed.amount": "退款金额超出可退金额或余额",
     "permission_denied.staff": "退款需由另一位财务人员审批",
     "order_not_found": "没有找到这笔订单",
+    "invalid_input.what": "请选择缴清欠费或预存其他金额",
+    "invalid_input.arrears": "欠费金额已变为 {arrears} 元，请核对后再支付",
+    "invalid_input.what_amount": "已选择缴清欠费 {arrears} 元，但又填写了其他金额：缴清欠费请清空金额，预存请选择“预存其他金额”",
+    "invalid_input.pick": "请至少勾选一个户号并填写金额",
+    "invalid_input.selection": "清单已失效，请重新选择要缴费的户号",
+    "permission_denied.manager": "您不是这家物业的成员",
     "day_already_closed": "今日已轧账，不能再收费",
     "unknown": "操作失败，请稍后再试",
 }
@@ -82,6 +88,7 @@ BULK_PROBLEMS = {
     "account_repeated": "户号 {account_no} 与第 {first_line} 行重复",
     "amount_format": "金额 {amount} 格式有误，例如 100.00",
     "amount_range": "金额 {amount} 超出单户限额",
+    "amount_missing": "已勾选，请填写金额",
 }
 
 
