@@ -134,13 +134,20 @@ def _sealed_preview() -> tuple[list[tuple[str, int]], bulk.Preview]:
         return lines, bulk.preview_confirmed(db, g.manager.id, lines, max_line_fen=svc.limits.maximum_fen)
 
 
+def _stale_selection(error: BillingError):
+    """The preview no longer holds: expired, altered, or a 户号 has left the organisation since."""
+    if isinstance(error, BulkFileInvalid):
+        return _home(problems=[bulk_problem(line, code, values) for line, code, values in error.problems], status=400)
+    return _home(problems=[error_message(error)], status=400)
+
+
 @blueprint.post("/edit")
 def edit():
     """返回修改: the previewed selection back in the tick form."""
     try:
         _, preview = _sealed_preview()
     except BillingError as error:
-        return _home(problems=[error_message(error)], status=400)
+        return _stale_selection(error)
     return _home({a.account_no: bulk.Row(a.account_no, True, format_yuan(amount)) for a, amount in preview.lines})
 
 
@@ -150,11 +157,8 @@ def pay():
     channel = request.form.get("channel", "")
     try:
         lines, preview = _sealed_preview()
-    except BulkFileInvalid as invalid:
-        return _home(problems=[bulk_problem(line, code, values) for line, code, values in invalid.problems],
-                     status=400)
     except BillingError as error:
-        return _home(problems=[error_message(error)], status=400)
+        return _stale_selection(error)
     try:
         started = checkout.start_bulk(
             svc.engine, svc.gateways, g.manager, channel, lines, limits=svc.limits, now=svc.clock(),

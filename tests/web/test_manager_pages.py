@@ -191,3 +191,14 @@ def test_manager_pages_use_the_desk_styles_and_no_inline_script_or_style(engine,
     for template in [*TEMPLATES.glob("manager/*.html"), *TEMPLATES.glob("pages/*.html")]:
         text = template.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=", text), template.name
+
+
+def test_back_to_edit_puts_the_preview_into_the_tick_form(engine, managed, client):
+    _log_in(client, "13900000000")
+    token = csrf_token(client, "/manager/")
+    preview = client.post("/manager/preview", data={"csrf_token": token, "pick": ["3301000013"],
+                                                    "amount-3301000012": "136.02", "amount-3301000013": "7.5"})
+    selection = SELECTION.search(preview.get_data(as_text=True)).group(1)
+    home = client.post("/manager/edit", data={"csrf_token": token, "selection": selection}).get_data(as_text=True)
+    assert "checked" in _checkbox(home, "3301000013") and _amount(home, "3301000013") == "7.50"
+    assert "checked" not in _checkbox(home, "3301000012") and _amount(home, "3301000012") == ""
