@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlmodel import Field, Session, SQLModel, select
+
+from billing.errors import PermissionDenied
 
 
 class Manager(SQLModel, table=True):
@@ -36,3 +40,31 @@ def managers_of(session: Session, resident_id: int) -> list[Manager]:
         select(Manager).join(ManagerMember, ManagerMember.manager_id == Manager.id)
         .where(ManagerMember.resident_id == resident_id).order_by(Manager.id)
     ))
+
+
+class Membership(NamedTuple):
+    """The organisations a member belongs to and the one they act for (None: they must choose)."""
+
+    choices: list[Manager]
+    acting: Manager | None
+
+    def includes(self, manager_id: int | None) -> bool:
+        return any(manager.id == manager_id for manager in self.choices)
+
+
+def membership(session: Session, resident_id: int, chosen_id: int | None) -> Membership:
+    """A member of one organisation acts for it; a member of several acts for the one they chose
+    (and still belong to), and otherwise for none until they choose: never the first by accident."""
+    choices = managers_of(session, resident_id)
+    acting = next((manager for manager in choices if manager.id == chosen_id), None)
+    if acting is None and len(choices) == 1:
+        acting = choices[0]
+    return Membership(choices, acting)
+
+
+def choose_manager(session: Session, resident_id: int, manager_id: int | None) -> Manager:
+    """The organisation the member picked, if they belong to it."""
+    chosen = membership(session, resident_id, manager_id)
+    if chosen.acting is None or chosen.acting.id != manager_id:
+        raise PermissionDenied("not a member of that property manager", field="manager")
+    return chosen.acting

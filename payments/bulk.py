@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from sqlmodel import Session, select
 
+from billing import ledger
 from billing.accounts import Account, validate_account_no
 from billing.errors import InvalidAmount, InvalidInput
-from billing.money import parse_yuan
+from billing.money import format_yuan, parse_yuan
 from billing.managers import ManagerAccount
 from payments.errors import BulkFileInvalid
 
@@ -94,7 +96,106 @@ def _check_row(row: list[str], managed: dict[str, Account], seen: dict[str, int]
     return managed[account_no], amount
 
 
-def check_selection(managed: dict[str, Account], chosen: dict[str, str], *, max_line_fen: int) -> list[tuple[Account, int]]:
-    """The page's ticked 户号 and amounts, checked like a file (line = position on the page)."""
-    text = "\n".join(f"{account_no},{amount}" for account_no, amount in chosen.items())
-    return parse_lines(text, managed, max_line_fen=max_line_fen)
+class Row(NamedTuple):
+    """One row of the manager's tick form as submitted."""
+
+    account_no: str
+    ticked: bool
+    amount_text: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the manager is about to pay, shown before they choose the channel and pay."""
+
+    lines: list[tuple[Account, int]]
+    ticked_for_them: tuple[str, ...] = ()  # 户号 with an amount typed in a row left unticked
+    balances_fen: dict[int, int] = field(default_factory=dict)  # by Account.id, before this payment
+
+    @property
+    def total_fen(self) -> int:
+        return sum(amount for _, amount in self.lines)
+
+
+def check_selection(managed: dict[str, Account], rows: list[Row], prefilled_fen: dict[str, int], *,
+                    max_line_fen: int) -> Preview:
+    """The tick form's rows, each checked like a file line; problems are named by 户号.
+
+    A typed amount is never ignored: an unticked row with an amount is taken as ticked (and the
+    preview says so), unless the amount is the one the page pre-filled (its arrears), which only
+    means the manager unticked it.
+    """
+    chosen: list[Row] = []
+    for row in rows:
+        typed = row.amount_text.strip()
+        if row.ticked or (typed and _fen_or_none(typed) != prefilled_fen.get(row.account_no)):
+            chosen.append(row)
+    if not chosen:
+        raise InvalidInput("pick", "tick at least one account")
+    problems: list[tuple[int, str, dict]] = []
+    lines: list[tuple[Account, int]] = []
+    for number, row in enumerate(chosen, start=1):
+        checked = _check_page_row(managed, row, max_line_fen)
+        if isinstance(checked, Problem):
+            problems.append((number, checked.code, {"account_no": row.account_no} | checked.values))
+        else:
+            lines.append(checked)
+    if problems:
+        raise BulkFileInvalid(problems)
+    return Preview(lines, tuple(row.account_no for row in chosen if not row.ticked))
+
+
+def _check_page_row(managed: dict[str, Account], row: Row, max_line_fen: int) -> tuple[Account, int] | Problem:
+    """A page row goes through the file parser as a one-line file, so both are checked alike."""
+    if row.account_no not in managed:
+        return Problem("account_not_managed", {})
+    if not row.amount_text.strip():
+        return Problem("amount_missing", {})
+    line = io.StringIO()
+    csv.writer(line).writerow([row.account_no, row.amount_text.strip()])
+    try:
+        return parse_lines(line.getvalue(), managed, max_line_fen=max_line_fen)[0]
+    except BulkFileInvalid as invalid:
+        _, code, values = invalid.problems[0]
+        return Problem(code, values)
+
+
+def _fen_or_none(text: str) -> int | None:
+    try:
+        return parse_yuan(text)
+    except InvalidAmount:
+        return None
+
+
+def preview_selection(session: Session, manager_id: int, rows: list[Row], *, max_line_fen: int) -> Preview:
+    """The tick form's rows as the preview shows them (the page pre-filled each arrears)."""
+    managed = managed_accounts(session, manager_id)
+    balances = ledger.customer_balances(session, [account.id for account in managed.values()])
+    prefilled = {no: -balances[a.id] for no, a in managed.items() if balances.get(a.id, 0) < 0}
+    return _with_balances(session, check_selection(managed, rows, prefilled, max_line_fen=max_line_fen))
+
+
+def preview_upload(session: Session, manager_id: int, data: bytes, *, max_line_fen: int) -> Preview:
+    """An uploaded ``户号,金额`` file as the preview shows it; a bad file is refused whole."""
+    managed = managed_accounts(session, manager_id)
+    return _with_balances(session, Preview(parse_lines(decode_upload(data), managed, max_line_fen=max_line_fen)))
+
+
+def preview_confirmed(session: Session, manager_id: int, selection: list[tuple[str, int]], *,
+                      max_line_fen: int) -> Preview:
+    """A previewed selection shown again (to edit it, or after a refusal at the channel)."""
+    managed = managed_accounts(session, manager_id)
+    return _with_balances(session, Preview(confirmed_lines(managed, selection, max_line_fen=max_line_fen)))
+
+
+def _with_balances(session: Session, preview: Preview) -> Preview:
+    ids = [account.id for account, _ in preview.lines]
+    return replace(preview, balances_fen=ledger.customer_balances(session, ids))
+
+
+def confirmed_lines(managed: dict[str, Account], selection: list[tuple[str, int]], *,
+                    max_line_fen: int) -> list[tuple[Account, int]]:
+    """The previewed (户号, fen) lines, checked again as a file: the page's copy is not trusted."""
+    text = io.StringIO()
+    csv.writer(text).writerows((account_no, format_yuan(amount)) for account_no, amount in selection)
+    return parse_lines(text.getvalue(), managed, max_line_fen=max_line_fen)

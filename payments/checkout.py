@@ -6,18 +6,29 @@ An order is committed before the channel is called, so a crash in between leaves
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from billing import ledger
 from billing.accounts import Account
 from billing.db import read_session, unit_of_work
+from billing.errors import InvalidInput
+from billing.managers import Manager
+from billing.money import parse_yuan
+from payments import bulk
 from payments.errors import GatewayError
 from payments.gateways.base import Checkout, Gateway, OrderRequest
-from payments.orders import CREATED, FAILED, PAYING, PaymentOrder, check_amount, create_order, get_order, transition
+from payments.orders import (ARREARS, BULK, CREATED, FAILED, PAID, PAYING, PREPAY, PaymentOrder, check_amount,
+                             create_order, get_order, transition)
 from payments.settlement import settle
+
+# The page a payer sees: a resident's phone browser, a property manager's desk computer.
+RESIDENT_SCENES = {"wechat": "h5", "alipay": "wap"}
+MANAGER_SCENES = {"wechat": "native", "alipay": "page"}  # a QR code to scan, or the desktop cashier
+WAITING, EXPIRED = "waiting", "expired"  # progress besides paid and closed
 
 
 @dataclass(frozen=True)
@@ -80,3 +91,80 @@ def check(engine: Engine, gateway: Gateway, out_trade_no: str, *, now: datetime)
     with unit_of_work(engine) as session:
         settle(session, report, gateway.merchant, now=now)
         return get_order(session, out_trade_no)
+
+
+def progress(order: PaymentOrder, now: datetime) -> str:
+    """What the payer should be told: paid, closed (closed or failed: nothing was taken), waiting
+    for the channel, or expired (still open here but past its lifetime: the payer gave up or
+    cancelled, and ``payments sync`` will close it at the channel)."""
+    if order.state == PAID:
+        return PAID
+    if order.state not in (CREATED, PAYING):
+        return "closed"
+    return EXPIRED if now >= order.expires_at else WAITING
+
+
+@dataclass(frozen=True)
+class ResidentChoice:
+    """What the resident's pay form says: pay off the arrears the page showed, or prepay an amount."""
+
+    what: str  # ARREARS | PREPAY
+    amount_text: str
+    channel: str
+    shown_arrears_fen: int | None = None  # the arrears figure the page showed
+
+
+def resident_charge(balance_fen: int, choice: ResidentChoice) -> tuple[str, int]:
+    """(purpose, fen): exactly what the page said will be charged, or an error naming the field.
+    Paying arrears charges the arrears the page showed; if they have changed since, or an amount
+    was also typed that says otherwise, the resident is asked rather than charged a guess."""
+    if choice.what == PREPAY:
+        return PREPAY, parse_yuan(choice.amount_text, "amount")
+    if choice.what != ARREARS or balance_fen >= 0:
+        raise InvalidInput("what", "choose to pay the arrears or to prepay an amount")
+    if choice.shown_arrears_fen != -balance_fen:
+        raise InvalidInput("arrears", "the arrears changed since the page was shown", arrears_fen=-balance_fen)
+    typed = choice.amount_text.strip()
+    if typed and _yuan_or_none(typed) != -balance_fen:
+        raise InvalidInput("what_amount", "an amount was typed while paying the arrears", arrears_fen=-balance_fen)
+    return ARREARS, -balance_fen
+
+
+def _yuan_or_none(text: str) -> int | None:
+    try:
+        return parse_yuan(text)
+    except InvalidInput:
+        return None
+
+
+def _gateway(gateways: Mapping[str, Gateway], channel: str) -> Gateway:
+    if channel not in gateways:
+        raise InvalidInput("channel", "choose WeChat Pay or Alipay")
+    return gateways[channel]
+
+
+def start_resident(engine: Engine, gateways: Mapping[str, Gateway], account: Account, choice: ResidentChoice, *,
+                   limits: Limits, now: datetime, resident_id: int, client_ip: str | None,
+                   return_url: Callable[[str], str]) -> Started:
+    """A resident pays for one of their own 户号 from their phone."""
+    gateway = _gateway(gateways, choice.channel)
+    with read_session(engine) as session:
+        balance = ledger.customer_balances(session, [account.id]).get(account.id, 0)
+    purpose, amount = resident_charge(balance, choice)
+    return start(engine, gateway, purpose=purpose, scene=RESIDENT_SCENES[gateway.channel], lines=[(account, amount)],
+                 limits=limits, now=now, description=f"电费{'缴费' if purpose == ARREARS else '预存'}-{account.account_no}",
+                 resident_id=resident_id, client_ip=client_ip, return_url=return_url)
+
+
+def start_bulk(engine: Engine, gateways: Mapping[str, Gateway], manager: Manager, channel: str,
+               selection: list[tuple[str, int]], *, limits: Limits, now: datetime, resident_id: int,
+               return_url: Callable[[str], str]) -> Started:
+    """A property manager pays the (户号, fen) lines they confirmed on the preview, checked again here:
+    the 户号 must still be theirs and each amount within the limits."""
+    gateway = _gateway(gateways, channel)
+    with read_session(engine) as session:
+        lines = bulk.confirmed_lines(bulk.managed_accounts(session, manager.id), selection,
+                                     max_line_fen=limits.maximum_fen)
+    return start(engine, gateway, purpose=BULK, scene=MANAGER_SCENES[gateway.channel], lines=lines, limits=limits,
+                 now=now, description=f"{manager.name} 代缴电费 {len(lines)} 户", resident_id=resident_id,
+                 manager_id=manager.id, return_url=return_url)

@@ -50,6 +50,12 @@ ERROR_TEXT = {
     "invalid_input.method": "请选择现金或银行卡",
     "invalid_input.counted": "实点现金不能为负数",
     "invalid_amount.counted": "实点现金格式有误，例如 1520.00",
+    "invalid_input.what": "请选择缴清欠费或预存其他金额",
+    "invalid_input.arrears": "欠费金额已变为 {arrears} 元，请核对后再支付",
+    "invalid_input.what_amount": "已选择缴清欠费 {arrears} 元，但又填写了其他金额：缴清欠费请清空金额，预存请选择“预存其他金额”",
+    "invalid_input.pick": "请至少勾选一个户号并填写金额",
+    "invalid_input.selection": "清单已失效，请重新选择要缴费的户号",
+    "permission_denied.manager": "您不是这家物业的成员",
     "unknown": "操作失败，请稍后再试",
 }
 
@@ -110,6 +116,7 @@ BULK_PROBLEMS = {
     "account_repeated": "户号 {account_no} 与第 {first_line} 行重复",
     "amount_format": "金额 {amount} 格式有误，例如 100.00",
     "amount_range": "金额 {amount} 超出单户限额",
+    "amount_missing": "已勾选，请填写金额",
 }
 
 

@@ -16,7 +16,7 @@ KB, MB = 1024, 1024 * 1024
 PAGE_BODY = 1 * MB
 # Larger or smaller than a page, by blueprint or endpoint: channel notifications are a few KB;
 # the manager's CSV upload of 户号,金额 lines is capped at 2,000 lines anyway (payments.bulk).
-BODY_LIMITS = {"callbacks": 64 * KB, "manager.pay_upload": 4 * MB}
+BODY_LIMITS = {"callbacks": 64 * KB, "manager.preview_upload": 4 * MB}
 HSTS = "max-age=31536000; includeSubDomains"
 # Where the channels' real cashiers live.  After our own redirect a cashier may hop between its
 # hosts by HTTP redirect, and Chromium checks form-action on every hop of a form's navigation.

@@ -21,7 +21,7 @@ import threading
 import time
 from datetime import date, timedelta
 from html import escape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -456,6 +456,9 @@ class WeChatPaySandbox(Served):
         return redirect(target, 303) if target else _page(outcome)
 
     def _page_scan(self, request: Request) -> Response:
-        """Stands in for the buyer scanning a Native QR code with the WeChat app."""
+        """Stands in for the buyer scanning a Native QR code with the WeChat app.  In the demo the
+        scanning "phone" is the merchant's own browser: ``return_url`` takes it back there after paying."""
         token = parse_qs(urlsplit(request.args.get("code_url", "")).query).get("pr", [""])[0]
-        return redirect(f"/sandbox/cashier/{token}", 303)
+        back = request.args.get("return_url", "")
+        query = "?" + urlencode({"redirect_url": back}) if back.startswith(("http://", "https://")) else ""
+        return redirect(f"/sandbox/cashier/{token}{query}", 303)

@@ -1,92 +1,203 @@
-"""Property-manager bulk payment: tick 户号 (or upload ``户号,金额`` CSV), pay once by WeChat Pay
-Native QR or Alipay page pay, get one consolidated receipt listing every 户号."""
+"""Property-manager bulk payment: tick 户号 (or upload ``户号,金额`` CSV), check the preview with
+its total, pay once by WeChat Pay Native QR or Alipay page pay, get one consolidated receipt."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from urllib.parse import urlencode
 
-from billing import ledger
+import segno
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+
+from billing import ledger, managers
 from billing.db import read_session
-from billing.errors import BillingError, InvalidInput
-from billing.managers import managers_of
+from billing.errors import BillingError
+from billing.money import format_yuan
 from payments import bulk, checkout
 from payments.errors import BulkFileInvalid
-from payments.orders import BULK
+from payments.orders import PaymentOrder
 from portal.auth import current_resident_id, resident_required
-from portal.i18n import bulk_problem, error_message
+from portal.errors import status_for
+from portal.i18n import BULK_PROBLEMS, bulk_problem, error_message, gettext as _
+from portal.manager import selection as signed
 from portal.pages.payments import public_url
-from portal.receipts import receipt_for
+from portal.receipts import POLL_LIMIT, POLL_SECONDS, check_with_channel, receipt_for
 from portal.wiring import services
 
 blueprint = Blueprint("manager", __name__, url_prefix="/manager")
-MANAGER_SCENES = {"wechat": "native", "alipay": "page"}  # a desk computer: QR code or desktop cashier
+CHOSEN = "manager_id"  # session key: the organisation a member of several acts for
+OPEN_WITHOUT_CHOICE = {"manager.choose", "manager.chose", "manager.order", "manager.check"}
 
 
 @blueprint.before_request
 @resident_required
 def load_manager():
     with read_session(services().engine) as db:
-        managers = managers_of(db, current_resident_id())
-    if not managers:
+        g.membership = managers.membership(db, current_resident_id(), session.get(CHOSEN))
+    if not g.membership.choices:
         abort(403)
-    g.manager = managers[0]
+    g.manager = g.membership.acting
+    if g.manager is None and request.endpoint not in OPEN_WITHOUT_CHOICE:
+        return redirect(url_for("manager.choose"))
 
 
-def _page(problems: list[str] | None = None, status: int = 200):
+@blueprint.get("/choose")
+def choose(error: str | None = None, status: int = 200):
+    return render_template("manager/choose.html", membership=g.membership, error=error), status
+
+
+@blueprint.post("/choose")
+def chose():
+    wanted = request.form.get("manager_id", "")
+    try:
+        with read_session(services().engine) as db:
+            chosen = managers.choose_manager(db, current_resident_id(), int(wanted) if wanted.isdigit() else None)
+    except BillingError as error:
+        return choose(error_message(error), status_for(error))
+    session[CHOSEN] = chosen.id
+    return redirect(url_for("manager.home"))
+
+
+def _home(typed: dict[str, bulk.Row] | None = None, problems: list[str] | None = None,
+          bad: dict[str, str] | None = None, status: int = 200):
+    """The tick form: as the manager left it (``typed``) after an error, else arrears ticked and
+    filled; ``bad`` names the rows at fault (户号 -> what is wrong), each listed and marked."""
     svc = services()
     with read_session(svc.engine) as db:
         accounts = list(bulk.managed_accounts(db, g.manager.id).values())
         balances = ledger.customer_balances(db, [a.id for a in accounts])
-    return render_template("manager/home.html", manager=g.manager, accounts=accounts, balances=balances,
-                           channels=list(svc.gateways), problems=problems or [], limits=svc.limits), status
+    return render_template("manager/home.html", manager=g.manager, accounts=accounts,
+                           balances=balances, typed=typed, problems=problems or [], bad=bad or {},
+                           limits=svc.limits), status
 
 
 @blueprint.get("/")
 def home():
-    return _page()
+    return _home()
 
 
-@blueprint.post("/pay")
-def pay_selected():
-    chosen = {no: request.form.get(f"amount-{no}", "").strip() for no in request.form.getlist("pick")}
-    return _pay(lambda managed, limit: bulk.check_selection(managed, chosen, max_line_fen=limit))
+def _page_rows() -> dict[str, bulk.Row]:
+    """The tick form's rows in page order: every amount box, ticked or not."""
+    ticked = set(request.form.getlist("pick"))
+    numbers = [key.removeprefix("amount-") for key in request.form if key.startswith("amount-")]
+    return {no: bulk.Row(no, no in ticked, request.form.get(f"amount-{no}", ""))
+            for no in dict.fromkeys([*numbers, *request.form.getlist("pick")])}
+
+
+def _selection_problem(number: int, code: str, values: dict) -> str:
+    """A tick-form problem names the 户号 (the row), not a line number."""
+    text = _(BULK_PROBLEMS[code], **values)
+    return text if "{account_no}" in BULK_PROBLEMS[code] else _("户号 {account_no}：{problem}",
+                                                                 account_no=values["account_no"], problem=text)
+
+
+@blueprint.post("/preview")
+def preview_selection():
+    rows = _page_rows()
+    svc = services()
+    try:
+        with read_session(svc.engine) as db:
+            preview = bulk.preview_selection(db, g.manager.id, list(rows.values()), max_line_fen=svc.limits.maximum_fen)
+    except BulkFileInvalid as invalid:
+        return _home(rows, bad={values["account_no"]: _selection_problem(line, code, values)
+                                for line, code, values in invalid.problems}, status=400)
+    except BillingError as error:
+        return _home(rows, [error_message(error)], status=400)
+    return _preview_page(preview)
 
 
 @blueprint.post("/upload")
-def pay_upload():
+def preview_upload():
     upload = request.files.get("file")
-    data = upload.read() if upload else b""
-    return _pay(lambda managed, limit: bulk.parse_lines(bulk.decode_upload(data), managed, max_line_fen=limit))
+    svc = services()
+    try:
+        with read_session(svc.engine) as db:
+            preview = bulk.preview_upload(db, g.manager.id, upload.read() if upload else b"",
+                                          max_line_fen=svc.limits.maximum_fen)
+    except BulkFileInvalid as invalid:
+        return _home(problems=[bulk_problem(line, code, values) for line, code, values in invalid.problems],
+                     status=400)
+    return _preview_page(preview)
 
 
-def _pay(read_lines):
+def _preview_page(preview: bulk.Preview, error: str | None = None, channel: str = "", status: int = 200):
+    svc = services()
+    return render_template("manager/preview.html", manager=g.manager, preview=preview, error=error,
+                           selection=signed.seal(g.manager.id, preview.lines), channels=list(svc.gateways),
+                           channel=channel), status
+
+
+def _sealed_preview() -> tuple[list[tuple[str, int]], bulk.Preview]:
+    """The selection the preview page carried, unsealed and checked again against the 户号 and limits."""
+    lines = signed.unseal(request.form.get("selection", ""), g.manager.id)
+    svc = services()
+    with read_session(svc.engine) as db:
+        return lines, bulk.preview_confirmed(db, g.manager.id, lines, max_line_fen=svc.limits.maximum_fen)
+
+
+def _stale_selection(error: BillingError):
+    """The preview no longer holds: expired, altered, or a 户号 has left the organisation since."""
+    if isinstance(error, BulkFileInvalid):
+        return _home(problems=[bulk_problem(line, code, values) for line, code, values in error.problems], status=400)
+    return _home(problems=[error_message(error)], status=400)
+
+
+@blueprint.post("/edit")
+def edit():
+    """返回修改: the previewed selection back in the tick form."""
+    try:
+        _, preview = _sealed_preview()
+    except BillingError as error:
+        return _stale_selection(error)
+    return _home({a.account_no: bulk.Row(a.account_no, True, format_yuan(amount)) for a, amount in preview.lines})
+
+
+@blueprint.post("/pay")
+def pay():
     svc = services()
     channel = request.form.get("channel", "")
     try:
-        if channel not in svc.gateways:
-            raise InvalidInput("channel", "choose WeChat Pay or Alipay")
-        with read_session(svc.engine) as db:
-            lines = read_lines(bulk.managed_accounts(db, g.manager.id), svc.limits.maximum_fen)
-        started = checkout.start(
-            svc.engine, svc.gateways[channel], purpose=BULK, scene=MANAGER_SCENES[channel], lines=lines,
-            description=f"{g.manager.name} 代缴电费 {len(lines)} 户", limits=svc.limits, now=svc.clock(),
-            resident_id=current_resident_id(), manager_id=g.manager.id,
+        lines, preview = _sealed_preview()
+    except BillingError as error:
+        return _stale_selection(error)
+    try:
+        started = checkout.start_bulk(
+            svc.engine, svc.gateways, g.manager, channel, lines, limits=svc.limits, now=svc.clock(),
+            resident_id=current_resident_id(),
             return_url=lambda out_trade_no: public_url("manager.order", out_trade_no=out_trade_no),
         )
-    except BulkFileInvalid as invalid:
-        return _page([bulk_problem(line, code, values) for line, code, values in invalid.problems], 400)
     except BillingError as error:
-        return _page([error_message(error)], 400)
+        return _preview_page(preview, error_message(error), channel, 400)
     if started.checkout.kind == "qr":
         return redirect(url_for("manager.order", out_trade_no=started.order.out_trade_no))
     return redirect(started.checkout.url)
 
 
+def _ours(order: PaymentOrder) -> bool:
+    return g.membership.includes(order.manager_id)
+
+
+def _demo_scan(order: PaymentOrder) -> str | None:
+    """In the demo, a link that plays the phone scanning the QR code and comes back here after paying."""
+    if not current_app.config["PAYMENTS_SANDBOX"]:
+        return None
+    query = urlencode({"code_url": order.checkout_url,
+                       "return_url": public_url("manager.order", out_trade_no=order.out_trade_no)})
+    return f"http://127.0.0.1:{current_app.config['SANDBOX_WECHATPAY_PORT']}/sandbox/scan?{query}"
+
+
 @blueprint.get("/orders/<out_trade_no>")
 def order(out_trade_no: str):
-    shown = receipt_for(out_trade_no, lambda order: order.manager_id == g.manager.id)
-    demo_scan = None
-    if current_app.config["PAYMENTS_SANDBOX"] and shown.order.channel == "wechat" and shown.order.checkout_url:
-        demo_scan = f"http://127.0.0.1:{current_app.config['SANDBOX_WECHATPAY_PORT']}/sandbox/scan"
-    return render_template("manager/order.html", order=shown.order, lines=shown.lines,
-                           demo_scan=demo_scan)
+    shown = receipt_for(out_trade_no, _ours)
+    qr_image = demo_scan = None
+    if shown.progress == checkout.WAITING and shown.order.channel == "wechat" and shown.order.checkout_url:
+        # A data: URI keeps the page working under a CSP of img-src 'self' data:.
+        qr_image = segno.make(shown.order.checkout_url, error="m").svg_data_uri(scale=6, border=2)
+        demo_scan = _demo_scan(shown.order)
+    return render_template("manager/order.html", order=shown.order, lines=shown.lines, progress=shown.progress,
+                           qr_image=qr_image, demo_scan=demo_scan, check_endpoint="manager.check",
+                           poll_seconds=POLL_SECONDS, poll_limit=POLL_LIMIT)
+
+
+@blueprint.post("/orders/<out_trade_no>/check")
+def check(out_trade_no: str):
+    return check_with_channel(out_trade_no, _ours, "manager.order")

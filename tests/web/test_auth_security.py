@@ -196,7 +196,7 @@ def _allowed(policy: dict[str, str], url: str) -> bool:
 def test_the_payment_form_may_send_the_payer_to_the_cashier(engine, client, gateways, people, channel):
     resident_log_in(client)
     form = client.get("/pay/3301000001")
-    sent = client.post("/pay/3301000001", data={"channel": channel, "amount": "50.00",
+    sent = client.post("/pay/3301000001", data={"channel": channel, "what": "prepay", "amount": "50.00",
                                                 "csrf_token": csrf_token(client, "/pay/3301000001")})
     assert sent.status_code == 302 and urlsplit(sent.headers["Location"]).netloc != "localhost"
     assert _allowed(_policy(form), sent.headers["Location"])
@@ -262,3 +262,10 @@ def test_the_manager_upload_takes_a_few_megabytes(manager_desk, size, status):
         "csrf_token": csrf_token(manager_desk, "/manager/"), "channel": "wechat", "file": (io.BytesIO(upload), "bulk.csv"),
     }, content_type="multipart/form-data")
     assert page.status_code == status
+
+
+def test_every_body_limit_names_a_real_endpoint_or_blueprint(app):
+    from portal.security import BODY_LIMITS
+
+    known = set(app.view_functions) | set(app.blueprints)
+    assert sorted(set(BODY_LIMITS) - known) == []

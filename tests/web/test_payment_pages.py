@@ -10,7 +10,7 @@ from sqlmodel import select
 from billing.db import read_session, unit_of_work
 from payments.orders import PaymentOrder
 from tests import factories
-from tests.payment_helpers import balance
+from tests.payment_helpers import Phone, acknowledged, balance
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -60,16 +60,22 @@ def household(engine, clock):
 def test_resident_prepays_at_the_cashier_and_comes_back_paid(engine, app, live, gateways, household, channel,
                                                             wechat_sandbox, alipay_sandbox):
     mine, _ = household
-    wechat_sandbox.auto_notify = alipay_sandbox.auto_notify = True
     phone = Browser(live.url)
     phone.log_in("13800000001")
     started = phone.post("/pay/3301000001", {"what": "prepay", "amount": "88.80", "channel": channel},
                          allow_redirects=False)
     assert started.status_code == 302
     back = phone.pay_at_cashier(started.headers["Location"])
-    assert "支付成功" in back.text and "88.80" in back.text
+    assert "等待支付结果" in back.text  # showing the page asks nobody: the channel is asked by a POST
+    refresh = re.search(r'action="(/pay/orders/(\w+)/check)"', back.text)  # the 刷新结果 button
+    shown = phone.post(refresh.group(1), {"csrf_token": _token(back.text)})
+    assert "支付成功" in shown.text and "88.80" in shown.text
     assert balance(engine, mine) == 8880
-    assert (wechat_sandbox if channel == "wechat" else alipay_sandbox).wait_idle(10)
+    sandbox = wechat_sandbox if channel == "wechat" else alipay_sandbox
+    out_trade_no = refresh.group(2)
+    txn = sandbox.orders[out_trade_no]["transaction_ids"][0] if channel == "wechat" else None
+    notified = Phone(channel, sandbox)
+    assert acknowledged(channel, notified.deliver(notified.notification(out_trade_no, txn)))
     assert balance(engine, mine) == 8880  # the notification that followed changed nothing
 
 
@@ -109,7 +115,7 @@ def test_manager_upload_with_bad_lines_is_refused_whole(engine, app, live, gatew
     desk.log_in("13900000000")
     token = _token(desk.get("/manager/").text)
     upload = "户号,金额\n3301000011,100\n3301000099,50\n3301000012,abc\n".encode("gbk")
-    page = desk.http.post(live.url + "/manager/upload", data={"csrf_token": token, "channel": "wechat"},
+    page = desk.http.post(live.url + "/manager/upload", data={"csrf_token": token},
                           files={"file": ("bulk.csv", upload, "text/csv")})
     assert page.status_code == 400
     assert "第3行：户号 3301000099 不属于本物业" in page.text and "第4行：金额 abc 格式有误" in page.text
@@ -123,9 +129,13 @@ def test_manager_pays_many_accounts_by_qr_and_gets_one_receipt(engine, app, live
     desk.log_in("13900000000")
     token = _token(desk.get("/manager/").text)
     chosen = {"pick": ["3301000011", "3301000013"], "amount-3301000011": "120.50", "amount-3301000013": "80.00"}
-    page = desk.http.post(live.url + "/manager/pay", data={"csrf_token": token, "channel": "wechat", **chosen})
-    code_url = re.search(r'<p class="qr">([^<]+)</p>', page.text).group(1)
-    assert code_url.startswith("weixin://wxpay/bizpayurl")
+    preview = desk.http.post(live.url + "/manager/preview", data={"csrf_token": token, **chosen})
+    selection = re.search(r'name="selection" value="([^"]+)"', preview.text).group(1)
+    page = desk.http.post(live.url + "/manager/pay", data={"csrf_token": token, "channel": "wechat",
+                                                           "selection": selection})
+    with read_session(engine) as db:
+        code_url = db.exec(select(PaymentOrder)).one().checkout_url
+    assert code_url.startswith("weixin://wxpay/bizpayurl") and code_url not in page.text
     desk.pay_at_cashier(f"{wechat_sandbox.url}/sandbox/scan?code_url={requests.utils.quote(code_url)}")
     assert wechat_sandbox.wait_idle(10)
     receipt = desk.get(page.url).text

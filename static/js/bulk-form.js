@@ -1,0 +1,51 @@
+// The manager's tick form: typing an amount ticks its row (the server does the same when script
+// is off, and the preview says so); unticking a row puts back what the page pre-filled, so an
+// unticked row is really left out; the side panel counts the ticked rows and their total.
+// Amounts are handled as whole fen, never as floating-point yuan.
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-bulk-form]");
+  var summary = document.querySelector("[data-selected-total]");
+  if (!form) return;
+  var YUAN = /^\s*(\d+)(?:\.(\d{1,2}))?\s*$/;
+
+  function fen(text) {
+    var match = YUAN.exec(text);
+    if (!match) return null;
+    return Number(match[1]) * 100 + Number((match[2] || "").padEnd(2, "0"));
+  }
+
+  function yuan(total) {
+    return Math.floor(total / 100) + "." + String(total % 100).padStart(2, "0");
+  }
+
+  function refresh() {
+    if (!summary) return;
+    var count = 0, total = 0, unreadable = 0;
+    form.querySelectorAll("tr[data-row]").forEach(function (row) {
+      var tick = row.querySelector("input[type=checkbox]");
+      if (!tick.checked) return;
+      count += 1;
+      var amount = fen(row.querySelector("input.amount-input").value);
+      if (amount === null) unreadable += 1; else total += amount;
+    });
+    summary.textContent = summary.getAttribute("data-template")
+      .replace("{count}", count).replace("{total}", yuan(total))
+      + (unreadable ? " " + summary.getAttribute("data-unreadable").replace("{count}", unreadable) : "");
+    summary.hidden = false;
+  }
+
+  form.querySelectorAll("tr[data-row]").forEach(function (row) {
+    var tick = row.querySelector("input[type=checkbox]");
+    var amount = row.querySelector("input.amount-input");
+    amount.addEventListener("input", function () {
+      if (amount.value.trim() !== "") tick.checked = true;
+      refresh();
+    });
+    tick.addEventListener("change", function () {
+      if (!tick.checked) amount.value = amount.getAttribute("data-prefill") || "";
+      refresh();
+    });
+  });
+  refresh();
+})();
