@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -110,8 +111,9 @@ class Page:
         return self.find("body").text
 
     def wait_for_text(self, text: str, timeout: float = 20) -> None:
-        WebDriverWait(self.chrome, timeout).until(
-            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), text),
+        """Wait until ``text`` is on the page, across the reloads a polling page makes meanwhile."""
+        WebDriverWait(self.chrome, timeout, ignored_exceptions=(WebDriverException,)).until(
+            lambda chrome: text in chrome.find_element(By.TAG_NAME, "body").text,
             message=f"{text!r} never appeared on {self.chrome.current_url}",
         )
 

@@ -9,7 +9,7 @@ from billing.ledger import customer_balances
 from sqlmodel import select
 
 
-def _balance(site, account_no: str) -> int:
+def balance(site, account_no: str) -> int:
     with read_session(site.engine) as db:
         account = db.exec(select(Account).where(Account.account_no == account_no)).one()
         return customer_balances(db, [account.id])[account.id]
@@ -31,7 +31,7 @@ def test_resident_logs_in_and_prepays_through_the_wechat_cashier(site, phone):
     phone.wait_for_text("我的户号")
     phone.shoot("home")
     account_no = phone.find(".account-no").text
-    before = _balance(site, account_no)
+    before = balance(site, account_no)
     phone.press("充值" if "充值" in phone.text() else "去缴费")
     phone.shoot("pay-form")
     for choice in phone.all("input[type=radio][name=what][value=prepay]"):
@@ -43,4 +43,4 @@ def test_resident_logs_in_and_prepays_through_the_wechat_cashier(site, phone):
     phone.press("确认支付")
     phone.wait_for_text("支付成功", timeout=30)
     phone.shoot("paid")
-    assert _balance(site, account_no) == before + 5000
+    assert balance(site, account_no) == before + 5000
