@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import errors, filters, i18n, security
 from portal.config import NAMES, PROJECT_ROOT, load_settings
@@ -28,6 +29,9 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     )
     app.config.update(asdict(settings), **injected)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    if settings.PROXIES:  # else every client is the proxy, and one busy moment throttles them all
+        hops = settings.PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["dianfei"] = build_services(settings, injected)
     security.init_app(app, app.extensions["dianfei"].gateways)  # before CSRF, which reads the body
     csrf.init_app(app)

@@ -28,6 +28,7 @@ from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
 from billing.failure_log import cause, quiet_repeats
 from payments.errors import GatewayConfigError
 from portal.config import Settings
+from portal import create_app
 from portal.errors import ConfigError
 from portal.payment_commands import payments_group
 from portal.wiring import services
@@ -36,15 +37,9 @@ ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, Gateway
 log = quiet_repeats(logging.getLogger(__name__))
 
 
-def _load_app():
-    from wsgi import app
-
-    return app
-
-
 cli = FlaskGroup(
     name="dianfei",
-    create_app=_load_app,
+    create_app=create_app,  # the same factory as wsgi.py; a bad setting ends in main() below
     add_default_commands=False,
     add_version_option=False,
     load_dotenv=False,

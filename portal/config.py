@@ -67,6 +67,8 @@ class Settings:
     DEFAULT_LANGUAGE: str = setting("zh", "the language when the browser does not say", choices=LANGUAGES)
     HOST: str = setting("127.0.0.1", "where `dianfei run` listens")
     PORT: int = setting(5000, "where `dianfei run` listens", bounds=PORTS)
+    PROXIES: int = setting(0, "reverse proxies in front of the portal whose `X-Forwarded-For`/`-Proto`/`-Host` "
+                           "are trusted; the rate limits count the client address they report", bounds=(0, 5))
     PUBLIC_URL: str = setting("http://127.0.0.1:5000", "how the channels and payers reach us: notify URLs "
                               "`<PUBLIC_URL>/callbacks/wechatpay` and `/callbacks/alipay`, return pages "
                               "`<PUBLIC_URL>/pay/orders/...`", url=CHANNEL_URL)

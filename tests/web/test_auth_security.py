@@ -269,3 +269,20 @@ def test_every_body_limit_names_a_real_endpoint_or_blueprint(app):
 
     known = set(app.view_functions) | set(app.blueprints)
     assert sorted(set(BODY_LIMITS) - known) == []
+
+
+def test_behind_a_trusted_proxy_the_rate_limits_count_the_real_client(engine, clock, tmp_path):
+    from portal import create_app
+
+    app = create_app({"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock, "GATEWAYS": {},
+                      "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test-secret", "PROXIES": 1})
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+
+    def ask(phone: str, address: str) -> int:
+        return client.post("/login/code", data={"phone": phone, "csrf_token": token},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    sprayed = [ask(f"1390000{n:04d}", "203.0.113.9") for n in range(11)]
+    assert sprayed[-1] == 429 and 429 not in sprayed[:10]
+    assert ask("13911112222", "198.51.100.7") != 429  # another client behind the same proxy

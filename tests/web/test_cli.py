@@ -125,3 +125,14 @@ def test_an_unusable_key_file_stops_startup_naming_the_setting(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr == (f"dianfei: DIANFEI_ALIPAY_APP_KEY_FILE: {junk} holds no readable unencrypted key; "
                              "expected an RSA private key (PEM or bare base64)\n")
+
+
+def test_gunicorn_stops_with_one_line_instead_of_restarting_workers_on_a_bad_setting(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DIANFEI_") and k != "DATABASE_URL"}
+    environ |= {"DIANFEI_INSTANCE_PATH": str(tmp_path / "instance"), "DIANFEI_ENV": "prod"}
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    result = subprocess.run([gunicorn, "--bind", "127.0.0.1:0", "wsgi:app"], capture_output=True, text=True,
+                            env=environ, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 4  # gunicorn's "App failed to load": the master stops
+    assert "dianfei: DIANFEI_ENV: expected one of development, test, production, got 'prod'" in result.stderr
+    assert "Traceback" not in result.stderr
