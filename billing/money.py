@@ -11,6 +11,7 @@ import re
 
 from billing.errors import InvalidAmount
 
+MAX_FEN = 2**63 - 1  # SQL BIGINT: the largest amount any total can hold
 _YUAN = re.compile(r"^(?P<sign>-?)(?P<int>0|[1-9][0-9]{0,15})(?:\.(?P<frac>[0-9]{1,2}))?$")
 
 
