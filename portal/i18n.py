@@ -82,6 +82,10 @@ BULK_PROBLEMS = {
     "account_repeated": "户号 {account_no} 与第 {first_line} 行重复",
     "amount_format": "金额 {amount} 格式有误，例如 100.00",
     "amount_range": "金额 {amount} 超出单户限额",
+    "too_large": "文件超过 {limit_kb} KB（从这一行起），不是批量缴费文件，请检查后分批上传",
+    "nul": "含有空字符，可能不是 CSV 文件：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后上传",
+    "line_too_long": "这一行超过 {limit} 个字符，应为：户号,金额",
+    "quote": "引号不成对，请检查这一行",
 }
 
 
