@@ -38,9 +38,13 @@ def public_url(endpoint: str, **values) -> str:
 @resident_required
 def form(account_no: str):
     account, balance = _bound(account_no)
+    return _pay_page(account, balance, request.args.get("amount", ""))
+
+
+def _pay_page(account, balance: int, amount: str, status: int = 200):
     svc = services()
     return render_template("pages/pay.html", account=account, balance=balance, channels=list(svc.gateways),
-                           limits=svc.limits, amount=request.args.get("amount", ""))
+                           limits=svc.limits, amount=amount), status
 
 
 @blueprint.post("/<account_no>")
@@ -61,9 +65,9 @@ def start(account_no: str):
             resident_id=current_resident_id(), client_ip=request.remote_addr,
             return_url=lambda out_trade_no: public_url("pay.order", out_trade_no=out_trade_no),
         )
-    except BillingError as error:
+    except BillingError as error:  # the form again, as typed (escaped), never echoed into a URL
         flash(error_message(error), "error")
-        return redirect(url_for("pay.form", account_no=account_no, amount=request.form.get("amount", "")))
+        return _pay_page(account, balance, request.form.get("amount", ""), 400)
     return redirect(started.checkout.url)
 
 

@@ -1,6 +1,7 @@
 """The payment pages over real HTTP: a resident pays at the sandbox cashier and comes back paid; a
 property manager pays many 户号 at once; bad input is named and changes nothing."""
 
+import html
 import re
 
 import pytest
@@ -92,6 +93,21 @@ def test_bad_amounts_are_named_and_start_nothing(engine, app, live, gateways, ho
     phone.log_in("13800000001")
     page = phone.post("/pay/3301000001", {"what": "prepay", "amount": amount, "channel": "alipay"})
     assert says in page.text
+    with read_session(engine) as db:
+        assert db.exec(select(PaymentOrder)).all() == []
+
+
+@pytest.mark.parametrize("amount", ["9" * 100_000, '"><script>alert(1)</script>', "1\r\nSet-Cookie: x=1"],
+                         ids=["100,000 characters", "markup", "header injection"])
+def test_a_bad_amount_comes_back_in_the_form_never_in_a_url(engine, app, live, gateways, household, amount):
+    phone = Browser(live.url)
+    phone.log_in("13800000001")
+    page = phone.post("/pay/3301000001", {"what": "prepay", "amount": amount, "channel": "wechat"},
+                      allow_redirects=False)
+    assert page.status_code == 400 and "Location" not in page.headers and "x=1" not in page.headers.get("Set-Cookie", "")
+    assert "金额格式有误" in page.text
+    typed = re.search(r'<input id="amount"[^>]* value="([^"]*)"', page.text).group(1)
+    assert html.unescape(typed) == amount and "<script>" not in page.text
     with read_session(engine) as db:
         assert db.exec(select(PaymentOrder)).all() == []
 
