@@ -182,10 +182,13 @@ class WeChatPayGateway:
                 return []
             raise
         _, zipped = self._call(self._client.download_bill, bill["download_url"])
-        raw = gzip.decompress(zipped)
+        try:
+            raw = gzip.decompress(zipped)
+        except (OSError, EOFError):
+            raise GatewayError(CHANNEL, "BAD_DOWNLOAD", f"statement for {day} is not a gzip file") from None
         if hashlib.sha1(raw).hexdigest() != bill["hash_value"].lower():
             raise GatewayError(CHANNEL, "HASH_MISMATCH", f"statement for {day} does not match its SHA1")
-        return parse_wechat_tradebill(raw.decode("utf-8"))
+        return parse_wechat_tradebill(raw)
 
     # --- notifications --------------------------------------------------------------------
 
