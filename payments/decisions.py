@@ -22,6 +22,7 @@ from sqlmodel import Session, and_, or_, select
 from billing.accounts import get_account
 from billing.errors import InvalidInput
 from billing.incidents import OPEN, Incident, resolve_incident
+from billing.money import MAX_FEN
 from payments import refunds
 from payments.errors import DecisionContradicts, PaymentError
 from payments.orders import CREDITED, HELD as HELD_OUTCOME, ChannelPayment, PaymentOrder, order_lines
@@ -43,7 +44,8 @@ def choices(incident: Incident) -> tuple[str, ...]:
 
 def decide(session: Session, incident_id: int, *, decision: str, staff_id: int, now: datetime,
            account_no: str = "", note: str = "") -> Incident:
-    incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first()
+    incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first() \
+        if 0 < incident_id <= MAX_FEN else None  # ids are BIGINT at most: a larger one names nothing
     if incident is None or incident.status != OPEN:
         raise PaymentError("this incident is not open", field="incident")
     if decision not in choices(incident):

@@ -176,3 +176,22 @@ def test_held_money_cannot_be_refunded_from_the_refunds_page(engine, clock, held
         refunds.request(db, staff_id=finance[0], payment=payment, amount_fen=100, reason="overpayment", note="",
                         now=clock())
     assert error.value.field == "channel_txn_id"
+
+
+def test_held_money_credited_by_decision_is_refunded_from_the_balance_it_went_to(engine, clock, wechat_sandbox, held,
+                                                                                finance):
+    account, _, txn = held
+    other = new_account(engine, clock)
+    assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn, forge="unknown_order")))
+    mismatch, unknown = _incident_ids(engine)
+    _decide(engine, clock, mismatch, "credit", finance[0], account_no=other.account_no)  # not the order's 户号
+    _decide(engine, clock, unknown, "credit", finance[0], account_no=account.account_no)  # no order at all
+    assert (balance(engine, account), balance(engine, other)) == (3001, 3001)
+    with read_session(engine) as db:
+        payments = {p.order_id is None: p for p in db.exec(select(ChannelPayment))}
+    asked = {}
+    for no_order, payment in payments.items():
+        with unit_of_work(engine) as db:
+            asked[no_order] = refunds.request(db, staff_id=finance[1], payment=payment, amount_fen=1000,
+                                              reason="overpayment", note="", now=clock()).debit_code
+    assert asked == {False: f"customer:{other.account_no}", True: f"customer:{account.account_no}"}
