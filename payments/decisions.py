@@ -44,10 +44,7 @@ def choices(incident: Incident) -> tuple[str, ...]:
 
 def decide(session: Session, incident_id: int, *, decision: str, staff_id: int, now: datetime,
            account_no: str = "", note: str = "") -> Incident:
-    incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first() \
-        if 0 < incident_id <= MAX_FEN else None  # ids are BIGINT at most: a larger one names nothing
-    if incident is None or incident.status != OPEN:
-        raise PaymentError("this incident is not open", field="incident")
+    incident = _open_incident(session, incident_id)
     if decision not in choices(incident):
         raise InvalidInput("decision", f"{incident.kind} takes {', '.join(choices(incident))}")
     outcome = {"credit": _credit, "refund": _refund, "keep": _keep}.get(decision)
@@ -58,6 +55,15 @@ def decide(session: Session, incident_id: int, *, decision: str, staff_id: int, 
             raise DecisionContradicts(decision, "this incident carries no payment")
         summary = outcome(session, payment, staff_id=staff_id, now=now, account_no=account_no)
     resolve_incident(session, incident, staff_id=staff_id, at=now, resolution=f"{decision}: {summary} {note}".strip())
+    return incident
+
+
+def _open_incident(session: Session, incident_id: int) -> Incident:
+    incident = None
+    if 0 < incident_id <= MAX_FEN:  # ids are BIGINT like amounts: a larger number names nothing
+        incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first()
+    if incident is None or incident.status != OPEN:
+        raise PaymentError("this incident is not open", field="incident")
     return incident
 
 
