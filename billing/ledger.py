@@ -6,7 +6,9 @@ refuse UPDATE and DELETE); a mistake is corrected by a reversing transfer.  Ever
 a deterministic idempotency key, UNIQUE in the database: posting the same key again with the same
 fields returns ``exists``; with different fields it raises ``TransferConflict`` and leaves an
 incident behind.  Each ledger account caches its posted debits and credits, updated in the same
-transaction as the insert and checked against the sum of transfers by ``check_invariants``.
+transaction as the insert and checked against the sum of transfers by ``check_invariants``.  A
+posting that would take a cached total beyond BIGINT is refused (``InvalidInput``) and writes
+nothing, whatever amount a caller passes.
 
 Sign convention: a customer's balance is credits - debits (positive = prepaid money we hold,
 negative = arrears).  Payments credit it; bills and late fees debit it.
@@ -17,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, bindparam, case, func, or_, select, update
+from sqlalchemy import BigInteger, CheckConstraint, bindparam, case, func, literal, or_, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from billing.db import insert_ignoring_duplicates
 from billing.errors import InvalidInput, TransferConflict
 from billing.incidents import record_incident
-from billing.money import require_fen
+from billing.money import MAX_FEN, require_fen
 
 ASSET, LIABILITY, EQUITY, REVENUE = "asset", "liability", "equity", "revenue"
 
@@ -85,8 +87,8 @@ class Posting:
 
     def validate(self) -> None:
         require_fen(self.amount_fen)
-        if self.amount_fen <= 0:
-            raise InvalidInput("amount_fen", f"must be positive, got {self.amount_fen}")
+        if not 0 < self.amount_fen <= MAX_FEN:
+            raise InvalidInput("amount_fen", f"must be between 1 and {MAX_FEN}, got {self.amount_fen}")
         if self.debit == self.credit:
             raise InvalidInput("credit", f"a transfer cannot move money from {self.debit} to itself")
         if not self.key or len(self.key) > 120:
@@ -125,16 +127,27 @@ def post(session: Session, posting: Posting, *, at: datetime, known_ids: dict[st
     codes = [posting.debit, posting.credit]
     ids = known_ids if known_ids and all(known_ids.get(code) for code in codes) else account_ids(session, codes)
     db = session.connection()
+    amounts = {"d": ids[posting.debit], "c": ids[posting.credit], "a": posting.amount_fen}
+    balances = dict(db.execute(_APPLY, amounts).all())
+    if len(balances) < 2:  # a cached total would leave BIGINT: the guard held that row back
+        _revert(db, amounts, balances)
+        return _existing(session, posting, at, refused=True)
     row = {"key": posting.key, "debit_id": ids[posting.debit], "credit_id": ids[posting.credit],
            "amount_fen": posting.amount_fen, "code": posting.code, "memo": posting.memo[:200], "posted_at": at}
     new_id = db.execute(insert_ignoring_duplicates(db, Transfer.__table__, ["key"], returning="id"), row).scalar()
     if new_id is None:
+        _revert(db, amounts, balances)
         return _existing(session, posting, at)
-    balances = dict(db.execute(_APPLY, {"d": ids[posting.debit], "c": ids[posting.credit], "a": posting.amount_fen}).all())
     return Posted("created", new_id, balances[ids[posting.credit]])
 
 
-def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
+def _revert(db, amounts: dict[str, int], applied: dict[int, int]) -> None:
+    """Take back what ``_APPLY`` added (a duplicate key, or the one side that fitted)."""
+    if applied:
+        db.execute(_REVERT, amounts | {"ids": list(applied)})
+
+
+def _existing(session: Session, posting: Posting, at: datetime, *, refused: bool = False) -> Posted:
     debit, credit = LedgerAccount.__table__.alias("d"), LedgerAccount.__table__.alias("c")
     t = Transfer.__table__
     row = session.execute(
@@ -142,7 +155,10 @@ def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
         .join(debit, debit.c.id == t.c.debit_id)
         .join(credit, credit.c.id == t.c.credit_id)
         .where(t.c.key == posting.key)
-    ).one()
+    ).one_or_none()
+    if row is None and refused:
+        raise InvalidInput("amount_fen", f"{posting.amount_fen} fen would take the posted totals of {posting.debit} "
+                                         f"or {posting.credit} beyond {MAX_FEN} fen")
     transfer_id, *fields = row
     existing = dict(zip(("debit", "credit", "amount_fen", "code"), fields))
     if tuple(fields) != (posting.debit, posting.credit, posting.amount_fen, posting.code):
@@ -151,16 +167,30 @@ def _existing(session: Session, posting: Posting, at: datetime) -> Posted:
 
 
 _accounts = LedgerAccount.__table__
+_debit, _credit = _accounts.c.id == bindparam("d"), _accounts.c.id == bindparam("c")
+_room = literal(MAX_FEN, BigInteger) - bindparam("a")
 # Both sides of a transfer in one statement (rows are locked in index order, so two transfers on
-# the same pair cannot deadlock); returns credits - debits of each account afterwards.
+# the same pair cannot deadlock); returns credits - debits of each account afterwards.  A side whose
+# cached total would leave BIGINT is not updated (PostgreSQL would raise, SQLite would silently turn
+# it into a float), so fewer than two rows come back; the WHERE is re-checked on the latest row
+# version after waiting for a lock, so a concurrent posting cannot slip past it.
 _APPLY = (
     update(_accounts)
-    .where(or_(_accounts.c.id == bindparam("d"), _accounts.c.id == bindparam("c")))
+    .where(or_(_debit, _credit), or_(~_debit, _accounts.c.debits_fen <= _room),
+           or_(~_credit, _accounts.c.credits_fen <= _room))
     .values(
-        debits_fen=_accounts.c.debits_fen + case((_accounts.c.id == bindparam("d"), bindparam("a")), else_=0),
-        credits_fen=_accounts.c.credits_fen + case((_accounts.c.id == bindparam("c"), bindparam("a")), else_=0),
+        debits_fen=_accounts.c.debits_fen + case((_debit, bindparam("a")), else_=0),
+        credits_fen=_accounts.c.credits_fen + case((_credit, bindparam("a")), else_=0),
     )
     .returning(_accounts.c.id, _accounts.c.credits_fen - _accounts.c.debits_fen)
+)
+_REVERT = (
+    update(_accounts)
+    .where(_accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        debits_fen=_accounts.c.debits_fen - case((_debit, bindparam("a")), else_=0),
+        credits_fen=_accounts.c.credits_fen - case((_credit, bindparam("a")), else_=0),
+    )
 )
 _IDS = select(_accounts.c.code, _accounts.c.id).where(_accounts.c.code.in_(bindparam("codes", expanding=True)))
 
@@ -231,9 +261,10 @@ def check_invariants(session: Session) -> list[str]:
     """Every way the ledger could be out of balance, as sentences; empty when all is well."""
     problems = []
     accounts, transfers = LedgerAccount.__table__, Transfer.__table__
-    total_debits, total_credits = session.execute(
-        select(func.coalesce(func.sum(accounts.c.debits_fen), 0), func.coalesce(func.sum(accounts.c.credits_fen), 0))
-    ).one()
+    # Summed here, not in SQL: each total fits in BIGINT, their sum over all accounts need not
+    # (SQLite's sum() raises on overflow).
+    cached = session.execute(select(accounts.c.debits_fen, accounts.c.credits_fen)).all()
+    total_debits, total_credits = sum(row[0] for row in cached), sum(row[1] for row in cached)
     if total_debits != total_credits:
         problems.append(f"cached debits {total_debits} != cached credits {total_credits}")
     for side, column in (("debit", "debits_fen"), ("credit", "credits_fen")):

@@ -3,12 +3,19 @@
 The manager ticks 户号 on a page or uploads a CSV of ``户号,金额``.  A file with any bad line is
 refused whole, every bad line named; nothing is applied.  The order's lines say how the payment is
 allocated; ``settle`` posts clearing -> manager float -> each 户号 in one commit.
+
+What spreadsheets and input methods produce is read as meant: UTF-8 (with or without a BOM) or
+GBK, CRLF, LF or CR alone, ``="3301000001"``, full-width digits and commas, thousands separators
+in a quoted amount, rows padded with empty columns.  What cannot be a bulk file is refused naming
+the line: more than 256 KB, NUL bytes (an .xlsx or UTF-16 file), a line over 200 characters, an
+unbalanced quote.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -22,7 +29,16 @@ from billing.managers import ManagerAccount
 from payments.errors import BulkFileInvalid
 
 MAX_LINES = 2000
+MAX_FILE_BYTES = 256 * 1024  # room for 2,000 lines of 户号,金额 in Excel's most verbose quoting
+MAX_LINE_CHARS = 200
 HEADER_WORDS = ("户号", "account_no", "account")
+SHOWN_CHARS = 24  # a bad value is quoted back to the manager at most this long
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # \r alone: old Mac Excel
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
+# A Chinese input method types full-width digits and punctuation; they mean the ASCII ones.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９，．＂＝\u3000", "0123456789,.\"= ")
+_EXCEL_TEXT = re.compile(r'="(.*)"')  # ="3301000001": Excel's way to keep leading zeros as text
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # "5,000.00" from a number-formatted cell
 
 
 def managed_accounts(session: Session, manager_id: int) -> dict[str, Account]:
@@ -34,37 +50,79 @@ def managed_accounts(session: Session, manager_id: int) -> dict[str, Account]:
 
 
 def decode_upload(data: bytes) -> str:
-    """Excel in China saves CSV as GBK; everything else sends UTF-8 (perhaps with a BOM)."""
+    """Excel in China saves CSV as GBK; everything else sends UTF-8 (perhaps with a BOM).
+
+    Refused, naming the line: a file too large to be a bulk payment, NUL bytes (an .xlsx or a
+    UTF-16 "Unicode text" file renamed to .csv), bytes that are neither UTF-8 nor GBK."""
+    if len(data) > MAX_FILE_BYTES:
+        raise BulkFileInvalid([(_line_of(data, MAX_FILE_BYTES), "too_large", {"limit_kb": MAX_FILE_BYTES // 1024})])
+    if b"\0" in data:
+        raise BulkFileInvalid([(_line_of(data, data.index(b"\0")), "nul", {})])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             return data.decode("gbk")
-        except UnicodeDecodeError:
-            raise BulkFileInvalid([(1, "encoding", {})]) from None
+        except UnicodeDecodeError as error:
+            raise BulkFileInvalid([(_line_of(data, error.start), "encoding", {})]) from None
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return len(_LINE_BREAK_BYTES.findall(data, 0, offset)) + 1
 
 
 def parse_lines(text: str, managed: dict[str, Account], *, max_line_fen: int) -> list[tuple[Account, int]]:
     """``户号,金额`` per line (a header line is allowed); all or nothing."""
     problems: list[tuple[int, str, dict]] = []
-    lines: list[tuple[Account, int]] = []
-    seen: dict[str, int] = {}
-    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1) if any(c.strip() for c in row)]
-    if rows and rows[0][1][0].strip().lower() in HEADER_WORDS:
+    rows: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        cells = _cells(line)
+        if isinstance(cells, Problem):
+            problems.append((number, cells.code, cells.values))
+        elif cells:
+            rows.append((number, cells))
+    if rows and rows[0][1][0].lower() in HEADER_WORDS:
         rows = rows[1:]
-    if not rows:
+    return _check_rows(rows, managed, max_line_fen, problems)
+
+
+def _cells(line: str) -> list[str] | Problem:
+    """The cleaned cells of one physical line; [] for a blank one."""
+    if len(line) > MAX_LINE_CHARS:
+        return Problem("line_too_long", {"limit": MAX_LINE_CHARS})
+    try:
+        rows = list(csv.reader([line.lstrip("\ufeff").translate(_FULL_WIDTH)], strict=True))
+    except csv.Error:  # an unterminated quote, or text after a closing one
+        return Problem("quote", {})
+    cells = [_clean(cell) for row in rows for cell in row]
+    while cells and not cells[-1]:  # Excel pads every row to the widest one
+        cells.pop()
+    return cells
+
+
+def _clean(cell: str) -> str:
+    cell = cell.translate(_FULL_WIDTH).strip()
+    excel = _EXCEL_TEXT.fullmatch(cell)
+    return excel[1].strip() if excel else cell
+
+
+def _check_rows(rows: list[tuple[int, list[str]]], managed: dict[str, Account], max_line_fen: int,
+                problems: list[tuple[int, str, dict]]) -> list[tuple[Account, int]]:
+    if not rows and not problems:
         raise BulkFileInvalid([(1, "empty", {})])
     if len(rows) > MAX_LINES:
         raise BulkFileInvalid([(rows[MAX_LINES][0], "too_many_lines", {"limit": MAX_LINES})])
+    lines: list[tuple[Account, int]] = []
+    seen: dict[str, int] = {}
     for number, row in rows:
         checked = _check_row(row, managed, seen, max_line_fen)
         if isinstance(checked, Problem):
             problems.append((number, checked.code, checked.values))
         else:
-            seen[row[0].strip()] = number
+            seen[row[0]] = number
             lines.append(checked)
     if problems:
-        raise BulkFileInvalid(problems)
+        raise BulkFileInvalid(sorted(problems, key=lambda problem: problem[0]))
     return lines
 
 
@@ -78,22 +136,27 @@ def _check_row(row: list[str], managed: dict[str, Account], seen: dict[str, int]
     """The (account, fen) of a good row, or the problem with a bad one."""
     if len(row) != 2:
         return Problem("columns", {"found": len(row)})
-    account_no, amount_text = row[0].strip(), row[1].strip()
+    account_no, amount_text = row
+    shown = _shown(amount_text)
     try:
         validate_account_no(account_no)
     except InvalidInput:
-        return Problem("account_no_format", {"account_no": account_no})
+        return Problem("account_no_format", {"account_no": _shown(account_no)})
     if account_no not in managed:
         return Problem("account_not_managed", {"account_no": account_no})
     if account_no in seen:
         return Problem("account_repeated", {"account_no": account_no, "first_line": seen[account_no]})
     try:
-        amount = parse_yuan(amount_text)
+        amount = parse_yuan(amount_text.replace(",", "") if _THOUSANDS.fullmatch(amount_text) else amount_text)
     except InvalidAmount:
-        return Problem("amount_format", {"amount": amount_text})
+        return Problem("amount_format", {"amount": shown})
     if not 0 < amount <= max_line_fen:
-        return Problem("amount_range", {"amount": amount_text})
+        return Problem("amount_range", {"amount": shown})
     return managed[account_no], amount
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
 class Row(NamedTuple):

@@ -60,6 +60,13 @@ class RefundNotAllowed(PaymentError):
     code = "refund_not_allowed"
 
 
+class DecisionContradicts(InvalidInput):
+    """A staff decision that contradicts what was already done with the money; ``field`` names
+    the decision."""
+
+    code = "decision_contradicts"
+
+
 class BulkFileInvalid(InvalidInput):
     """A bulk-payment CSV with bad lines: nothing is applied, every bad line is named."""
 

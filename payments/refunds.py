@@ -19,11 +19,11 @@ from sqlmodel import Field, Session, SQLModel, select
 from billing import events, ledger
 from billing.audit import audit
 from billing.errors import InvalidInput, PermissionDenied
-from billing.ledger import Posting
+from billing.ledger import LedgerAccount, Posting, Transfer
 from billing.money import require_fen
 from payments.errors import RefundNotAllowed
 from payments.gateways.base import REFUND_FAILED, REFUND_SUCCEEDED, RefundReport
-from payments.orders import BULK, ChannelPayment, PaymentOrder, new_order_no, order_lines
+from payments.orders import BULK, HELD, ChannelPayment, PaymentOrder, new_order_no, order_lines
 
 PROPOSED, APPROVED, SUBMITTED, SUCCEEDED, FAILED, REJECTED = (
     "proposed", "approved", "submitted", "succeeded", "failed", "rejected",
@@ -100,8 +100,10 @@ def propose(session: Session, *, payment: ChannelPayment, order: PaymentOrder | 
 def request(session: Session, *, staff_id: int, payment: ChannelPayment, amount_fen: int, reason: str, note: str,
             now: datetime) -> Refund:
     """Staff ask for a refund of (part of) a payment back to the payer; the balance must hold it."""
-    order = session.get(PaymentOrder, payment.order_id)
-    debit_code = _balance_that_received(session, order)
+    if payment.outcome == HELD:  # it never reached a balance: its incident decides it
+        raise RefundNotAllowed("held money is refunded by deciding its incident", field="channel_txn_id")
+    order = session.get(PaymentOrder, payment.order_id) if payment.order_id else None
+    debit_code = _balance_that_received(session, payment, order)
     if ledger.balance_fen(session, debit_code) < amount_fen:
         raise RefundNotAllowed("the balance is smaller than the refund", field="amount")
     refund = propose(session, payment=payment, order=order, debit_code=debit_code, amount_fen=amount_fen,
@@ -111,7 +113,15 @@ def request(session: Session, *, staff_id: int, payment: ChannelPayment, amount_
     return refund
 
 
-def _balance_that_received(session: Session, order: PaymentOrder) -> str:
+def _balance_that_received(session: Session, payment: ChannelPayment, order: PaymentOrder | None) -> str:
+    """Where the payment's own transfer went: held money credited by a staff decision went to the 户号
+    they named, whatever the order says; a counter receipt posts one transfer per 户号."""
+    credited = session.exec(select(LedgerAccount.code).join(Transfer, Transfer.credit_id == LedgerAccount.id)
+                            .where(Transfer.key == f"pay:{payment.channel}:{payment.channel_txn_id}")).first()
+    if credited is not None:
+        return credited
+    if order is None:
+        raise RefundNotAllowed("this payment was credited to no balance", field="channel_txn_id")
     if order.purpose == BULK:
         return ledger.manager_code(order.manager_id)
     lines = order_lines(session, order)
@@ -128,6 +138,8 @@ def decide(session: Session, refund: Refund, *, staff_id: int, approve: bool, no
         raise PermissionDenied("a refund needs a second person to approve it", field="staff")
     if approve and refund.debit_code and ledger.balance_fen(session, refund.debit_code) < refund.amount_fen:
         raise RefundNotAllowed("the balance is smaller than the refund", field="amount")
+    if approve and not refund.debit_code and session.get(ChannelPayment, refund.channel_payment_id).outcome != HELD:
+        raise RefundNotAllowed("the held money was credited to a balance since", field="credited")
     before = _snapshot(refund)
     refund.state, refund.decided_by, refund.decided_at = (APPROVED if approve else REJECTED), staff_id, now
     session.add(refund)

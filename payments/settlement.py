@@ -18,6 +18,7 @@ the balance.  Every transfer is keyed by the channel's transaction id, so nothin
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,11 +77,13 @@ def settle(session: Session, report: PaymentReport, merchant: Merchant, *, now: 
     if report.status != REPORT_PAID:
         return _not_paid(session, order, report, now)
     seen = db.execute(_SEEN, {"channel": report.channel, "txn": report.channel_txn_id}).first()
+    problem = _problem(order, report, merchant)
+    if seen is not None and problem:
+        return _seen_inconsistent(session, seen, order, report, problem, now)
     if seen is not None and seen.outcome != HELD:
         return Settled("exists", seen.order_id, seen.incident_id)
-    problem = _problem(order, report, merchant)
     if problem:
-        return Settled("exists", seen.order_id, seen.incident_id) if seen else _hold(session, order, report, problem, now)
+        return _hold(session, order, report, problem, now)
     if seen is not None:  # held earlier on a report that did not add up; this one does
         _release(session, seen, report, now)
     if order.state == PAID:
@@ -102,6 +105,9 @@ def _not_paid(session: Session, order: Row | None, report: PaymentReport, now: d
     return Settled("pending" if state in (CREATED, PAYING) else state, order.id)
 
 
+PROBLEMS = ("wrong_merchant", "unknown_order", "wrong_channel", "amount_mismatch")  # what _problem finds
+
+
 def _problem(order: Row | None, report: PaymentReport, merchant: Merchant) -> str | None:
     if (report.app_id, report.merchant_id) != (merchant.app_id, merchant.merchant_id):
         return "wrong_merchant"
@@ -116,28 +122,56 @@ def _problem(order: Row | None, report: PaymentReport, merchant: Merchant) -> st
 
 def _hold(session: Session, order: Row | None, report: PaymentReport, problem: str, now: datetime) -> Settled:
     """Verified money we cannot place: an incident for staff, no credit until they decide."""
-    ref = f"{report.channel}:{report.channel_txn_id}"
-    detail = {
-        "problem": problem, "out_trade_no": report.out_trade_no, "channel_txn_id": report.channel_txn_id,
-        "reported_fen": report.amount_fen, "order_fen": order.amount_fen if order else None,
-        "app_id": report.app_id, "merchant_id": report.merchant_id, "source": report.source,
-    }
     claim = insert_ignoring_duplicates(session, _payments, ["channel", "channel_txn_id"], returning="id")
     claimed = session.execute(claim, _payment_values(order, report, HELD, now)).scalar()
     if claimed is None:  # the same report, held by a concurrent delivery a moment ago
         return Settled("exists", order.id if order else None)
-    incident = record_incident(session, kind=problem, ref=ref, detail=detail, at=now)
+    incident = _open_incident(session, order, report, problem, now)
     session.get(ChannelPayment, claimed).incident_id = incident.id
-    events.emit(session, events.INCIDENT_OPENED, at=now, incident_id=incident.id, problem=problem, ref=ref)
     return Settled("held", order.id if order else None, incident.id)
 
 
+# What makes two reports of one transaction the same inconsistency (deliveries are retried).
+_INCONSISTENCY = ("problem", "out_trade_no", "reported_fen", "app_id", "merchant_id")
+
+
+def _inconsistency(order: Row | None, report: PaymentReport, problem: str) -> dict:
+    return {
+        "problem": problem, "out_trade_no": report.out_trade_no, "channel_txn_id": report.channel_txn_id,
+        "reported_fen": report.amount_fen, "order_fen": order.amount_fen if order else None,
+        "app_id": report.app_id, "merchant_id": report.merchant_id, "source": report.source,
+    }
+
+
+def _open_incident(session: Session, order: Row | None, report: PaymentReport, problem: str, now: datetime) -> Incident:
+    ref = f"{report.channel}:{report.channel_txn_id}"
+    incident = record_incident(session, kind=problem, ref=ref, detail=_inconsistency(order, report, problem), at=now)
+    events.emit(session, events.INCIDENT_OPENED, at=now, incident_id=incident.id, problem=problem, ref=ref)
+    return incident
+
+
+def _seen_inconsistent(session: Session, seen: Row, order: Row | None, report: PaymentReport, problem: str,
+                       now: datetime) -> Settled:
+    """A verified report of a transaction we already know, that does not add up: each distinct
+    inconsistency gets its own incident (staff must see that the channel changed its story); a
+    repeat of one already recorded is a retried delivery and changes nothing."""
+    session.execute(select(_payments.c.id).where(_payments.c.id == seen.id).with_for_update())  # one at a time
+    wanted = _inconsistency(order, report, problem)
+    recorded = session.execute(select(Incident.detail).where(Incident.ref == f"{report.channel}:{report.channel_txn_id}"))
+    if any({key: json.loads(detail).get(key) for key in _INCONSISTENCY} == {key: wanted[key] for key in _INCONSISTENCY}
+           for (detail,) in recorded):
+        return Settled("exists", seen.order_id, seen.incident_id)
+    return Settled("held", seen.order_id, _open_incident(session, order, report, problem, now).id)
+
+
 def _release(session: Session, held: Row, report: PaymentReport, now: datetime) -> None:
-    """A consistent report of a transaction that was held: the incident is closed by the system.
+    """A consistent report of a transaction that was held: its incidents are closed by the system.
 
     Transaction ids are the channel's; a verified report that adds up is the truth about it."""
-    incident = session.get(Incident, held.incident_id)
-    if incident is not None and incident.status == OPEN:
+    incidents = session.execute(select(Incident).where(
+        Incident.ref == f"{report.channel}:{report.channel_txn_id}", Incident.kind.in_(PROBLEMS),
+        Incident.status == OPEN)).scalars().all()
+    for incident in incidents:
         resolve_incident(session, incident, staff_id=None, at=now,
                          resolution=f"superseded by a consistent {report.source} report")
 

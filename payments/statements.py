@@ -1,11 +1,14 @@
 """Parsers for the channels' daily statement files, in their own formats, into ``StatementLine``s.
 
 WeChat Pay: UTF-8 CSV, every field prefixed with a back-tick, detail rows, then a summary header
-and a summary row whose totals we check against the rows.  Alipay: a zip of GBK CSV files whose
-detail file (业务明细) wraps its table in ``#`` comment lines and pads fields with tabs.
+and a summary row whose totals we check against the rows, the fees exactly.  Alipay: a zip of
+GBK CSV files whose detail file (业务明细) wraps its table in ``#`` comment lines and pads fields
+with tabs.
 
-``fee_fen`` is what the channel charged us on the line: positive on a payment, negative on a
-refund (the fee comes back).
+``fee_millifen`` is what the channel charged us on the line, exact (WeChat Pay writes fees with
+up to five decimals: 0.6 % of 1 元 is 0.00600 元): positive on a payment, negative on a refund (the
+fee comes back).  Fees are rounded to the fen only when booked.  Anything a parser cannot read
+raises ``StatementInvalid`` naming the line.
 """
 
 from __future__ import annotations
@@ -13,87 +16,125 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 
 from billing.clock import from_beijing
 from billing.errors import InvalidAmount
-from billing.money import parse_yuan
+from billing.money import format_yuan, format_yuan_millifen, parse_yuan, parse_yuan_millifen
 from payments.errors import PaymentError
 from payments.gateways.base import StatementLine
 
 WECHAT_SUMMARY_HEADER = "总交易单数"
+WECHAT_COLUMNS = ("交易时间", "微信订单号", "商户订单号", "交易状态", "应结订单金额", "退款金额", "商户退款单号", "手续费")
+WECHAT_TOTALS = ("总交易单数", "应结订单总金额", "退款总金额", "手续费总金额")
+ALIPAY_COLUMNS = ("支付宝交易号", "商户订单号", "业务类型", "创建时间", "完成时间", "订单金额（元）", "退款批次号/请求号",
+                  "服务费（元）")
 
 
 class StatementInvalid(PaymentError):
     code = "statement_invalid"
 
 
-def _time(text: str) -> datetime:
-    return from_beijing(datetime.strptime(text, "%Y-%m-%d %H:%M:%S"))
-
-
-def _yuan(text: str, where: str) -> int:
+def _time(text: str, where: str) -> datetime:
     try:
-        return parse_yuan(text or "0")
+        return from_beijing(datetime.strptime(text, "%Y-%m-%d %H:%M:%S"))
+    except ValueError:
+        raise StatementInvalid(f"{where}: '{text[:40]}' is not a time") from None
+
+
+def _amount(parse: Callable[[str], int], text: str, where: str) -> int:
+    try:
+        return parse(text or "0")
     except InvalidAmount:
-        raise StatementInvalid(f"{where}: '{text}' is not an amount") from None
+        raise StatementInvalid(f"{where}: '{text[:40]}' is not an amount") from None
 
 
-def parse_wechat_tradebill(text: str) -> list[StatementLine]:
-    rows = [[field.lstrip("`") for field in row] for row in csv.reader(io.StringIO(text)) if row]
+def _table(rows: list[tuple[int, list[str]]], columns: tuple[str, ...], what: str) -> list[tuple[str, dict]]:
+    """(where, row as a dict) for a header row and the rows under it; every row as wide as the header."""
     if not rows:
-        raise StatementInvalid("empty WeChat statement")
-    header, body = rows[0], rows[1:]
+        raise StatementInvalid(f"{what} has no header")
+    (_, header), body = rows[0], rows[1:]
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise StatementInvalid(f"{what} lacks the columns {', '.join(missing)}")
+    for number, row in body:
+        if len(row) != len(header):
+            raise StatementInvalid(f"line {number}: {len(row)} fields, the header has {len(header)}")
+    return [(f"line {number}", dict(zip(header, row))) for number, row in body]
+
+
+def _csv_rows(lines: list[str]) -> list[tuple[int, list[str]]]:
     try:
-        split = next(n for n, row in enumerate(body) if row[0] == WECHAT_SUMMARY_HEADER)
-    except StopIteration:
-        raise StatementInvalid("WeChat statement has no summary") from None
-    lines = [_wechat_line(dict(zip(header, row)), f"line {n + 2}") for n, row in enumerate(body[:split])]
-    summary = dict(zip(body[split], body[split + 1])) if len(body) > split + 1 else {}
+        return [(number, row) for number, row in enumerate(csv.reader(lines), start=1) if row]
+    except csv.Error as error:
+        raise StatementInvalid(f"not a CSV file: {error}") from None
+
+
+def parse_wechat_tradebill(data: bytes) -> list[StatementLine]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise StatementInvalid(f"WeChat statement is not UTF-8 (byte {error.start})") from None
+    rows = [(number, [field.lstrip("`") for field in row]) for number, row in _csv_rows(io.StringIO(text).readlines())]
+    split = next((n for n, (_, row) in enumerate(rows) if row[0] == WECHAT_SUMMARY_HEADER), None)
+    if split is None or split + 2 != len(rows):
+        raise StatementInvalid("WeChat statement has no summary header and row at its end")
+    lines = [_wechat_line(row, where) for where, row in _table(rows[:split], WECHAT_COLUMNS, "WeChat statement")]
+    ((_, summary),) = _table(rows[split:], WECHAT_TOTALS, "WeChat statement summary")
     _check_wechat_summary(lines, summary)
     return lines
 
 
 def _wechat_line(row: dict[str, str], where: str) -> StatementLine:
     refund = row["交易状态"] == "REFUND"
-    amount = _yuan(row["退款金额"] if refund else row["应结订单金额"], where)
     return StatementLine(
         channel="wechat", kind="refund" if refund else "payment", channel_txn_id=row["微信订单号"],
-        out_trade_no=row["商户订单号"], amount_fen=amount, fee_fen=_yuan(row["手续费"], where),
-        at=_time(row["交易时间"]), refund_no=row["商户退款单号"] if refund else "",
+        out_trade_no=row["商户订单号"], amount_fen=_amount(parse_yuan, row["退款金额" if refund else "应结订单金额"], where),
+        fee_millifen=_amount(parse_yuan_millifen, row["手续费"], where), at=_time(row["交易时间"], where),
+        refund_no=row["商户退款单号"] if refund else "",
     )
 
 
 def _check_wechat_summary(lines: list[StatementLine], summary: dict[str, str]) -> None:
-    if not summary:
-        raise StatementInvalid("WeChat statement summary row missing")
-    paid = sum(line.amount_fen for line in lines if line.kind == "payment")
-    refunded = sum(line.amount_fen for line in lines if line.kind == "refund")
-    expected = (int(summary["总交易单数"]), _yuan(summary["应结订单总金额"], "summary"), _yuan(summary["退款总金额"], "summary"))
-    if expected != (len(lines), paid, refunded):
-        raise StatementInvalid(f"WeChat statement summary {expected} does not match its rows {(len(lines), paid, refunded)}")
+    if not summary["总交易单数"].isascii() or not summary["总交易单数"].isdigit():
+        raise StatementInvalid(f"WeChat statement summary: '{summary['总交易单数'][:40]}' is not a count")
+    stated = (int(summary["总交易单数"]), _amount(parse_yuan, summary["应结订单总金额"], "summary"),
+              _amount(parse_yuan, summary["退款总金额"], "summary"),
+              _amount(parse_yuan_millifen, summary["手续费总金额"], "summary"))
+    summed = (len(lines), sum(line.amount_fen for line in lines if line.kind == "payment"),
+              sum(line.amount_fen for line in lines if line.kind == "refund"), sum(line.fee_millifen for line in lines))
+    if stated != summed:
+        raise StatementInvalid(f"WeChat statement summary ({_totals(*stated)}) does not match its rows ({_totals(*summed)})")
+
+
+def _totals(count: int, paid_fen: int, refunded_fen: int, fee_millifen: int) -> str:
+    return (f"{count} lines, paid {format_yuan(paid_fen)}, refunded {format_yuan(refunded_fen)}, "
+            f"fees {format_yuan_millifen(fee_millifen)}")
 
 
 def parse_alipay_bill(zipped: bytes) -> list[StatementLine]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(zipped))
-    except zipfile.BadZipFile:
-        raise StatementInvalid("Alipay statement is not a zip file") from None
-    names = [name for name in archive.namelist() if name.endswith("_业务明细.csv")]
-    if len(names) != 1:
-        raise StatementInvalid(f"Alipay statement zip holds {archive.namelist()}, expected one 业务明细 file")
-    text = archive.read(names[0]).decode("gbk")
-    table = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    rows = [[field.strip() for field in row] for row in csv.reader(table)]
-    header = rows[0]
-    return [_alipay_line(dict(zip(header, row)), f"line {n + 2}") for n, row in enumerate(rows[1:])]
+        names = [name for name in archive.namelist() if name.endswith("_业务明细.csv")]
+        if len(names) != 1:
+            raise StatementInvalid(f"Alipay statement zip holds {archive.namelist()}, expected one 业务明细 file")
+        text = archive.read(names[0]).decode("gbk")
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise StatementInvalid("Alipay statement is not a readable zip file") from None
+    except UnicodeDecodeError as error:
+        raise StatementInvalid(f"Alipay statement is not GBK (byte {error.start})") from None
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
+    rows = [(numbered[index - 1][0], [field.strip() for field in row])
+            for index, row in _csv_rows([line for _, line in numbered])]
+    return [_alipay_line(row, where) for where, row in _table(rows, ALIPAY_COLUMNS, "Alipay statement")]
 
 
 def _alipay_line(row: dict[str, str], where: str) -> StatementLine:
     refund = row["业务类型"] == "退款"
     return StatementLine(
         channel="alipay", kind="refund" if refund else "payment", channel_txn_id=row["支付宝交易号"],
-        out_trade_no=row["商户订单号"], amount_fen=abs(_yuan(row["订单金额（元）"], where)),
-        fee_fen=-_yuan(row["服务费（元）"], where), at=_time(row["完成时间"] or row["创建时间"]),
-        refund_no=row["退款批次号/请求号"] if refund else "",
+        out_trade_no=row["商户订单号"], amount_fen=abs(_amount(parse_yuan, row["订单金额（元）"], where)),
+        fee_millifen=-_amount(parse_yuan_millifen, row["服务费（元）"], where),
+        at=_time(row["完成时间"] or row["创建时间"], where), refund_no=row["退款批次号/请求号"] if refund else "",
     )

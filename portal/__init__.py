@@ -29,6 +29,9 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     )
     app.config.update(asdict(settings), **injected)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    # Werkzeug's canonical-URL redirects (/manager -> /manager/, /pay//x -> /pay/x) would copy the
+    # request's query string into Location: serve both spellings instead.
+    app.url_map.strict_slashes = app.url_map.merge_slashes = False
     if settings.PROXIES:  # else every client is the proxy, and one busy moment throttles them all
         hops = settings.PROXIES
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

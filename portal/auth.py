@@ -22,6 +22,7 @@ from portal.security import client_address, local_path
 from portal.wiring import services
 
 blueprint = Blueprint("auth", __name__)
+MAX_NEXT = 256
 KEPT_ACROSS_LOGIN = ("lang",)  # the rest of the session (CSRF token, pending phone) starts afresh
 
 
@@ -67,9 +68,13 @@ def log_out() -> None:
     g.pop("login_session", None)
 
 
-def back_to_here() -> str:
-    """The current page, as a ``next`` target for the login page."""
-    return request.full_path.rstrip("?")
+def back_to_here() -> str | None:
+    """The current page as a ``next`` target for the login page: a parsed local path, and short (a
+    page someone could have followed, not kilobytes of query string in a header); else none."""
+    for candidate in (request.full_path.rstrip("?"), request.path):
+        if len(candidate) <= MAX_NEXT and local_path(candidate):
+            return candidate
+    return None
 
 
 def resident_required(view):

@@ -45,6 +45,13 @@ ERROR_TEXT = {
     "refund_not_allowed": "无法退款：超出可退金额、余额不足或已超过退款期限",
     "refund_not_allowed.amount": "退款金额超出可退金额或余额",
     "permission_denied.staff": "退款需由另一位财务人员审批",
+    "refund_not_allowed.channel_txn_id": "这笔款项未入账（有待处理的异常），请在异常处理中原路退回",
+    "refund_not_allowed.credited": "这笔暂挂款项已入账到余额，不能再原路退回；如需退款请按余额退款申请",
+    "refund_not_allowed.channel": "该支付渠道未配置，无法退款",
+    "decision_contradicts": "这个处理与这笔款项已有的处理矛盾，未执行",
+    "decision_contradicts.keep": "不能保留在余额：这笔款项的退款已批准、已提交或已退回",
+    "decision_contradicts.credit": "不能入账：这笔款项已入账，或正在退款、已退回",
+    "decision_contradicts.refund": "不能原路退回：这笔款项已入账到余额，或已在退款中、已退回",
     "order_not_found": "没有找到这笔订单",
     "day_already_closed": "今日已轧账，钱箱已关闭，不能再收费。请由其他收费员收取，或明日再收；如需更正今日账目，请联系财务。",
     "invalid_input.method": "请选择现金或银行卡",
@@ -117,6 +124,10 @@ BULK_PROBLEMS = {
     "amount_format": "金额 {amount} 格式有误，例如 100.00",
     "amount_range": "金额 {amount} 超出单户限额",
     "amount_missing": "已勾选，请填写金额",
+    "too_large": "文件超过 {limit_kb} KB（从这一行起），不是批量缴费文件，请检查后分批上传",
+    "nul": "含有空字符，可能不是 CSV 文件：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后上传",
+    "line_too_long": "这一行超过 {limit} 个字符，应为：户号,金额",
+    "quote": "引号不成对，请检查这一行",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -12,8 +12,9 @@ from sqlmodel import select
 
 from billing.db import read_session
 from billing.incidents import open_incidents
-from billing.money import format_yuan
+from billing.money import format_yuan, format_yuan_millifen
 from payments import sync
+from payments.errors import PaymentError
 from payments.refunds import Refund
 from portal.wiring import services
 
@@ -73,10 +74,15 @@ def statement_command(channel: str, day) -> None:
     svc = services()
     if channel not in svc.gateways:
         raise click.ClickException(f"{channel} is not configured")
-    lines = svc.gateways[channel].statement(date(day.year, day.month, day.day))
+    try:
+        lines = svc.gateways[channel].statement(day.date())
+    except PaymentError as error:  # unreachable, refused, corrupted or unreadable: one line, exit 1
+        raise click.ClickException(f"{channel} statement for {day:%Y-%m-%d}: {' '.join(str(error).split())}") from None
     for line in lines:
         click.echo(f"{line.kind}\t{line.channel_txn_id}\t{line.out_trade_no}\t{format_yuan(line.amount_fen)}\t"
-                   f"fee {format_yuan(line.fee_fen)}\t{line.refund_no}")
+                   f"fee {format_yuan_millifen(line.fee_millifen)}\t{line.refund_no}")
     paid = sum(line.amount_fen for line in lines if line.kind == "payment")
     refunded = sum(line.amount_fen for line in lines if line.kind == "refund")
-    click.echo(f"{len(lines)} lines: paid {format_yuan(paid)}, refunded {format_yuan(refunded)}")
+    fees = sum(line.fee_millifen for line in lines)
+    click.echo(f"{len(lines)} lines: paid {format_yuan(paid)}, refunded {format_yuan(refunded)}, "
+               f"fees {format_yuan_millifen(fees)}")

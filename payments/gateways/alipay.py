@@ -168,15 +168,27 @@ class AlipayGateway:
             raise NotificationRejected(f"malformed notification: {error}") from None
 
     def _notification(self, form: dict[str, str]) -> Notification:
+        """Fields as the protocol sends them: ids of at most 64 characters (our columns hold no
+        more), a positive amount."""
         if form.get("refund_fee") and form.get("out_biz_no"):
-            return Notification(refund=RefundReport(CHANNEL, form["out_biz_no"], REFUND_SUCCEEDED,
-                                                    out_trade_no=form["out_trade_no"]))
+            return Notification(refund=RefundReport(CHANNEL, _id(form, "out_biz_no"), REFUND_SUCCEEDED,
+                                                    out_trade_no=_id(form, "out_trade_no")))
+        amount = parse_yuan(form["total_amount"], "total_amount")
+        if amount <= 0:
+            raise ValueError(f"total_amount must be positive, got {form['total_amount']!r}")
         return Notification(payment=PaymentReport(
-            channel=CHANNEL, out_trade_no=form["out_trade_no"], status=TRADE_STATES.get(form["trade_status"], PENDING),
-            amount_fen=parse_yuan(form["total_amount"]), app_id=form.get("app_id", ""),
-            merchant_id=form.get("seller_id", ""), channel_txn_id=form["trade_no"], payer=form.get("buyer_id", ""),
+            channel=CHANNEL, out_trade_no=_id(form, "out_trade_no"), status=TRADE_STATES.get(form["trade_status"], PENDING),
+            amount_fen=amount, app_id=form.get("app_id", ""), merchant_id=form.get("seller_id", ""),
+            channel_txn_id=_id(form, "trade_no"), payer=form.get("buyer_id", ""),
             paid_at=_from_beijing(form.get("gmt_payment")), source="notify",
         ))
+
+
+def _id(form: dict[str, str], key: str) -> str:
+    value = form[key]
+    if not 0 < len(value) <= 64:
+        raise ValueError(f"{key} must be 1 to 64 characters")
+    return value
 
 
 def _beijing(instant: datetime) -> str:

@@ -99,14 +99,15 @@ class OrderRequest:
 
 @dataclass(frozen=True)
 class StatementLine:
-    """One row of a channel's daily statement, in fen."""
+    """One row of a channel's daily statement: the amount in fen, the channel's fee exact in
+    millifen (WeChat Pay charges sub-fen fees; they are rounded only when booked)."""
 
     channel: str
     kind: str  # payment | refund
     channel_txn_id: str
     out_trade_no: str
     amount_fen: int
-    fee_fen: int
+    fee_millifen: int
     at: datetime
     refund_no: str = ""
 

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.utils import aes_decrypt
 
 from billing.clock import Clock, to_beijing
+from billing.errors import InvalidAmount
+from billing.money import MAX_FEN, require_fen
 from payments.errors import AlreadyPaid, GatewayConfigError, GatewayError, NotificationRejected
 from payments.gateways.base import (
     CLOSED, FAILED, PAID, PENDING, REFUND_FAILED, REFUND_PROCESSING, REFUND_SUCCEEDED, REFUND_UNKNOWN, Answer,
@@ -44,6 +47,7 @@ CERTIFICATE_REFRESH = timedelta(hours=12)  # certificate mode: fetch the platfor
 UNKNOWN_SERIAL_REFRESH = timedelta(minutes=10)  # and at most this often because a serial is unknown
 MAX_CLOCK_SKEW_SECONDS = 300
 SIGNATURE_PROBE = "WECHATPAY/SIGNTEST/"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # seconds; ASCII digits only (int() also takes "４００" and 4,000 digits)
 TRADE_STATES = {"SUCCESS": PAID, "REFUND": PAID, "NOTPAY": PENDING, "USERPAYING": PENDING,
                 "CLOSED": CLOSED, "REVOKED": CLOSED, "PAYERROR": FAILED}
 REFUND_STATES = {"SUCCESS": REFUND_SUCCEEDED, "PROCESSING": REFUND_PROCESSING, "CLOSED": REFUND_FAILED,
@@ -156,7 +160,7 @@ class WeChatPayGateway:
             if error.channel_code == "ORDER_NOT_EXIST":
                 return PaymentReport(CHANNEL, out_trade_no, PENDING, 0, self.config.appid, self.config.mchid)
             raise
-        return self._payment(data, "query")
+        return _from_answer(self._payment, data, "query")
 
     def close(self, out_trade_no: str) -> None:
         try:
@@ -173,7 +177,7 @@ class WeChatPayGateway:
             self._client.refund, out_refund_no=refund_no, transaction_id=channel_txn_id, reason=reason[:80],
             amount={"refund": amount_fen, "total": total_fen, "currency": "CNY"},
         )
-        return self._refund(data)
+        return _from_answer(self._refund, data)
 
     def query_refund(self, refund_no: str, *, out_trade_no: str) -> RefundReport:
         try:
@@ -182,7 +186,7 @@ class WeChatPayGateway:
             if error.channel_code == "RESOURCE_NOT_EXISTS":
                 return RefundReport(CHANNEL, refund_no, REFUND_UNKNOWN, out_trade_no=out_trade_no)
             raise
-        return self._refund(data)
+        return _from_answer(self._refund, data)
 
     def statement(self, day: date) -> list[StatementLine]:
         try:
@@ -192,10 +196,13 @@ class WeChatPayGateway:
                 return []
             raise
         _, zipped = self._call(self._client.download_bill, bill["download_url"])
-        raw = gzip.decompress(zipped)
+        try:
+            raw = gzip.decompress(zipped)
+        except (OSError, EOFError):
+            raise GatewayError(CHANNEL, "BAD_DOWNLOAD", f"statement for {day} is not a gzip file") from None
         if hashlib.sha1(raw).hexdigest() != bill["hash_value"].lower():
             raise GatewayError(CHANNEL, "HASH_MISMATCH", f"statement for {day} does not match its SHA1")
-        return parse_wechat_tradebill(raw.decode("utf-8"))
+        return parse_wechat_tradebill(raw)
 
     # --- notifications --------------------------------------------------------------------
 
@@ -208,8 +215,8 @@ class WeChatPayGateway:
         if client is None:
             raise NotificationRejected(f"unknown Wechatpay-Serial {serial!r}")
         timestamp = found.get("wechatpay-timestamp", "")
-        if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
-            raise NotificationRejected(f"Wechatpay-Timestamp {timestamp!r} is more than 5 minutes from now")
+        if not _TIMESTAMP.fullmatch(timestamp) or abs(now.timestamp() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+            raise NotificationRejected(f"Wechatpay-Timestamp {timestamp[:40]!r} is more than 5 minutes from now")
         canonical = {name: found.get(name.lower(), "") for name in (
             "Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial", "Wechatpay-Signature-Type")}
         try:
@@ -218,7 +225,10 @@ class WeChatPayGateway:
             raise NotificationRejected(f"malformed notification: {error}") from None
         if not data:
             raise NotificationRejected("signature does not verify or the resource does not decrypt")
-        return self._notification(data)
+        try:
+            return self._notification(data)
+        except Malformed as error:  # signed by WeChat Pay, yet not what the protocol says it sends
+            raise NotificationRejected(f"malformed notification: {error}") from None
 
     def _client_for(self, serial: str, now: datetime) -> WeChatPay | None:
         """The client that verifies ``serial``.  In certificate mode the platform certificates are
@@ -272,29 +282,93 @@ class WeChatPayGateway:
         return serial
 
     def _notification(self, data: dict) -> Notification:
-        event, resource = data.get("event_type", ""), data["resource"]
+        event, resource = _text(data, "event_type", 64), data.get("resource")
         if event == "TRANSACTION.SUCCESS":
             return Notification(payment=self._payment(resource, "notify"))
         if event.startswith("REFUND."):
             return Notification(refund=self._refund(resource))
-        raise NotificationRejected(f"unexpected event_type {event!r}")
+        raise Malformed(f"unexpected event_type {event!r}")
 
     def _payment(self, data: dict, source: str) -> PaymentReport:
-        success_time = data.get("success_time")
+        """A transaction as WeChat Pay describes it, every field checked against the protocol's types
+        and lengths (our columns hold what the protocol allows, no more)."""
+        _require_object(data)
+        success_time = _text(data, "success_time", 40, required=False)
+        status = TRADE_STATES.get(_text(data, "trade_state", 32, required=False), PENDING)
         return PaymentReport(
-            channel=CHANNEL, out_trade_no=data["out_trade_no"], status=TRADE_STATES.get(data.get("trade_state"), PENDING),
-            amount_fen=int(data["amount"]["total"]), app_id=data.get("appid", ""), merchant_id=data.get("mchid", ""),
-            channel_txn_id=data.get("transaction_id"), payer=data.get("payer", {}).get("openid", ""),
-            paid_at=datetime.fromisoformat(success_time) if success_time else None, source=source,
+            channel=CHANNEL, out_trade_no=_text(data, "out_trade_no", 32), status=status,
+            amount_fen=_fen(data, "amount", "total"), app_id=_text(data, "appid", 32, required=False),
+            merchant_id=_text(data, "mchid", 32, required=False),
+            channel_txn_id=_text(data, "transaction_id", 32, required=status == PAID) or None,
+            payer=_text(_object(data, "payer"), "openid", 128, required=False),
+            paid_at=_instant(success_time) if success_time else None, source=source,
         )
 
     def _refund(self, data: dict) -> RefundReport:
-        status = data.get("status") or data.get("refund_status", "")
+        _require_object(data)
+        status = _text(data, "status", 32, required=False) or _text(data, "refund_status", 32, required=False)
         return RefundReport(
-            channel=CHANNEL, refund_no=data["out_refund_no"], status=REFUND_STATES.get(status, REFUND_PROCESSING),
-            amount_fen=int(data["amount"]["refund"]), channel_refund_id=data.get("refund_id", ""),
-            out_trade_no=data.get("out_trade_no", ""),
+            channel=CHANNEL, refund_no=_text(data, "out_refund_no", 64),
+            status=REFUND_STATES.get(status, REFUND_PROCESSING), amount_fen=_fen(data, "amount", "refund"),
+            channel_refund_id=_text(data, "refund_id", 64, required=False),
+            out_trade_no=_text(data, "out_trade_no", 32, required=False),
         )
+
+
+class Malformed(ValueError):
+    """A field of a signed WeChat Pay message is missing, of the wrong type, or out of range."""
+
+
+def _from_answer(parse, *args):
+    """An answer to our own request that does not parse is the channel's failure, like a 5xx."""
+    try:
+        return parse(*args)
+    except Malformed as error:
+        raise GatewayError(CHANNEL, "MALFORMED", str(error)) from None
+
+
+def _require_object(data: object) -> None:
+    if not isinstance(data, dict):
+        raise Malformed(f"expected an object, got {type(data).__name__}")
+
+
+def _object(data: dict, key: str) -> dict:
+    """An optional nested object."""
+    value = data.get(key, {})
+    _require_object(value)
+    return value
+
+
+def _text(data: object, key: str, limit: int, *, required: bool = True) -> str:
+    value = data.get(key) if isinstance(data, dict) else None
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise Malformed(f"{key} must be a string of 1 to {limit} characters")
+    return value
+
+
+def _fen(data: object, *path: str) -> int:
+    value = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    try:
+        fen = require_fen(value, ".".join(path))
+    except InvalidAmount as error:
+        raise Malformed(str(error)) from None
+    if not 0 < fen <= MAX_FEN:
+        raise Malformed(f"{'.'.join(path)} must be a positive number of fen, got {fen}")
+    return fen
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise Malformed(f"{text!r} is not an RFC 3339 time") from None
+    if instant.tzinfo is None:
+        raise Malformed(f"{text!r} has no UTC offset")
+    return instant
 
 
 def _json_or_empty(content: str | bytes) -> dict:

@@ -9,12 +9,11 @@ from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, NotFound, RateLimited
 from billing.incidents import open_incidents
 from billing.logins import STAFF
-from billing.money import parse_yuan
+from billing.money import format_yuan, parse_yuan
 from billing.staff import authenticate_staff
-from payments import decisions, refunds
+from payments import decisions, refund_approval, refunds
 from payments.orders import ChannelPayment
 from payments.refunds import Refund
-from payments.sync import submit_refund
 from portal.auth import log_in, log_out
 from portal.i18n import error_message, gettext as _
 from portal.security import client_address, local_path
@@ -111,17 +110,26 @@ def request_refund():
 @blueprint.post("/refunds/<refund_no>/<decision>")
 @staff_required(DECIDE_REFUND)
 def decide_refund(refund_no: str, decision: str):
-    """Approve (and send to the channel at once) or reject."""
+    """Approve (and send to the channel at once) or reject; say what the channel answered."""
     svc = services()
     try:
-        with unit_of_work(svc.engine) as db:
-            refund = db.exec(select(Refund).where(Refund.refund_no == refund_no)).first()
-            if refund is None:
-                raise NotFound("no such refund", field="refund_no")
-            refunds.decide(db, refund, staff_id=g.staff.id, approve=decision == "approve", now=svc.clock())
-        if decision == "approve":
-            submit_refund(svc.engine, svc.gateways, refund_no, now=svc.clock())
-        flash(_("已处理"), "info")
+        if decision not in ("approve", "reject"):
+            raise NotFound("no such decision", field="decision")
+        refund = refund_approval.decide_refund(svc.engine, svc.gateways, refund_no, staff_id=g.staff.id,
+                                               approve=decision == "approve", now=svc.clock())
+        flash(*_refund_outcome(refund))
     except BillingError as error:
         flash(error_message(error), "error")
     return redirect(url_for("staff.refund_list"))
+
+
+def _refund_outcome(refund: Refund) -> tuple[str, str]:
+    """The flash message and its category for a refund just decided."""
+    values = {"refund_no": refund.refund_no, "amount": format_yuan(refund.amount_fen)}
+    if refund.state == refunds.SUCCEEDED:
+        return _("退款 {refund_no} 已成功，¥{amount} 已退回", **values), "info"
+    if refund.state == refunds.SUBMITTED:
+        return _("退款 {refund_no} 已提交渠道，处理中，结果待渠道确认", **values), "info"
+    if refund.state == refunds.FAILED:
+        return _("渠道拒绝了退款 {refund_no}：{failure}", failure=refund.failure, **values), "error"
+    return _("已驳回退款申请 {refund_no}", **values), "info"

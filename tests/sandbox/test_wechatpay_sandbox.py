@@ -215,12 +215,13 @@ def test_trade_bill_matches_its_hash_and_lists_payments_refunds_and_summary(keys
     assert all(cell.startswith("`") for row in rows[1:4] + rows[5:] for cell in row)
     payment = dict(zip(HEADER, (cell[1:] for cell in rows[1])))
     assert payment["交易时间"] == "2026-11-27 10:00:00" and payment["微信订单号"] == paid
-    assert (payment["交易状态"], payment["应结订单金额"], payment["手续费"], payment["费率"]) == ("SUCCESS", "100.00", "0.60", "0.60%")
-    assert dict(zip(HEADER, (cell[1:] for cell in rows[2])))["手续费"] == "0.02"  # 1.5 fen rounds half up
+    assert (payment["交易状态"], payment["应结订单金额"], payment["手续费"], payment["费率"]) == ("SUCCESS", "100.00", "0.60000",
+                                                                                          "0.60%")
+    assert dict(zip(HEADER, (cell[1:] for cell in rows[2])))["手续费"] == "0.01500"  # 1.5 fen, exactly
     refund = dict(zip(HEADER, (cell[1:] for cell in rows[3])))
     assert (refund["交易状态"], refund["退款金额"], refund["退款状态"], refund["手续费"], refund["商户退款单号"]) == \
-        ("REFUND", "30.00", "PROCESSING", "-0.18", "REFUND001")
-    assert [cell[1:] for cell in rows[5]] == ["3", "102.50", "30.00", "0.00", "0.44", "102.50", "30.00"]
+        ("REFUND", "30.00", "PROCESSING", "-0.18000", "REFUND001")
+    assert [cell[1:] for cell in rows[5]] == ["3", "102.50", "30.00", "0.00", "0.43500", "102.50", "30.00"]
     only_refunds = answer(pk.trade_bill(bill_date="2026-11-27", bill_type="REFUND", tar_type=""))
     plain = pk.download_bill(only_refunds["download_url"])[1]
     assert [row[9] for row in ticked_rows(plain.decode())[1:-2]] == ["`REFUND"]

@@ -62,6 +62,57 @@ def test_bulk_file_names_every_bad_line(engine, manager):
             bulk.parse_lines(bad, _managed(engine, org.id), max_line_fen=500000)
 
 
+def _problems(data: bytes, managed) -> list[tuple[int, str]]:
+    with pytest.raises(BulkFileInvalid) as error:
+        bulk.parse_lines(bulk.decode_upload(data), managed, max_line_fen=500000)
+    return [(line, code) for line, code, _ in error.value.problems]
+
+
+def test_files_the_csv_module_chokes_on_are_refused_naming_the_line(engine, manager):
+    """A 200 KB field, an unterminated quote, 20 MB without a newline: once a 500 (csv.Error)."""
+    managed = _managed(engine, manager[0].id)
+    assert _problems(b"3301000001,10\n3301000002," + b"9" * 200_000 + b"\n", managed) == [(2, "line_too_long")]
+    assert _problems(b'3301000001,10\n3301000002,"10\n3301000003,5\n', managed) == [(2, "quote")]
+    assert _problems(b'3301000001,"10"x\n', managed) == [(1, "quote")]
+    assert _problems(b"3301000001," + b"1" * 20_000_000, managed) == [(1, "too_large")]
+    crossing = bulk.MAX_FILE_BYTES // 101 + 1  # 101 bytes a line: the line in which the limit falls
+    assert _problems(b"\n".join([b"x" * 100] * 3000), managed) == [(crossing, "too_large")]
+    assert _problems(b"3301000001,10\n33010\x0000002,5\n", managed) == [(2, "nul")]
+    assert _problems("户号,金额\n".encode("utf-16"), managed) == [(1, "nul")]  # Excel's "Unicode text"
+    assert _problems("3301000001,10\n".encode() + "3301000002,５".encode("utf-16-le"), managed) == [(2, "nul")]
+    assert _problems(b"3301000001,10\n3301000002,\xff\xff\n", managed) == [(2, "encoding")]
+
+
+def test_spreadsheet_quirks_are_read_as_meant(engine, manager):
+    managed = _managed(engine, manager[0].id)
+    quirky = [
+        ("\ufeff户号,金额\r\n3301000001,10\r\n", "a BOM and CRLF"),
+        ("户号,金额\r3301000001,10\r", "old Mac Excel: CR alone"),
+        ('="3301000001",="10.00"\n', "Excel's =\"...\" to keep text as text"),
+        ('"=""3301000001""",10\n', "the same, quoted once more"),
+        ("３３０１０００００１，１０．００\n", "full-width digits and comma from an input method"),
+        ("3301000001,10,,,\n,,,\n", "columns and rows padded by Excel"),
+        ('3301000001,"10.00"\n', "a quoted amount"),
+        (" 3301000001 ,\u300010 \n", "spaces, full-width too"),
+    ]
+    for text, quirk in quirky:
+        for encoding in ("utf-8", "gbk"):
+            if encoding == "gbk" and text.startswith("\ufeff"):
+                continue
+            lines = bulk.parse_lines(bulk.decode_upload(text.encode(encoding)), managed, max_line_fen=500000)
+            assert [(a.account_no, fen) for a, fen in lines] == [("3301000001", 1000)], (quirk, encoding)
+    lines = bulk.parse_lines('3301000001,"1,234.50"\n', managed, max_line_fen=500000)
+    assert [fen for _, fen in lines] == [123450]  # a number-formatted cell
+
+
+def test_a_long_bad_value_is_quoted_back_short(engine, manager):
+    managed = _managed(engine, manager[0].id)
+    with pytest.raises(BulkFileInvalid) as error:
+        bulk.check_selection(managed, {"3301000001": "9" * 100_000, "3301000002": '1"0,\n5'}, max_line_fen=500000)
+    assert [(line, code) for line, code, _ in error.value.problems] == [(1, "amount_format"), (2, "amount_format")]
+    assert error.value.problems[0][2]["amount"] == "9" * 24 + "…"
+
+
 def test_bulk_payment_allocates_to_every_account_in_one_commit(request, engine, clock, app, gateways, manager):
     org, accounts, _ = manager
     lines = bulk.parse_lines("3301000001,100\n3301000002,200\n3301000003,300.01\n", _managed(engine, org.id),

@@ -98,11 +98,14 @@ def test_statement_lists_the_day_in_fen(request, engine, clock, app, gateways, c
                              total_fen=10000, reason="test")
     clock.advance(days=1, hours=2)  # next day, after 10:00 in Beijing: statements are ready
     lines = gateways[channel].statement(day)
-    payments = sorted((line.out_trade_no, line.channel_txn_id, line.amount_fen, line.fee_fen)
+    payments = sorted((line.out_trade_no, line.channel_txn_id, line.amount_fen, line.fee_millifen)
                       for line in lines if line.kind == "payment")
-    assert payments == sorted([(first.out_trade_no, first_txn, 10000, 60), (second.out_trade_no, second_txn, 2550, 15)])
-    assert [(line.refund_no, line.amount_fen, line.fee_fen) for line in lines if line.kind == "refund"] == [
-        ("RF-TEST-1", 4000, -24)]
+    # 0.6 % of 25.50 元 is 0.15300 元: WeChat Pay states it exactly, Alipay rounds its 服务费 to the fen.
+    second_fee = {"wechat": 15300, "alipay": 15000}[channel]
+    assert payments == sorted([(first.out_trade_no, first_txn, 10000, 60000),
+                               (second.out_trade_no, second_txn, 2550, second_fee)])
+    assert [(line.refund_no, line.amount_fen, line.fee_millifen) for line in lines if line.kind == "refund"] == [
+        ("RF-TEST-1", 4000, -24000)]
     assert gateways[channel].statement(day - timedelta(days=3)) == []
 
 

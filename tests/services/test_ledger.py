@@ -136,3 +136,47 @@ def test_invariant_check_finds_a_tampered_cached_balance(engine, clock):
         db.rollback()
     assert any(code in problem for problem in problems)
     assert any("cached debits" in problem for problem in problems)
+
+
+BIGINT_MAX = 2**63 - 1
+
+
+def test_a_posting_that_would_overflow_a_cached_total_is_refused_and_changes_nothing(engine, clock):
+    """9,999,999,999,999,999.99 元 once overflowed the BIGINT totals and broke the ledger for good."""
+    account_no = _customer(engine, clock)
+    customer = ledger.customer_code(account_no)
+    with unit_of_work(engine) as db:
+        ledger.post(db, Posting("big", "clearing:counter", customer, BIGINT_MAX - 10, "payment"), at=clock())
+    for key, debit, amount in (("over", "clearing:counter", 11), ("other-side", "clearing:wechat", 11)):
+        with pytest.raises(InvalidInput) as error, unit_of_work(engine) as db:
+            ledger.post(db, Posting(key, debit, customer, amount, "payment"), at=clock())
+        assert error.value.field == "amount_fen"
+    with unit_of_work(engine) as db:  # a caller that swallows the error and commits still breaks nothing
+        with pytest.raises(InvalidInput):
+            ledger.post(db, Posting("swallowed", "clearing:wechat", customer, 11, "payment"), at=clock())
+    with unit_of_work(engine) as db:  # up to the limit is fine
+        ledger.post(db, Posting("fits", "clearing:wechat", customer, 10, "payment"), at=clock())
+    with unit_of_work(engine) as db:  # and a repeat of a posting already made is still a repeat
+        again = ledger.post(db, Posting("big", "clearing:counter", customer, BIGINT_MAX - 10, "payment"), at=clock())
+    assert again.status == "exists"
+    with read_session(engine) as db:
+        assert ledger.balance_fen(db, customer) == BIGINT_MAX
+        assert db.exec(select(Transfer.key).order_by(Transfer.id)).all() == ["big", "fits"]
+        assert ledger.check_invariants(db) == []
+
+
+@pytest.mark.parametrize("amount", [BIGINT_MAX + 1, 10**30], ids=["bigint+1", "10^30"])
+def test_an_amount_beyond_bigint_is_refused_before_the_database(engine, clock, amount):
+    with pytest.raises(InvalidInput) as error, unit_of_work(engine) as db:
+        ledger.post(db, Posting("huge", "clearing:wechat", "revenue:energy", amount, "payment"), at=clock())
+    assert error.value.field == "amount_fen"
+
+
+def test_invariants_hold_when_the_totals_of_all_accounts_exceed_bigint(engine, clock):
+    """Each account stays within BIGINT, but their sum need not: the check must still answer."""
+    first, second = _customer(engine, clock), _customer(engine, clock)
+    with unit_of_work(engine) as db:
+        for key, channel, account_no in (("a", "clearing:wechat", first), ("b", "clearing:alipay", second)):
+            ledger.post(db, Posting(key, channel, ledger.customer_code(account_no), BIGINT_MAX, "payment"), at=clock())
+    with read_session(engine) as db:
+        assert ledger.check_invariants(db) == []

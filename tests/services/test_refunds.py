@@ -13,6 +13,7 @@ from billing.staff import add_staff
 from payments import refunds
 from payments.errors import RefundNotAllowed
 from payments.orders import ChannelPayment
+from payments.refund_approval import decide_refund
 from payments.refunds import Refund
 from payments.sync import submit_refund, sync
 from tests.payment_helpers import acknowledged, balance, new_account, order, phone, start_payment
@@ -117,3 +118,19 @@ def test_refund_the_channel_never_received_is_sent_again_by_sync(request, engine
     assert wechat_sandbox.wait_idle(10)
     sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
     assert _refund(engine).state == "succeeded" and balance(engine, account) == 0
+
+
+def test_approving_a_refund_for_a_channel_not_configured_here_changes_nothing(request, engine, clock, app, gateways,
+                                                                             staff):
+    account, started, _ = _paid(request, engine, clock, gateways, "alipay", amount=3000)
+    payment = _payment(engine, order(engine, started.out_trade_no).channel_txn_id)
+    with unit_of_work(engine) as db:
+        requested = refunds.request(db, staff_id=staff["cashier"], payment=payment, amount_fen=1000,
+                                    reason=refunds.OVERPAYMENT, note="", now=clock())
+    with pytest.raises(RefundNotAllowed):
+        decide_refund(engine, {"wechat": gateways["wechat"]}, requested.refund_no, staff_id=staff["finance"],
+                      approve=True, now=clock())
+    assert _refund(engine).state == "proposed"
+    approved = decide_refund(engine, gateways, requested.refund_no, staff_id=staff["finance"], approve=True, now=clock())
+    assert approved.state == "submitted"  # Alipay accepts; its refund query confirms
+    assert balance(engine, account) == 3000

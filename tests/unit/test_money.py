@@ -4,7 +4,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from billing.errors import InvalidAmount
-from billing.money import format_yuan, parse_yuan, require_fen, round_half_up
+from billing.money import (
+    MAX_FEN, format_yuan, format_yuan_millifen, parse_yuan, parse_yuan_millifen, require_fen, round_half_up,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +75,36 @@ def test_format_then_parse_is_identity(fen):
 def test_round_half_up_is_nearest(numerator, denominator):
     rounded = round_half_up(numerator, denominator)
     assert abs(rounded * denominator - numerator) * 2 <= denominator
+
+
+@pytest.mark.parametrize(
+    ("text", "millifen"),
+    [("0.00600", 600), ("0.006", 600), ("0.00001", 1), ("0.6", 60000), ("1", 100000), ("-0.15300", -15300),
+     ("0.00", 0), ("9999999999999.99999", 999999999999999999)],
+)
+def test_parse_yuan_millifen_is_exact_to_five_decimals(text, millifen):
+    assert parse_yuan_millifen(text) == millifen
+    assert parse_yuan_millifen(format_yuan_millifen(millifen)) == millifen
+
+
+@pytest.mark.parametrize("bad", ["0.000001", "", "abc", "１.００", "1e-5", "10000000000000.0", 0.006, None])
+def test_parse_yuan_millifen_refuses_what_is_not_exact(bad):
+    with pytest.raises(InvalidAmount) as error:
+        parse_yuan_millifen(bad, field="fee")
+    assert error.value.field == "fee"
+
+
+@pytest.mark.parametrize(("millifen", "text"), [(600, "0.00600"), (1, "0.00001"), (-24000, "-0.24000"),
+                                                (100000, "1.00000")])
+def test_format_yuan_millifen(millifen, text):
+    assert format_yuan_millifen(millifen) == text
+
+
+@given(st.integers(-(10**18) + 1, 10**18 - 1))
+def test_millifen_round_trips(millifen):
+    assert parse_yuan_millifen(format_yuan_millifen(millifen)) == millifen
+
+
+def test_the_largest_yuan_amounts_fit_bigint():
+    assert parse_yuan("9999999999999999.99") <= MAX_FEN
+    assert parse_yuan_millifen("9999999999999.99999") <= MAX_FEN

@@ -3,13 +3,19 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 import migrations
+from billing.clock import FixedClock
 from billing.db import make_engine
 from demo.county import database_is_empty
+from payments.sandbox.keys import wechat_keys
+from payments.sandbox.server import free_port
+from payments.sandbox.wechatpay import WeChatPaySandbox
+from portal.sandbox import SANDBOX_IDS
 
 DIANFEI = str(Path(sys.executable).parent / "dianfei")
 
@@ -136,3 +142,33 @@ def test_gunicorn_stops_with_one_line_instead_of_restarting_workers_on_a_bad_set
     assert result.returncode == 4  # gunicorn's "App failed to load": the master stops
     assert "dianfei: DIANFEI_ENV: expected one of development, test, production, got 'prod'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def statement_sandbox(tmp_path):
+    """The WeChat Pay sandbox the command will reach, with one payment on a past day."""
+    day = (datetime.now(UTC) + timedelta(hours=8)).date() - timedelta(days=2)
+    clock = FixedClock(datetime.combine(day, time(4, 0), UTC))  # noon in Beijing
+    sandbox = WeChatPaySandbox(wechat_keys(tmp_path / "instance" / "sandbox" / "wechatpay"), clock=clock,
+                               mchid=SANDBOX_IDS["WECHATPAY_MCHID"], appid=SANDBOX_IDS["WECHATPAY_APPID"], auto_notify=False)
+    sandbox.serve()
+    sandbox.register_order("DF20261127STATEMENT0000001", 10000, "http://127.0.0.1:9/callbacks/wechatpay")
+    sandbox.pay("DF20261127STATEMENT0000001", notify=False)
+    clock.advance(days=2)
+    yield sandbox, day
+    sandbox.stop()
+
+
+def test_payments_statement_prints_the_day_or_one_line_when_it_cannot(tmp_path, statement_sandbox):
+    sandbox, day = statement_sandbox
+    port = sandbox.url.rsplit(":", 1)[1]
+    args = ("payments", "statement", "--channel", "wechat", "--date", day.isoformat())
+    printed = dianfei(*args, tmp_path=tmp_path, DIANFEI_SANDBOX_WECHATPAY_PORT=port)
+    assert printed.returncode == 0 and "DF20261127STATEMENT0000001\t100.00" in printed.stdout
+    sandbox.corrupt_next_download()
+    corrupted = dianfei(*args, tmp_path=tmp_path, DIANFEI_SANDBOX_WECHATPAY_PORT=port)
+    unreachable = dianfei(*args, tmp_path=tmp_path, DIANFEI_SANDBOX_WECHATPAY_PORT=str(free_port()))
+    for result, says in ((corrupted, "HASH_MISMATCH"), (unreachable, "NETWORK")):
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and says in result.stderr
+        assert result.stderr.startswith(f"Error: wechat statement for {day.isoformat()}:")

@@ -1,6 +1,7 @@
 """The payment pages over real HTTP: a resident pays at the sandbox cashier and comes back paid; a
 property manager pays many 户号 at once; bad input is named and changes nothing."""
 
+import html
 import re
 
 import pytest
@@ -102,6 +103,21 @@ def test_bad_amounts_are_named_and_start_nothing(engine, app, live, gateways, ho
         assert db.exec(select(PaymentOrder)).all() == []
 
 
+@pytest.mark.parametrize("amount", ["9" * 100_000, '"><script>alert(1)</script>', "1\r\nSet-Cookie: x=1"],
+                         ids=["100,000 characters", "markup", "header injection"])
+def test_a_bad_amount_comes_back_in_the_form_never_in_a_url(engine, app, live, gateways, household, amount):
+    phone = Browser(live.url)
+    phone.log_in("13800000001")
+    page = phone.post("/pay/3301000001", {"what": "prepay", "amount": amount, "channel": "wechat"},
+                      allow_redirects=False)
+    assert page.status_code == 400 and "Location" not in page.headers and "x=1" not in page.headers.get("Set-Cookie", "")
+    assert "金额格式有误" in page.text
+    typed = re.search(r'<input id="amount"[^>]* value="([^"]*)"', page.text).group(1)
+    assert html.unescape(typed) == amount and "<script>" not in page.text
+    with read_session(engine) as db:
+        assert db.exec(select(PaymentOrder)).all() == []
+
+
 @pytest.fixture
 def property_manager(engine, clock):
     with unit_of_work(engine) as db:
@@ -120,6 +136,24 @@ def test_manager_upload_with_bad_lines_is_refused_whole(engine, app, live, gatew
     assert page.status_code == 400
     assert "第3行：户号 3301000099 不属于本物业" in page.text and "第4行：金额 abc 格式有误" in page.text
     assert [balance(engine, a) for a in property_manager] == [0, 0, 0]
+
+
+@pytest.mark.parametrize(("upload", "says"), [
+    (b"3301000011,100\n3301000012," + b"9" * 200_000 + b"\n", "第2行：这一行超过 200 个字符"),
+    (b'3301000011,100\n3301000012,"100\n', "第2行：引号不成对"),
+    (b"3301000011," + b"1" * 20_000_000, "第1行：文件超过 256 KB"),
+    (b"PK\x03\x04\x00\x00", "第1行：含有空字符"),
+], ids=["200KB field", "unterminated quote", "20MB no newline", "xlsx"])
+def test_manager_upload_the_csv_module_chokes_on_is_refused_naming_the_line(engine, app, live, gateways,
+                                                                           property_manager, upload, says):
+    desk = Browser(live.url)
+    desk.log_in("13900000000")
+    token = _token(desk.get("/manager/").text)
+    page = desk.http.post(live.url + "/manager/upload", data={"csrf_token": token, "channel": "wechat"},
+                          files={"file": ("bulk.csv", upload, "text/csv")})
+    assert page.status_code == 400 and says in page.text
+    with read_session(engine) as db:
+        assert db.exec(select(PaymentOrder)).all() == []
 
 
 def test_manager_pays_many_accounts_by_qr_and_gets_one_receipt(engine, app, live, gateways, property_manager,

@@ -15,7 +15,7 @@ from billing.staff import StaffUser, add_staff
 from payments.refunds import Refund
 from tests import factories
 from tests.conftest import csrf_token
-from tests.payment_helpers import balance
+from tests.payment_helpers import acknowledged, balance, new_account, phone, start_payment
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_refund_requested_by_cashier_and_approved_by_finance(engine, clock, app,
     log_in(finance, "finance1")
     approved = finance.post(f"/staff/refunds/{refund_no}/approve", data={"csrf_token": csrf_token(finance, "/staff/refunds")},
                             follow_redirects=True)
-    assert "已退款" in approved.get_data(as_text=True)
+    assert "已退款" in approved.get_data(as_text=True) and "已成功，¥12.00 已退回" in approved.get_data(as_text=True)
     with read_session(engine) as db:
         assert db.exec(select(Refund.state)).one() == "succeeded"
     with read_session(engine) as db:
@@ -163,3 +163,68 @@ def test_a_reprinted_receipt_names_the_cashier_who_took_the_money_and_the_balanc
     reprint = other.get(receipt_url).get_data(as_text=True)
     assert "cashier1" in reprint and "另一位收费员" not in reprint.split("<main>")[1].split("打印")[0]
     assert re.search(r"20\.00</td>\s*<td class=\"num\">20\.00", reprint)
+
+
+@pytest.fixture
+def wechat_paid(request, engine, clock, app, gateways, staff):
+    """50.00 paid by WeChat Pay, and a cashier's refund request of 20.00 of it, awaiting finance."""
+    account = new_account(engine, clock)
+    started = start_payment(engine, gateways["wechat"], account, 5000, clock)
+    device = phone(request, "wechat")
+    txn = device.pay(started)
+    assert acknowledged("wechat", device.deliver(device.notification(started.out_trade_no, txn)))
+    cashier = app.test_client()
+    log_in(cashier, "cashier1")
+    asked = cashier.post("/staff/refunds", data={"csrf_token": csrf_token(cashier, "/staff/refunds"), "amount": "20.00",
+                                                 "channel_txn_id": txn, "reason": "overpayment"}, follow_redirects=True)
+    refund_no = re.search(r"(RF\w+)", asked.get_data(as_text=True)).group(1)
+    finance = app.test_client()
+    log_in(finance, "finance1")
+    return account, started, txn, refund_no, finance
+
+
+def _decide(finance, refund_no, decision="approve") -> str:
+    token = csrf_token(finance, "/staff/refunds")
+    return finance.post(f"/staff/refunds/{refund_no}/{decision}", data={"csrf_token": token},
+                        follow_redirects=True).get_data(as_text=True)
+
+
+def _state(engine, refund_no) -> tuple[str, str]:
+    with read_session(engine) as db:
+        refund = db.exec(select(Refund).where(Refund.refund_no == refund_no)).one()
+    return refund.state, refund.failure
+
+
+def test_a_refund_the_channel_refuses_says_so_with_its_reason(engine, gateways, wechat_paid):
+    account, started, txn, refund_no, finance = wechat_paid
+    # Refunded in full on the merchant platform meanwhile: the channel has nothing left to refund.
+    gateways["wechat"].refund("RF-PLATFORM", out_trade_no=started.out_trade_no, channel_txn_id=txn, amount_fen=5000,
+                              total_fen=5000, reason="商户平台退款")
+    page = _decide(finance, refund_no)
+    assert f"渠道拒绝了退款 {refund_no}：" in page and "申请退款金额超过订单可退金额" in page and "已处理" not in page
+    assert "退款失败<br><span class=\"hint\">" in page  # the reason stays in the list
+    assert _state(engine, refund_no)[0] == "failed" and balance(engine, account) == 5000
+
+
+def test_a_refund_the_channel_accepted_is_processing_until_confirmed(engine, wechat_sandbox, wechat_paid):
+    account, _, _, refund_no, finance = wechat_paid
+    wechat_sandbox.auto_refund = False
+    page = _decide(finance, refund_no)
+    assert f"退款 {refund_no} 已提交渠道，处理中，结果待渠道确认" in page
+    assert _state(engine, refund_no) == ("submitted", "") and balance(engine, account) == 5000
+
+
+def test_a_refund_sent_to_an_unreachable_channel_is_processing_too(engine, wechat_sandbox, wechat_paid):
+    account, _, _, refund_no, finance = wechat_paid
+    wechat_sandbox.stop()
+    page = _decide(finance, refund_no)
+    assert f"退款 {refund_no} 已提交渠道，处理中，结果待渠道确认" in page
+    assert _state(engine, refund_no) == ("submitted", "") and balance(engine, account) == 5000
+
+
+def test_a_rejected_refund_says_so_and_a_made_up_decision_changes_nothing(engine, wechat_paid):
+    account, _, _, refund_no, finance = wechat_paid
+    assert "没有找到相关记录" in _decide(finance, refund_no, "whatever")
+    assert _state(engine, refund_no) == ("proposed", "")
+    assert f"已驳回退款申请 {refund_no}" in _decide(finance, refund_no, "reject")
+    assert _state(engine, refund_no)[0] == "rejected" and balance(engine, account) == 5000
