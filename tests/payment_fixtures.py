@@ -3,10 +3,14 @@ and the app served over real HTTP so that the sandboxes' notifications reach /ca
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from payments.gateways.alipay import AlipayConfig, AlipayGateway
+from billing.db import unit_of_work
 from payments.gateways.wechatpay import WeChatPayConfig, WeChatPayGateway
+from payments.orders import create_order
 from payments.sandbox.alipay import AlipaySandbox
 from payments.sandbox.keys import alipay_keys, wechat_keys
 from payments.sandbox.server import LoopbackServer
@@ -77,3 +81,19 @@ def gateways(sandbox_keys, wechat_sandbox, alipay_sandbox, live, clock):
             alipay_public_key_file=alipay.alipay_public_key, notify_url=f"{live.url}/callbacks/alipay",
             gateway_url=f"{alipay_sandbox.url}/gateway.do"), clock=clock),
     }
+
+
+@pytest.fixture
+def held(engine, clock, app, gateways, wechat_sandbox):
+    """WeChat Pay took 30.01 for our 30.00 order: verified, held as an amount_mismatch incident.
+    Returns (account, order, channel transaction id)."""
+    from tests.payment_helpers import acknowledged, new_account
+
+    account = new_account(engine, clock)
+    with unit_of_work(engine) as db:
+        placed = create_order(db, channel="wechat", scene="h5", purpose="prepay", lines=[(account, 3000)],
+                              description="电费预存", now=clock(), ttl=timedelta(minutes=30))
+    wechat_sandbox.register_order(placed.out_trade_no, 3001, gateways["wechat"].config.notify_url)
+    txn = wechat_sandbox.pay(placed.out_trade_no, notify=False)
+    assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn)))
+    return account, placed, txn

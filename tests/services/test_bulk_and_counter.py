@@ -108,7 +108,8 @@ def test_spreadsheet_quirks_are_read_as_meant(engine, manager):
 def test_a_long_bad_value_is_quoted_back_short(engine, manager):
     managed = _managed(engine, manager[0].id)
     with pytest.raises(BulkFileInvalid) as error:
-        bulk.check_selection(managed, {"3301000001": "9" * 100_000, "3301000002": '1"0,\n5'}, max_line_fen=500000)
+        bulk.check_selection(managed, [bulk.Row("3301000001", True, "9" * 100_000), bulk.Row("3301000002", True, '1"0,\n5')],
+                             {}, max_line_fen=500000)
     assert [(line, code) for line, code, _ in error.value.problems] == [(1, "amount_format"), (2, "amount_format")]
     assert error.value.problems[0][2]["amount"] == "9" * 24 + "…"
 

@@ -14,7 +14,7 @@ from billing.ledger import Transfer
 from billing.staff import add_staff
 from payments import decisions, refunds
 from payments.errors import GatewayError, PaymentError
-from payments.orders import ChannelPayment, create_order
+from payments.orders import ChannelPayment
 from payments.refunds import Refund
 from payments.sync import submit_refund, sync
 from tests.payment_helpers import acknowledged, balance, new_account, phone, start_payment
@@ -27,22 +27,16 @@ def finance(engine):
 
 
 @pytest.fixture
-def held(request, engine, clock, app, gateways, wechat_sandbox):
-    """A real WeChat payment of 30.01 for our 30.00 order: verified, but held as an incident."""
-    account = new_account(engine, clock)
-    with unit_of_work(engine) as db:
-        placed = create_order(db, channel="wechat", scene="h5", purpose="prepay", lines=[(account, 3000)],
-                              description="电费预存", now=clock(), ttl=timedelta(minutes=30))
-    wechat_sandbox.register_order(placed.out_trade_no, 3001, gateways["wechat"].config.notify_url)
-    txn = wechat_sandbox.pay(placed.out_trade_no, notify=False)
-    assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn)))
+def held_incident(engine, held):
+    """The held payment (see ``held``) and its incident."""
+    account, _, _ = held
     with read_session(engine) as db:
         incident = db.exec(select(Incident)).one()
     return account, incident
 
 
-def test_held_money_credited_by_decision(engine, clock, held, finance):
-    account, incident = held
+def test_held_money_credited_by_decision(engine, clock, held_incident, finance):
+    account, incident = held_incident
     with unit_of_work(engine) as db:
         decisions.decide(db, incident.id, decision="credit", staff_id=finance[0], now=clock(),
                          account_no=account.account_no, note="客户来电确认")
@@ -56,8 +50,9 @@ def test_held_money_credited_by_decision(engine, clock, held, finance):
         decisions.decide(db, incident.id, decision="credit", staff_id=finance[0], now=clock(), account_no=account.account_no)
 
 
-def test_held_money_refunded_by_decision_moves_no_balance(engine, clock, gateways, held, finance, wechat_sandbox):
-    account, incident = held
+def test_held_money_refunded_by_decision_moves_no_balance(engine, clock, gateways, held_incident, finance,
+                                                         wechat_sandbox):
+    account, incident = held_incident
     with unit_of_work(engine) as db:
         decisions.decide(db, incident.id, decision="refund", staff_id=finance[0], now=clock())
     with read_session(engine) as db:
@@ -74,8 +69,8 @@ def test_held_money_refunded_by_decision_moves_no_balance(engine, clock, gateway
     assert balance(engine, account) == 0
 
 
-def test_decisions_are_limited_to_the_incident_kind(engine, clock, held, finance):
-    _, incident = held
+def test_decisions_are_limited_to_the_incident_kind(engine, clock, held_incident, finance):
+    _, incident = held_incident
     with pytest.raises(InvalidInput), unit_of_work(engine) as db:
         decisions.decide(db, incident.id, decision="keep", staff_id=finance[0], now=clock())
 

@@ -3,7 +3,6 @@ an incident of its own (a retried delivery is not), and staff decisions that wou
 what was already done with the money are refused."""
 
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -15,7 +14,7 @@ from billing.staff import add_staff
 from payments import decisions, refunds
 from payments.errors import DecisionContradicts, RefundNotAllowed
 from payments.gateways.base import PaymentReport
-from payments.orders import ChannelPayment, create_order
+from payments.orders import ChannelPayment
 from payments.refunds import Refund
 from payments.settlement import settle
 from tests.payment_helpers import acknowledged, balance, new_account, order, phone, start_payment
@@ -25,19 +24,6 @@ from tests.payment_helpers import acknowledged, balance, new_account, order, pho
 def finance(engine):
     with unit_of_work(engine) as db:
         return [add_staff(db, username=f"finance{n}", name="陈静", password="pw", roles=["finance"]).id for n in (1, 2)]
-
-
-@pytest.fixture
-def held(engine, clock, app, gateways, wechat_sandbox):
-    """WeChat Pay took 30.01 for our 30.00 order: verified, held as an amount_mismatch incident."""
-    account = new_account(engine, clock)
-    with unit_of_work(engine) as db:
-        placed = create_order(db, channel="wechat", scene="h5", purpose="prepay", lines=[(account, 3000)],
-                              description="电费预存", now=clock(), ttl=timedelta(minutes=30))
-    wechat_sandbox.register_order(placed.out_trade_no, 3001, gateways["wechat"].config.notify_url)
-    txn = wechat_sandbox.pay(placed.out_trade_no, notify=False)
-    assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn)))
-    return account, placed, txn
 
 
 def _incidents(engine) -> list[tuple[str, int | None]]:

@@ -59,7 +59,7 @@ MANAGED = _managed("3301000011", "3301000012", "3301000013")
 
 def test_every_problem_names_its_account():
     rows = [bulk.Row("3301000011", True, "abc"), bulk.Row("3301000012", True, ""),
-            bulk.Row("3301000013", True, "1,000.00"), bulk.Row("3301000099", True, "5")]
+            bulk.Row("3301000013", True, "1.005"), bulk.Row("3301000099", True, "5")]
     with pytest.raises(BulkFileInvalid) as refused:
         bulk.check_selection(MANAGED, rows, {}, max_line_fen=MAX)
     named = [(values["account_no"], code) for _, code, values in refused.value.problems]

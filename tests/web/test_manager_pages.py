@@ -126,16 +126,22 @@ def test_the_preview_is_not_trusted_when_paying(engine, app, live, gateways, man
     assert _orders(engine) == []
 
 
-def test_wechat_native_pay_shows_a_qr_image_and_the_demo_scan_comes_back(engine, app, live, gateways, managed,
-                                                                         wechat_sandbox):
-    app.config.update(PAYMENTS_SANDBOX=True, SANDBOX_WECHATPAY_PORT=int(wechat_sandbox.url.rsplit(":", 1)[1]))
+def _pay_by_wechat_qr(live, amount: str):
+    """The manager previews one 户号 with ``amount`` and pays by WeChat QR: (browser, order page)."""
     desk = Browser(live.url)
     desk.log_in("13900000000")
     token = _token(desk.get("/manager/").text)
     preview = desk.http.post(live.url + "/manager/preview", data={
-        "csrf_token": token, "pick": ["3301000011"], "amount-3301000011": "88.00"})
+        "csrf_token": token, "pick": ["3301000011"], "amount-3301000011": amount})
     page = desk.http.post(live.url + "/manager/pay", data={
         "csrf_token": token, "channel": "wechat", "selection": SELECTION.search(preview.text).group(1)})
+    return desk, page
+
+
+def test_wechat_native_pay_shows_a_qr_image_and_the_demo_scan_comes_back(engine, app, live, gateways, managed,
+                                                                         wechat_sandbox):
+    app.config.update(PAYMENTS_SANDBOX=True, SANDBOX_WECHATPAY_PORT=int(wechat_sandbox.url.rsplit(":", 1)[1]))
+    desk, page = _pay_by_wechat_qr(live, "88.00")
     (placed,) = _orders(engine)
     image = re.search(r'<img class="qr-image" src="([^"]+)"', page.text).group(1)
     assert image == segno.make(placed.checkout_url, error="m").svg_data_uri(scale=6, border=2)
@@ -149,19 +155,13 @@ def test_wechat_native_pay_shows_a_qr_image_and_the_demo_scan_comes_back(engine,
 
 def test_the_order_page_only_reads_and_its_refresh_asks_the_channel(engine, app, live, gateways, managed,
                                                                      wechat_sandbox):
-    desk = Browser(live.url)
-    desk.log_in("13900000000")
-    token = _token(desk.get("/manager/").text)
-    preview = desk.http.post(live.url + "/manager/preview", data={
-        "csrf_token": token, "pick": ["3301000011"], "amount-3301000011": "12.00"})
-    page = desk.http.post(live.url + "/manager/pay", data={
-        "csrf_token": token, "channel": "wechat", "selection": SELECTION.search(preview.text).group(1)})
+    desk, page = _pay_by_wechat_qr(live, "12.00")
     (placed,) = _orders(engine)
     wechat_sandbox.pay(placed.out_trade_no, notify=False)
     assert "请用微信扫码支付" in desk.get(page.url).text and _orders(engine)[0].state == "paying"
     check = page.url.removeprefix(live.url) + "/check"
     assert desk.http.post(live.url + check, headers={"Accept": "application/json"}).status_code == 400  # no token
-    answer = desk.http.post(live.url + check, headers={"Accept": "application/json", "X-CSRFToken": token}).json()
+    answer = desk.http.post(live.url + check, headers={"Accept": "application/json", "X-CSRFToken": _token(page.text)}).json()
     assert answer == {"state": "paid", "progress": "paid", "done": True}
     assert balance(engine, managed[1][0]) == 1200
 
