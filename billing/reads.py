@@ -14,10 +14,13 @@ the one it replaces becomes ``superseded`` (``supersedes_id`` links them).  The 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, Text, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
+
+from billing.errors import BillingError
 
 AMI, MANUAL_READ, ESTIMATED, CORRECTED = "ami", "manual", "estimated", "corrected"
 SOURCES = (AMI, MANUAL_READ, ESTIMATED, CORRECTED)
@@ -99,3 +102,73 @@ class EstimateCarry(SQLModel, table=True):
     difference_wh: int = Field(sa_type=BigInteger)  # actual energy - estimated energy (may be negative)
     created_at: datetime
     carried_on_bill_id: int | None = None  # set by the bill run that carries it
+
+
+class ReadConflict(BillingError):
+    """A meter already has a different valid read on that day: a person must decide which is right."""
+
+    code = "read_conflict"
+
+
+@dataclass(frozen=True)
+class NewRead:
+    """A read as it arrives (from a reader's phone, a reviewer's correction, an estimate)."""
+
+    meter_id: int
+    read_on: date
+    source: str
+    total_wh: int
+    registers_wh: dict[str, int] = field(default_factory=dict)  # sharp/peak/flat/valley, TOU meters only
+    reader_id: int | None = None
+    method: str | None = None
+    note: str = ""
+    photo: str | None = None
+
+    def same_values(self, read: Read) -> bool:
+        return (self.total_wh, *(self.registers_wh.get(name) for name in REGISTERS)) == (
+            read.total_wh, *(getattr(read, f"{name}_wh") for name in REGISTERS))
+
+
+def record_read(session: Session, new: NewRead, *, now: datetime, replace: bool = False) -> tuple[Read, str]:
+    """Record one read; returns (the valid read, what happened).
+
+    ``created``: no read that day.  ``duplicate``: the same values are already held.  ``superseded``:
+    it replaced an estimate (the difference is carried to the next bill) or, with ``replace`` (a
+    reviewer's correction), whatever was there.  A different read already there otherwise raises
+    ``ReadConflict``: two people disagree, and neither is silently kept."""
+    held = session.exec(select(Read).where(Read.meter_id == new.meter_id, Read.read_on == new.read_on,
+                                           Read.status == VALID)).first()
+    if held is not None and new.same_values(held) and not replace:
+        return held, "duplicate"
+    if held is not None and held.source != ESTIMATED and not replace:
+        raise ReadConflict(f"meter {new.meter_id} already has another read on {new.read_on}", field="total_wh",
+                           held_wh=held.total_wh)
+    if held is not None:
+        held.status = SUPERSEDED
+        session.add(held)
+        session.flush()  # the partial unique index admits the new valid read only now
+    read = Read(meter_id=new.meter_id, read_on=new.read_on, source=new.source, total_wh=new.total_wh,
+                reader_id=new.reader_id, received_at=now, method=new.method, note=new.note[:200], photo=new.photo,
+                supersedes_id=held.id if held else None,
+                **{f"{name}_wh": new.registers_wh.get(name) for name in REGISTERS})
+    session.add(read)
+    session.flush()
+    if held is not None and held.source == ESTIMATED:
+        _carry(session, held, read, now)
+    return read, "created" if held is None else "superseded"
+
+
+def _carry(session: Session, estimate: Read, actual: Read, now: datetime) -> None:
+    """The energy an estimate got wrong, for the account the meter served that day."""
+    from billing.meters import MeterInstallation  # meters builds on reads
+
+    installation = session.exec(select(MeterInstallation).where(
+        MeterInstallation.meter_id == actual.meter_id, MeterInstallation.installed_on <= actual.read_on,
+        (MeterInstallation.removed_on.is_(None)) | (MeterInstallation.removed_on >= actual.read_on),
+    ).order_by(MeterInstallation.installed_on.desc())).first()
+    if installation is None:  # a district supply meter: no bill to carry it into
+        return
+    session.add(EstimateCarry(account_id=installation.account_id, estimated_read_id=estimate.id,
+                              actual_read_id=actual.id, created_at=now,
+                              difference_wh=(actual.total_wh - estimate.total_wh) * installation.multiplier))
+    session.flush()
