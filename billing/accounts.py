@@ -8,20 +8,21 @@ meter (考核总表) whose reads, against the sum of its customers' meters, give
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
 from billing.errors import InvalidInput, NotFound
 from billing.ledger import LIABILITY, customer_code, open_ledger_account
+from billing.meters import install
 
 RESIDENTIAL, NON_RESIDENTIAL, LARGE_INDUSTRY = "residential", "non_residential", "large_industry"
 CATEGORIES = (RESIDENTIAL, NON_RESIDENTIAL, LARGE_INDUSTRY)
 POSTPAID, PREPAID = "postpaid", "prepaid"
 REGIMES = (POSTPAID, PREPAID)
-ACTIVE, DISCONNECTED, CLOSED = "active", "disconnected", "closed"
-STATUSES = (ACTIVE, DISCONNECTED, CLOSED)
+ACTIVE, VACANT, DISCONNECTED, CLOSED = "active", "vacant", "disconnected", "closed"
+STATUSES = (ACTIVE, VACANT, DISCONNECTED, CLOSED)  # vacant: 空置, nobody should be using power
 SMART, MANUAL = "smart", "manual"
 CUSTOMER_METER, DISTRICT_METER = "customer", "district"
 
@@ -138,6 +139,8 @@ def open_account(
     )
     session.add(account)
     session.flush()
+    install(session, account_id=account.id, meter_id=meter.id, multiplier=meter.multiplier, on=opened_on,
+            now=datetime.combine(opened_on, datetime.min.time(), tzinfo=UTC), reason="开户")
     open_ledger_account(session, customer_code(account_no), LIABILITY, account.id)
     return account
 

@@ -26,6 +26,7 @@ from demo.reads import (
     BUSINESS_SHARES, RESIDENTIAL_SHARES, Calendar, SyntheticMeter, day_range, district_rows, meter_rows,
 )
 from billing.ledger import LedgerAccount, Posting
+from billing.meters import MeterInstallation
 from billing.reads import READ_COLUMNS, Read
 from billing.managers import Manager, ManagerAccount, ManagerMember
 from billing.residents import Binding, Resident
@@ -191,6 +192,11 @@ def _entities(connection: Connection, plan: list[Planned], installed: date, now:
          "district_id": district_ids[p.district_index], "meter_id": p.meter.meter_id, "address": p.address,
          "category": p.category, "regime": p.regime, "status": "active", "protected": p.protected, "opened_on": installed}
         for p, customer_id in zip(plan, customer_ids)
+    ])
+    connection.execute(insert(MeterInstallation.__table__), [
+        {"account_id": account_id, "meter_id": p.meter.meter_id, "multiplier": p.meter.multiplier,
+         "installed_on": installed, "removed_on": None, "reason": "开户", "recorded_by": None, "recorded_at": now}
+        for p, account_id in zip(plan, account_ids)
     ])
     connection.execute(insert(LedgerAccount.__table__), [
         {"code": ledger.customer_code(p.account_no), "kind": ledger.LIABILITY, "account_id": account_id,
