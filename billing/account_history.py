@@ -58,7 +58,8 @@ def history(session: Session, account_no: str, *, page: int = 1, per_page: int =
     page = min(max(page, 1), pages)
     reads = list(session.exec(select(Read).where(mine).order_by(Read.read_on.desc(), Read.id.desc())
                               .offset((page - 1) * per_page).limit(per_page)))
-    successors = list(session.exec(select(Read).where(mine, Read.supersedes_id.is_not(None)).order_by(Read.received_at)))
+    successors = list(session.exec(select(Read).where(mine, Read.supersedes_id.is_not(None))
+                              .order_by(Read.received_at, Read.id)))
     items = list(session.exec(select(ReviewItem).where(_items_of(account, spans))
                               .order_by(ReviewItem.subject_on.desc(), ReviewItem.id.desc())))
     people = [person for item in items for person in (item.resolved_by, item.assigned_to, item.ordered_by) if person]

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlmodel import select
+
 from billing.accounts import Account
+from billing.meters import MeterInstallation
 from billing.reads import MANUAL_READ, NewRead, Read, record_read
 from billing.review import READ_FINDING, open_item
 from billing.staff import add_staff
@@ -39,6 +42,9 @@ def metered(db, clock, *, days: int = 20, reader_id: int | None = None, register
     ``registers``), by ``reader_id`` by hand, or by the head end without one; ``misread`` adds Wh
     to the total of some days (by day number), as a slip of the eye would."""
     account = factories.account(db, at=clock(), **fields)
+    opening = db.exec(select(MeterInstallation).where(MeterInstallation.account_id == account.id)).one()
+    account.opened_on = opening.installed_on = FIRST  # the account was there before its reads
+    db.add_all([account, opening])
     reads = {}
     for n in range(days):
         if n in skip:
