@@ -1,6 +1,6 @@
 """The review queue as reviewers page through it: open items, oldest first, filtered by district,
-rule, kind and age; and one item with its evidence (the meter's reads around the flagged day,
-what the item's audit trail says, whom a re-read went to).
+rule, kind and age; and one item with its evidence (the meter's reads around the flagged day, or
+a district's daily line loss; what the item's audit trail says, whom a re-read went to).
 
 An item's age is counted in days from the day it is about (``subject_on``), which is also the
 queue's order: the oldest problem first, whenever the check that found it ran.
@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from billing.accounts import Account, District, Meter
 from billing.audit import AuditEntry
 from billing.errors import NotFound
+from billing.line_loss import DAY, DistrictLoss
 from billing.meters import MeterInstallation
 from billing.money import round_half_up
 from billing.reads import VALID, Read
@@ -148,6 +149,7 @@ class Evidence:
     held: Read | None = None  # the valid read of the day now (the flagged one, or what replaced it)
     reads: list[Read] = field(default_factory=list)  # valid reads around the day, oldest first
     intervals: list[Interval] = field(default_factory=list)
+    losses: list[DistrictLoss] = field(default_factory=list)  # a district finding: its daily loss around the day
     trail: list[tuple[AuditEntry, str]] = field(default_factory=list)  # with who
     names: dict[int, str] = field(default_factory=dict)  # staff id -> name, for the item's people
 
@@ -163,6 +165,11 @@ def evidence(session: Session, item: ReviewItem, day: date) -> Evidence:
         found.reads = _window(session, found.meter.id, day)
         found.held = next((read for read in found.reads if read.read_on == day), None)
         found.intervals = intervals(session, found.meter, found.reads, day)
+    elif found.district is not None:
+        found.losses = list(session.exec(select(DistrictLoss).where(
+            DistrictLoss.district_id == found.district.id, DistrictLoss.period == DAY,
+            DistrictLoss.starts_on >= day - timedelta(days=WINDOW_DAYS - AFTER_DAYS),
+            DistrictLoss.starts_on <= day + timedelta(days=AFTER_DAYS)).order_by(DistrictLoss.starts_on)))
     found.trail = trail(session, [item.id])[item.id]
     people = [item.assigned_to, item.ordered_by, item.resolved_by]
     found.names = staff_names(session, [person for person in people if person])

@@ -47,7 +47,7 @@ class Chart:
     bars: list[Bar]
     ticks: list[tuple[float, str]]  # (y, value label)
     labels: list[tuple[float, str]]  # (x, label) under the plot
-    marks: list[tuple[float, str]]  # (x, label): vertical lines, e.g. the flagged day
+    marks: list[tuple[float, str, str]]  # (x, label, text-anchor): vertical lines, e.g. the flagged day
 
 
 def nice_step(span: int) -> int:
@@ -79,5 +79,7 @@ def bar_chart(points: list[Point], *, extent: float, tick: Callable[[int, int], 
         top, base = sorted((y(point.value), y(0)))
         bars.append(Bar(left, top, max(right - left - gap, 1), max(base - top, 1), point.title, point.css))
     ticks = [(y(value), tick(value, step)) for value in range(low, high + 1, step)]
+    # A mark's label reads away from the right edge, where it would be cut off.
+    shown_marks = [(x(at), text, "end" if x(at) > WIDTH - RIGHT - 60 else "start") for at, text in marks]
     return Chart(WIDTH, HEIGHT, LEFT, WIDTH - RIGHT, TOP, bottom, y(0), bars, ticks,
-                 [(x(at), text) for at, text in labels], [(x(at), text) for at, text in marks])
+                 [(x(at), text) for at, text in labels], shown_marks)

@@ -15,8 +15,9 @@ from billing.kwh import format_kwh
 from billing.money import format_yuan
 from billing.review_queue import Evidence, staff_names
 from portal.charts import Chart, Point, bar_chart
-from portal.filters import name_of
+from portal.filters import name_of, percent
 from portal.i18n import gettext as _
+from portal.staff.loss import percent_tick, rate_bp
 
 LABELS = 6  # about this many dates under a chart
 
@@ -40,6 +41,23 @@ def use_chart(found: Evidence) -> Chart | None:
     labels = [(at, (origin + timedelta(days=at)).strftime("%m-%d")) for at in range(0, extent + 1, step)]
     marks = [((found.day - origin).days, found.day.strftime("%m-%d"))] if origin <= found.day <= end else []
     return bar_chart(points, extent=extent, tick=kwh_tick, labels=labels, marks=marks)
+
+
+def loss_chart(found: Evidence) -> Chart | None:
+    """A district finding: the district's daily loss rate around the day, that day marked."""
+    rated = [(figure, rate_bp(figure)) for figure in found.losses]
+    rated = [(figure, rate) for figure, rate in rated if rate is not None]
+    if not rated:
+        return None
+    origin = rated[0][0].starts_on
+    extent = (rated[-1][0].starts_on - origin).days + 1
+    points = [Point((figure.starts_on - origin).days, 1, rate, f"{figure.starts_on.isoformat()} {percent(rate, 10_000)}",
+                    " ".join(css for css, on in (("flagged", figure.starts_on == found.day), ("negative", rate < 0),
+                                                 ("estimated", figure.estimated or not figure.complete)) if on))
+              for figure, rate in rated]
+    step = max(1, -(-extent // LABELS))
+    labels = [(at + 0.5, (origin + timedelta(days=at)).strftime("%m-%d")) for at in range(0, extent, step)]
+    return bar_chart(points, extent=extent, tick=percent_tick, labels=labels)
 
 
 def detail_rows(detail: dict) -> list[tuple[str, str]]:

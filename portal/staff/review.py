@@ -23,7 +23,7 @@ from billing.review_actions import ESTIMATE, READ_ACTIONS, REREAD, ItemNotOpen
 from billing.review_queue import MAX_ID, QueueFilter
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, staff_required
-from portal.staff.evidence import audit_rows, detail_rows, use_chart
+from portal.staff.evidence import audit_rows, detail_rows, loss_chart, use_chart
 from portal.staff.roles import REVIEW
 from portal.wiring import services
 
@@ -86,6 +86,7 @@ def _item_page(item_id: int, problem: str | None = None, form=None, status: int 
     return render_template(
         "staff/review_item.html", item=item, found=found, actions=actions, readers=readers, guess=guess,
         guess_problem=guess_problem, next_id=next_id, trail=trail, chart=use_chart(found), problem=problem,
+        losses=loss_chart(found),
         details=detail_rows(item.details),
         form=form or MultiDict(), photos=[read for read in (found.flagged, found.held) if _photo_path(read)],
         registers=[name for name in REGISTERS if found.held and getattr(found.held, f"{name}_wh") is not None],

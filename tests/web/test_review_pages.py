@@ -193,6 +193,11 @@ def test_a_district_finding_shows_without_a_meter(engine, clock, desk):
         district = db.exec(select(District).where(District.code == "TQ-N")).one()
         item_id = open_item(db, kind="read", rule="loss_negative", subject_on=FIRST + timedelta(days=3), at=clock(),
                             district_id=district.id, detail={"loss_wh": -5_000})
+        for n in range(6):
+            db.add(DistrictLoss(district_id=district.id, period="day", starts_on=FIRST + timedelta(days=n),
+                                supply_wh=100_000, customers_wh=95_000 if n != 3 else 105_000,
+                                loss_wh=5_000 if n != 3 else -5_000, computed_at=clock()))
     page = _page(client, f"/staff/review/{item_id}")
     assert "台区负线损" in page and "-5.00 kWh" in page and district.name in page
+    assert page.count('<rect class="bar') == 6 and 'class="bar flagged negative"' in page  # the day, marked
     assert f"/staff/review/{item_id}/accept" in page and f"/staff/review/{item_id}/correct" not in page
