@@ -111,6 +111,13 @@ def next_open(session: Session, item: ReviewItem) -> int | None:
             or session.exec(query.order_by(ReviewItem.subject_on, ReviewItem.id)).first())
 
 
+def rereads_for(session: Session, reader_id: int) -> list[ReviewItem]:
+    """The re-reads a reader has been sent on and not yet brought back, oldest first (their phone
+    lists these; recording the read then goes through ``review_actions.reread_done``)."""
+    return list(session.exec(select(ReviewItem).where(ReviewItem.status == OPEN, ReviewItem.assigned_to == reader_id)
+                             .order_by(ReviewItem.subject_on, ReviewItem.id)))
+
+
 def choices(session: Session) -> QueueChoices:
     open_ = _open(select(_district_id()), QueueFilter(), date.min)
     district_ids = {district_id for district_id in session.exec(open_.distinct()) if district_id is not None}

@@ -16,6 +16,7 @@ from billing.estimation import CannotEstimate
 from billing.reads import CORRECTED, ESTIMATED, MANUAL_READ, SUPERSEDED, VALID, NewRead, Read, record_read
 from billing.review import OPEN, RESOLVED, ReviewItem, open_item
 from billing.review_actions import AboveNextRead, BelowPreviousRead, ItemNotOpen
+from billing.review_queue import rereads_for
 from tests import factories
 from tests.review_helpers import FIRST, finding, metered, staff
 
@@ -170,12 +171,16 @@ def test_a_reread_is_assigned_and_a_later_read_that_agrees_resolves_it(engine, c
         with pytest.raises(InvalidInput):  # a reviewer is not a reader
             review_actions.order_reread(db, item_id, staff_id=people["reviewer1"], reader_id=people["reviewer2"],
                                         now=clock())
+    with read_session(engine) as db:
+        assert [item.id for item in rereads_for(db, people["reader2"])] == [item_id]
+        assert rereads_for(db, people["reader1"]) == []
     assert _reread(engine, clock, people, subject, item_id, 25, 1_250_000) is True
     with read_session(engine) as db:
         item = db.get(ReviewItem, item_id)
         assert (item.status, item.action, item.resolved_by, item.assigned_to) == (
             RESOLVED, "reread", people["reviewer1"], None)
         assert item.result_read_id == subject.on(10).id  # the flagged read stands
+        assert rereads_for(db, people["reader2"]) == []
     assert [action for action, *_ in _trail(engine, item_id)] == ["review.reread_ordered", "review.reread"]
 
 
