@@ -172,15 +172,19 @@ def evidence(session: Session, item: ReviewItem, day: date) -> Evidence:
         found.reads = _window(session, found.meter.id, day)
         found.held = next((read for read in found.reads if read.read_on == day), None)
         found.intervals = intervals(session, found.meter, found.reads, day)
-    elif found.district is not None:
-        found.losses = list(session.exec(select(DistrictLoss).where(
-            DistrictLoss.district_id == found.district.id, DistrictLoss.period == DAY,
-            DistrictLoss.starts_on >= day - timedelta(days=WINDOW_DAYS - AFTER_DAYS),
-            DistrictLoss.starts_on <= day + timedelta(days=AFTER_DAYS)).order_by(DistrictLoss.starts_on)))
+    elif found.district is not None and found.account is None:  # a finding about the district itself
+        found.losses = _daily_losses(session, found.district.id, day)
     found.trail = trail(session, [item.id])[item.id]
     people = [item.assigned_to, item.ordered_by, item.resolved_by]
     found.names = staff_names(session, [person for person in people if person])
     return found
+
+
+def _daily_losses(session: Session, district_id: int, day: date) -> list[DistrictLoss]:
+    first, last = day - timedelta(days=WINDOW_DAYS - AFTER_DAYS), day + timedelta(days=AFTER_DAYS)
+    return list(session.exec(select(DistrictLoss).where(
+        DistrictLoss.district_id == district_id, DistrictLoss.period == DAY, DistrictLoss.starts_on >= first,
+        DistrictLoss.starts_on <= last).order_by(DistrictLoss.starts_on)))
 
 
 def _window(session: Session, meter_id: int, day: date) -> list[Read]:
