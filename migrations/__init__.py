@@ -55,6 +55,27 @@ def _config(connection) -> Config:
     return config
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One write transaction.  On SQLite foreign keys are off while it runs and checked before it
+    commits: a batch migration rebuilds a table (copy, drop, rename), and dropping a table that other
+    rows refer to fails, or leaves SQLite's count of deferred violations up, though the rename puts
+    every row back."""
+    with writer(engine).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # only outside a transaction does SQLite honour it
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
+                if dangling:
+                    raise RuntimeError(f"the migration left rows that refer to nothing: {dangling[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with _migrating(engine) as connection:
         command.upgrade(_config(connection), revision)
@@ -64,27 +85,6 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     with _migrating(engine) as connection:
         command.downgrade(_config(connection), revision)
 
-
-@contextmanager
-def _migrating(engine: Engine) -> Iterator[Connection]:
-    """One write transaction for the migration.  On SQLite, changing a constraint means recreating
-    the table (Alembic's batch mode), which foreign keys from rows in other tables would refuse: they
-    are switched off for the migration (only possible outside a transaction) and every reference is
-    checked before the commit."""
-    with writer(engine).connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
-        try:
-            with connection.begin():
-                yield connection
-                if sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if broken:
-                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
-        finally:
-            if sqlite:
-                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def check(engine: Engine) -> None:

@@ -21,7 +21,11 @@ from werkzeug.routing import BuildError
 
 from billing import ledger
 from billing.db import read_session, unit_of_work
+from billing.clock import beijing_date
 from billing.incidents import Incident
+from billing.reads import NewRead, Read, record_read
+from billing.review import ReviewItem, open_item
+from billing.review_actions import READ_ACTIONS
 from billing.ledger import LedgerAccount, Posting, Transfer
 from billing.staff import StaffUser, add_staff
 from payments import counter
@@ -46,7 +50,8 @@ ROLES = ("anonymous", "resident", "manager", *STAFF_ROLES)
 ENDS_SESSION = ("auth.logout", "staff.logout", "auth.verify", "staff.login")
 FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", "account_no", "decision", "note",
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
-          "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token")
+          "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
+          "register-peak", "month", "district", "rule", "age", "page")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
@@ -114,6 +119,10 @@ def _people(engine, clock) -> tuple:
         counter.take_payment(db, cashier_id=staff["cashier"], method="cash", rows=[(mine.account_no, "50.00")],
                              receipt_no=counter.new_receipt_no(clock()),
                              limits=Limits(), now=clock())
+        read, _ = record_read(db, NewRead(mine.meter_id, beijing_date(clock()), "manual", 1_000_000,
+                                          reader_id=staff["reader"]), now=clock())
+        open_item(db, kind="read", rule="high_use", subject_on=read.read_on, at=clock(), account_id=mine.id,
+                  meter_id=mine.meter_id, read_id=read.id)
     return mine, owing
 
 
@@ -148,6 +157,8 @@ def _ids(engine) -> dict[str, list[str]]:
             "channel_txn_id": list(db.execute(select(ChannelPayment.channel_txn_id)).scalars()),
             "refund_no": list(db.execute(select(Refund.refund_no)).scalars()),
             "incident_id": [str(i) for i in db.execute(select(Incident.id)).scalars()],
+            "item_id": [str(i) for i in db.execute(select(ReviewItem.id)).scalars()],
+            "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()], "action": list(READ_ACTIONS),
             "decision": ["approve", "reject"], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
         }
 
