@@ -170,9 +170,11 @@ def _write(connection: Connection, session: Session, plan: _Plan, *, filename: s
     for start in range(0, len(rows), CHUNK):
         bulk_insert(connection, table, INSERTED, [row[:7] + tail for row in rows[start:start + CHUNK]])
         if progress:
-            progress("write", min(start + CHUNK, len(rows)), len(rows))
+            progress("write", min(start + CHUNK, len(rows)), batch.rows_written)
     if plan.supersede:
         _supersede(connection, plan, batch.id, now)
+        if progress:
+            progress("write", batch.rows_written, batch.rows_written)
     written = [*rows, *(row for row, _ in plan.supersede)]
     days = {row[1] for row in written}
     return ImportResult(IMPORTED, batch, rows_total=parsed.rows_total, written=batch.rows_written,
