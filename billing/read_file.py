@@ -110,9 +110,13 @@ def parse(text: str, meters: Meters, today: date, progress: Callable[[int, int],
     lines = text.split("\n")
     if lines[-1] == "":  # the file's last line break
         lines.pop()
-    header = next(csv.reader([lines[0].rstrip("\r")]), [])
-    if tuple(cell.translate(_HEADER_NOISE).replace("(kWh)", "").replace("(kwh)", "") for cell in header) != _HEADER:
-        raise FileRefused(Problem(1, "header", {"expected": ",".join(COLUMNS), "found": _shown(",".join(header))}))
+    first = lines[0].rstrip("\r") if lines else ""
+    header = [cell.translate(_HEADER_NOISE).replace("(kWh)", "").replace("(kwh)", "")
+              for cell in next(csv.reader([first]), [])]
+    while header and not header[-1]:  # spreadsheets pad rows with empty cells
+        header.pop()
+    if tuple(header) != _HEADER:
+        raise FileRefused(Problem(1, "header", {"expected": ",".join(COLUMNS), "found": _shown(first, 80)}))
     scan = _Scan(meters, today)
     for start in range(1, len(lines), PROGRESS_STEP):
         scan.lines(lines[start:start + PROGRESS_STEP], start + 1)
@@ -269,8 +273,8 @@ def kwh_text(wh: int) -> str:
     return f"{wh // 1000}.{wh % 1000:03d}".rstrip("0").rstrip(".")
 
 
-def _shown(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+def _shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 MESSAGES = {

@@ -136,6 +136,7 @@ def test_a_row_contradicting_a_held_read_is_bad(engine, clock, meters):
     (ami(GOOD, header="表号,冻结时间,正向有功总(kWh)"), 1, "header"),
     ("\n".join([GOOD, ALSO_GOOD]).encode(), 1, "header"),
     (ami(), 1, "no_rows"),
+    (b"", 1, "header"),
     (ami("", ""), 1, "no_rows"),
     (ami(GOOD) + b"FLAT-1,\xff\xfe,1.00,,,,\n", 3, "encoding"),
     (ami(GOOD).replace(b"1234.56", b"1\x0034.56"), 2, "not_text"),
@@ -158,7 +159,7 @@ def test_skip_bad_writes_the_good_rows_and_keeps_the_report(engine, clock, meter
 
 def test_what_spreadsheets_and_head_ends_write_is_read_as_meant(engine, clock, meters):
     data = ami(" FLAT-1 , 2026/11/26 00:00:00 , 1234.5 ,,,,,", "TOU-1,2026-11-26,10,1,4,3,2", "",
-               header="表号, 冻结时间 ,正向有功总（kWh）,尖（kWh）,峰（kWh）,平（kWh）,谷（kWh）", end="\r\n")
+               header="表号, 冻结时间 ,正向有功总（kWh）,尖（kWh）,峰（kWh）,平（kWh）,谷（kWh）,", end="\r\n")
     result = run(engine, clock, data)
     assert (result.outcome, result.written) == (IMPORTED, 2)
     assert sorted(row[3:8] for row in held(engine)) == [(10_000, 1_000, 4_000, 3_000, 2_000),
