@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import NamedTuple
 
 COLUMNS = ("表号", "冻结时间", "正向有功总(kWh)", "尖(kWh)", "峰(kWh)", "平(kWh)", "谷(kWh)")
@@ -82,9 +83,10 @@ class Meters:
     smart: dict[str, tuple[int, bool]]
     manual: dict[str, int]
 
-    def number(self, meter_id: int) -> str:
-        """The number of a smart meter (to name it in a report: rare, so a scan will do)."""
-        return next(number for number, (known, _) in self.smart.items() if known == meter_id)
+    @cached_property
+    def numbers(self) -> dict[int, str]:
+        """Smart meters' numbers by id, to name them in a report."""
+        return {meter_id: number for number, (meter_id, _) in self.smart.items()}
 
 
 def decode(data: bytes) -> str:

@@ -149,7 +149,7 @@ class _Plan:
                 self.supersede.append((row, read))
             else:
                 problems.append(Problem(row[7], "held_differently", {
-                    "meter_no": meters.number(read.meter_id), "day": day.iso, "held_kwh": kwh_text(read.total_wh),
+                    "meter_no": meters.numbers[read.meter_id], "day": day.iso, "held_kwh": kwh_text(read.total_wh),
                     "source": read.source}))
         self.new = [row for row in parsed.rows if row[7] not in taken] if taken else parsed.rows
         self.problems = tuple(sorted(problems, key=lambda problem: problem.line))
