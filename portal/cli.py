@@ -3,6 +3,7 @@
     dianfei db upgrade                      create or migrate the database
     dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
     dianfei run [--host H] [--port P]       serve the portal
+    dianfei reads import FILE / estimate    AMI files in, missing reads estimated
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
 the variable.
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -22,6 +24,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from werkzeug.serving import run_simple
 
 import migrations
+from demo.ami_file import write_ami_file
 from demo.county import DEMO_PASSWORD, database_is_empty, load_demo_county
 from payments import sync
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
@@ -31,6 +34,7 @@ from portal.config import Settings
 from portal import create_app
 from portal.errors import ConfigError
 from portal.payment_commands import payments_group
+from portal.read_commands import reads_group
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
@@ -48,6 +52,7 @@ cli = FlaskGroup(
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(payments_group)
+cli.add_command(reads_group)
 
 
 @cli.group("db")
@@ -95,6 +100,8 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
         f"{summary.manager_accounts} managed by the property manager, "
         f"{summary.reads} reads {summary.first_read}..{summary.last_read}"
     )
+    ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
+    click.echo(f"today's AMI file from the head-end: {ami} (dianfei reads import {ami})")
 
 
 @cli.command("run")
