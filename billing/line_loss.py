@@ -1,17 +1,33 @@
 """台区 line loss: (supply - the sum of its customers' meters) / supply, per district, day and month.
 
-A negative loss means a metering or topology error (a customer on the wrong district, a stopped
-supply meter); each figure says whether an estimated read went into it.
+A figure for a day of use D needs the reads of D and D+1 (the 00:00 freezes around it); a month's
+needs the reads of its 1st and of the next month's 1st.  A figure says whether an estimated read
+went into it and whether it is complete (every customer meter had its reads; a manual meter read
+once a month leaves the daily figures of its district incomplete).  Computing again replaces the
+figures of those days and months.  A negative loss (a metering or topology error: a customer on
+the wrong district, a supply meter under-reading) and, on complete figures, a loss above the
+threshold open review items.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, CheckConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, CheckConstraint, and_, delete, func, insert, or_
+from sqlmodel import Field, Session, SQLModel, select
+
+from billing.accounts import Account, District
+from billing.clock import beijing_date
+from billing.errors import InvalidInput
+from billing.money import round_half_up
+from billing.read_history import Series, account_series, district_series, energy_over
+from billing.review import READ_FINDING, open_item
 
 DAY, MONTH = "day", "month"
+LOSS_NEGATIVE, LOSS_HIGH = "loss_negative", "loss_high"
+LOSS_NEGATIVE_MONTH, LOSS_HIGH_MONTH = "loss_negative_month", "loss_high_month"
+RULES_BY_PERIOD = {DAY: (LOSS_NEGATIVE, LOSS_HIGH), MONTH: (LOSS_NEGATIVE_MONTH, LOSS_HIGH_MONTH)}
 
 
 class DistrictLoss(SQLModel, table=True):
@@ -27,3 +43,137 @@ class DistrictLoss(SQLModel, table=True):
     estimated: bool = False
     complete: bool = True  # every meter of the district had its reads
     computed_at: datetime
+
+
+@dataclass(frozen=True)
+class Period:
+    period: str
+    start: date
+    end: date  # exclusive: the day of the closing read
+
+
+@dataclass(frozen=True)
+class LossPoint:
+    """One figure, for a trend chart."""
+
+    starts_on: date
+    supply_wh: int
+    customers_wh: int
+    loss_wh: int
+    rate_bp: int | None  # loss / supply in basis points (1/100 of a percent); None without supply
+    estimated: bool
+    complete: bool
+
+
+def periods(first: date, last: date) -> list[Period]:
+    """Each day of use from ``first`` to ``last``, and each month whose last day is among them."""
+    days = [Period(DAY, first + timedelta(days=n), first + timedelta(days=n + 1)) for n in range((last - first).days + 1)]
+    months, start = [], first.replace(day=1)
+    while start <= last:
+        end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        if first <= end - timedelta(days=1) <= last:
+            months.append(Period(MONTH, start, end))
+        start = end
+    return days + months
+
+
+def compute_loss(session: Session, *, first: date, last: date, now: datetime, high_percent: int) -> dict[str, int]:
+    """Compute (or recompute) every district's figures for the days ``first`` to ``last`` and the
+    months that end among them; returns the number of figures and of new review items by rule."""
+    if last < first:
+        raise InvalidInput("last", f"the last day {last} is before the first {first}")
+    if last >= beijing_date(now):
+        raise InvalidInput("last", f"the loss of {last} needs the reads of the day after, which has not begun")
+    wanted = periods(first, last)
+    boundaries = {p.start for p in wanted} | {p.end for p in wanted}
+    since, until = min(boundaries), max(boundaries)
+    counts = {"figures": 0}
+    for supply in district_series(session, since, until):
+        customers = [s for chunk in account_series(session, _accounts(session, supply.district_id), since, until,
+                                                   boundaries) for s in chunk]
+        figures = [f for f in (_figure(supply, customers, p, now) for p in wanted) if f is not None]
+        _replace(session, supply.district_id, wanted, figures)
+        counts["figures"] += len(figures)
+        for figure in figures:
+            rule = _finding(figure, high_percent)
+            if rule and _open(session, figure, rule, high_percent, now):
+                counts[rule] = counts.get(rule, 0) + 1
+    return counts
+
+
+def _accounts(session: Session, district_id: int) -> list[int]:
+    return list(session.execute(select(Account.id).where(Account.district_id == district_id).order_by(Account.id))
+                .scalars())
+
+
+def _figure(supply: Series, customers: list[Series], period: Period, now: datetime) -> DistrictLoss | None:
+    measured = energy_over(supply, period.start, period.end)
+    if measured is None:  # no supply figure: the gap rule reports the silent supply meter
+        return None
+    used, estimated, complete = 0, measured[1], True
+    for series in customers:
+        energy = energy_over(series, period.start, period.end)
+        if energy is None:
+            complete = False
+            continue
+        used += energy[0]
+        estimated = estimated or energy[1]
+    return DistrictLoss(district_id=supply.district_id, period=period.period, starts_on=period.start,
+                        supply_wh=measured[0], customers_wh=used, loss_wh=measured[0] - used, estimated=estimated,
+                        complete=complete, computed_at=now)
+
+
+def _replace(session: Session, district_id: int, wanted: list[Period], figures: list[DistrictLoss]) -> None:
+    table = DistrictLoss.__table__
+    chosen = or_(*(and_(table.c.period == p.period, table.c.starts_on == p.start) for p in wanted))
+    session.execute(delete(table).where(table.c.district_id == district_id, chosen))
+    if figures:
+        session.execute(insert(table), [figure.model_dump() for figure in figures])
+
+
+def _finding(figure: DistrictLoss, high_percent: int) -> str | None:
+    negative, high = RULES_BY_PERIOD[figure.period]
+    if figure.loss_wh < 0:
+        return negative
+    if figure.complete and figure.loss_wh * 100 > figure.supply_wh * high_percent:
+        return high
+    return None
+
+
+def _open(session: Session, figure: DistrictLoss, rule: str, high_percent: int, now: datetime) -> bool:
+    detail = {"period": figure.period, "starts_on": figure.starts_on.isoformat(), "supply_wh": figure.supply_wh,
+              "customers_wh": figure.customers_wh, "loss_wh": figure.loss_wh, "rate_bp": rate_bp(figure),
+              "threshold_percent": high_percent, "estimated": figure.estimated, "complete": figure.complete}
+    return open_item(session, kind=READ_FINDING, rule=rule, subject_on=figure.starts_on, at=now, detail=detail,
+                     district_id=figure.district_id) is not None
+
+
+def rate_bp(figure: DistrictLoss) -> int | None:
+    """The line-loss rate in basis points (683 = 6.83 %), rounded half-up; None without supply."""
+    if figure.supply_wh <= 0:
+        return None
+    return round_half_up(figure.loss_wh * 10_000, figure.supply_wh)
+
+
+def loss_trend(session: Session, district_id: int, period: str, first: date, last: date) -> list[LossPoint]:
+    """A district's figures whose period starts from ``first`` to ``last``, oldest first."""
+    rows = session.exec(select(DistrictLoss).where(
+        DistrictLoss.district_id == district_id, DistrictLoss.period == period,
+        DistrictLoss.starts_on.between(first, last)).order_by(DistrictLoss.starts_on))
+    return [_point(row) for row in rows]
+
+
+def latest_losses(session: Session, period: str) -> list[tuple[District, LossPoint | None]]:
+    """Every district with its latest figure of ``period`` (None before the first computation)."""
+    newest = (select(DistrictLoss.district_id, func.max(DistrictLoss.starts_on).label("starts_on"))
+              .where(DistrictLoss.period == period).group_by(DistrictLoss.district_id).subquery())
+    rows = session.exec(select(DistrictLoss).join(newest, and_(
+        newest.c.district_id == DistrictLoss.district_id, newest.c.starts_on == DistrictLoss.starts_on))
+        .where(DistrictLoss.period == period))
+    latest = {row.district_id: _point(row) for row in rows}
+    return [(district, latest.get(district.id)) for district in session.exec(select(District).order_by(District.code))]
+
+
+def _point(row: DistrictLoss) -> LossPoint:
+    return LossPoint(row.starts_on, row.supply_wh, row.customers_wh, row.loss_wh, rate_bp(row), row.estimated,
+                     row.complete)
