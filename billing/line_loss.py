@@ -11,17 +11,17 @@ threshold open review items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import BigInteger, CheckConstraint, and_, delete, func, insert, or_
 from sqlmodel import Field, Session, SQLModel, select
 
-from billing.accounts import Account, District
+from billing.accounts import District
 from billing.clock import beijing_date
 from billing.errors import InvalidInput
 from billing.money import round_half_up
-from billing.read_history import Series, account_series, district_series, energy_over
+from billing.read_history import Series, account_series, district_chunks, district_series, energy_over
 from billing.review import READ_FINDING, open_item
 
 DAY, MONTH = "day", "month"
@@ -50,6 +50,21 @@ class Period:
     period: str
     start: date
     end: date  # exclusive: the day of the closing read
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A computed figure, before it becomes a ``DistrictLoss`` row (rows are written in bulk)."""
+
+    district_id: int
+    period: str
+    starts_on: date
+    supply_wh: int
+    customers_wh: int
+    loss_wh: int
+    estimated: bool
+    complete: bool
+    computed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -89,8 +104,8 @@ def compute_loss(session: Session, *, first: date, last: date, now: datetime, hi
     since, until = min(boundaries), max(boundaries)
     counts = {"figures": 0}
     for supply in district_series(session, since, until):
-        customers = [s for chunk in account_series(session, _accounts(session, supply.district_id), since, until,
-                                                   boundaries) for s in chunk]
+        chunks = district_chunks(session, district_ids=[supply.district_id])
+        customers = [s for chunk in account_series(session, chunks, since, until, boundaries) for s in chunk]
         figures = [f for f in (_figure(supply, customers, p, now) for p in wanted) if f is not None]
         _replace(session, supply.district_id, wanted, figures)
         counts["figures"] += len(figures)
@@ -101,12 +116,7 @@ def compute_loss(session: Session, *, first: date, last: date, now: datetime, hi
     return counts
 
 
-def _accounts(session: Session, district_id: int) -> list[int]:
-    return list(session.execute(select(Account.id).where(Account.district_id == district_id).order_by(Account.id))
-                .scalars())
-
-
-def _figure(supply: Series, customers: list[Series], period: Period, now: datetime) -> DistrictLoss | None:
+def _figure(supply: Series, customers: list[Series], period: Period, now: datetime) -> Figure | None:
     measured = energy_over(supply, period.start, period.end)
     if measured is None:  # no supply figure: the gap rule reports the silent supply meter
         return None
@@ -118,20 +128,19 @@ def _figure(supply: Series, customers: list[Series], period: Period, now: dateti
             continue
         used += energy[0]
         estimated = estimated or energy[1]
-    return DistrictLoss(district_id=supply.district_id, period=period.period, starts_on=period.start,
-                        supply_wh=measured[0], customers_wh=used, loss_wh=measured[0] - used, estimated=estimated,
-                        complete=complete, computed_at=now)
+    return Figure(supply.district_id, period.period, period.start, measured[0], used, measured[0] - used, estimated,
+                  complete, now)
 
 
-def _replace(session: Session, district_id: int, wanted: list[Period], figures: list[DistrictLoss]) -> None:
+def _replace(session: Session, district_id: int, wanted: list[Period], figures: list[Figure]) -> None:
     table = DistrictLoss.__table__
     chosen = or_(*(and_(table.c.period == p.period, table.c.starts_on == p.start) for p in wanted))
     session.execute(delete(table).where(table.c.district_id == district_id, chosen))
     if figures:
-        session.execute(insert(table), [figure.model_dump() for figure in figures])
+        session.execute(insert(table), [asdict(figure) for figure in figures])
 
 
-def _finding(figure: DistrictLoss, high_percent: int) -> str | None:
+def _finding(figure: Figure, high_percent: int) -> str | None:
     negative, high = RULES_BY_PERIOD[figure.period]
     if figure.loss_wh < 0:
         return negative
@@ -140,7 +149,7 @@ def _finding(figure: DistrictLoss, high_percent: int) -> str | None:
     return None
 
 
-def _open(session: Session, figure: DistrictLoss, rule: str, high_percent: int, now: datetime) -> bool:
+def _open(session: Session, figure: Figure, rule: str, high_percent: int, now: datetime) -> bool:
     detail = {"period": figure.period, "starts_on": figure.starts_on.isoformat(), "supply_wh": figure.supply_wh,
               "customers_wh": figure.customers_wh, "loss_wh": figure.loss_wh, "rate_bp": rate_bp(figure),
               "threshold_percent": high_percent, "estimated": figure.estimated, "complete": figure.complete}
@@ -148,7 +157,7 @@ def _open(session: Session, figure: DistrictLoss, rule: str, high_percent: int, 
                      district_id=figure.district_id) is not None
 
 
-def rate_bp(figure: DistrictLoss) -> int | None:
+def rate_bp(figure: Figure | DistrictLoss) -> int | None:
     """The line-loss rate in basis points (683 = 6.83 %), rounded half-up; None without supply."""
     if figure.supply_wh <= 0:
         return None

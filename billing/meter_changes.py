@@ -42,30 +42,33 @@ class Reading:
     registers_wh: dict[str, int] = field(default_factory=dict)
 
 
-def change_meter(session: Session, account: Account, *, on: date, old_final: Reading, new_meter_no: str,
+def change_meter(session: Session, account: Account, *, on: date, old_final: Reading | None, new_meter_no: str,
                  new_initial: Reading, multiplier: int, staff_id: int, now: datetime, reason: str,
                  new_kind: str | None = None) -> MeterInstallation:
-    """Replace the account's meter on ``on``; returns the new installation."""
+    """Replace the account's meter on ``on``; returns the new installation.  ``old_final`` None: the old
+    meter's display is dead, and the check opens a review item for its final read to be estimated."""
     current = _open_installation(session, account)
     old = session.get(Meter, current.meter_id)
     _check_common(session, current, on=on, multiplier=multiplier, now=now, reason=reason, meter_removed=True)
-    _check_final(session, old, on, old_final, "old_final")
+    if old_final is not None:
+        _check_final(session, old, on, old_final, "old_final")
     _check_registers(new_initial, "new_initial", required=False)
     if (new_kind or old.kind) not in (SMART, MANUAL):
         raise InvalidInput("new_kind", f"{SMART} or {MANUAL}, got {new_kind!r}")
     meter = _spare_meter(session, new_meter_no, kind=new_kind or old.kind, multiplier=multiplier, on=on,
                          tou=bool(new_initial.registers_wh))
     note = f"换表 {old.meter_no} -> {meter.meter_no}"
-    _record(session, old.id, on, old_final, staff_id, now, f"{note} 拆表示数")
+    if old_final is not None:
+        _record(session, old.id, on, old_final, staff_id, now, f"{note} 拆表示数")
     _record(session, meter.id, on, new_initial, staff_id, now, f"{note} 装表示数")
     installation = _switch(session, current, meter.id, multiplier, on, now, staff_id, reason)
     account.meter_id = meter.id
     session.add(account)
     audit(session, staff_id=staff_id, action="meter_change", target=f"account:{account.account_no}", at=now,
           before={"meter_no": old.meter_no, "multiplier": current.multiplier, "installed_on": current.installed_on,
-                  "final_wh": old_final.total_wh, **_prefixed("final", old_final)},
+                  **_prefixed("final", old_final)},
           after={"meter_no": meter.meter_no, "multiplier": multiplier, "installed_on": on,
-                 "initial_wh": new_initial.total_wh, **_prefixed("initial", new_initial), "reason": reason})
+                 **_prefixed("initial", new_initial), "reason": reason})
     session.flush()
     return installation
 
@@ -201,5 +204,7 @@ def _registers(read: Read) -> dict[str, int]:
     return {name: getattr(read, f"{name}_wh") for name in REGISTERS if getattr(read, f"{name}_wh") is not None}
 
 
-def _prefixed(prefix: str, reading: Reading) -> dict[str, int]:
-    return {f"{prefix}_{name}_wh": value for name, value in reading.registers_wh.items()}
+def _prefixed(prefix: str, reading: Reading | None) -> dict[str, int | None]:
+    if reading is None:
+        return {f"{prefix}_wh": None}
+    return {f"{prefix}_wh": reading.total_wh} | {f"{prefix}_{name}_wh": v for name, v in reading.registers_wh.items()}

@@ -99,7 +99,7 @@ def findings(series: Series, window: Window, rules: ReadRules) -> Iterator[Findi
 
 def _pairs(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
     """Consecutive reads, installation after installation: drops, then what the use says."""
-    before, months_used = None, set()
+    before, months_used, inactive = None, set(), series.status in INACTIVE
     for span in series.spans:
         top, run = None, 0  # highest register before the predecessor; where the run of equal reads began
         for index, after in enumerate(span.points):
@@ -113,9 +113,9 @@ def _pairs(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding
                     kind = kind_of_drop(previous, after, changed=not index, wrap_wh=rules.wrap_wh)
                     if kind != METER_CHANGE:  # a change is judged by _changes, once per change
                         yield Finding(kind, after.day, span.meter_id, after.id, _drop(span, index, previous, rules))
-            elif index:
+            elif index and (inactive or window.holds(after.day)):
                 use = Use(span, previous, after, top, run_start)
-                if use.used_wh > rules.idle_wh * use.days and series.status in INACTIVE:
+                if inactive and use.used_wh > rules.idle_wh * use.days:
                     first_in_month = (after.day.year, after.day.month) not in months_used
                     months_used.add((after.day.year, after.day.month))
                     if first_in_month and window.holds(after.day):
@@ -210,11 +210,11 @@ def _changes(series: Series, window: Window) -> Iterator[Finding]:
 def _tou(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
     seen = set()
     for span in series.spans:
-        for point in span.points:
-            registers = point.registers
-            if not registers or point.id in seen or not window.holds(point.day):
+        for point in span.between(window.first, window.last):
+            if point[4:8] == (None,) * 4 or point.id in seen:
                 continue
             seen.add(point.id)
+            registers = point.registers
             difference = sum(registers.values()) - point.total_wh
             if abs(difference) > rules.tou_tolerance_wh:
                 yield Finding(TOU_MISMATCH, point.day, span.meter_id, point.id, {
@@ -247,8 +247,8 @@ def _year(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]
     for end in window.month_ends():
         start = _month_before(end)
         now, then = energy_over(series, start, end), energy_over(series, _year_before(start), _year_before(end))
-        if now is None or then is None or then[0] <= rules.idle_wh * (end - start).days:
-            continue
+        if now is None or then is None or now[0] < 0 or then[0] <= rules.idle_wh * (end - start).days:
+            continue  # a register that went down is its own finding
         evidence = {"month": start.isoformat()[:7], "used_wh": now[0], "last_year_wh": then[0],
                     "estimated": now[1] or then[1]}
         closing = series.read(series.current().meter_id, end)

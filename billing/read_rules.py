@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from billing.accounts import PREPAID, Account, District
+from billing.accounts import PREPAID
 from billing.clock import beijing_date
 from billing.errors import InvalidInput
 from billing.kwh import WH_PER_KWH
@@ -28,8 +28,7 @@ from billing.read_findings import (
     AMI_GAP, DUPLICATE_READ, HIGH_USE, INACTIVE_USE, LOW_USE, METER_CHANGE, NEGATIVE_USE, OUT_OF_ORDER,
     PREPAID_NO_CUT, ROLLOVER, TOU_MISMATCH, YEAR_HIGH, YEAR_LOW, ZERO_USE, Finding, Window, far_days, findings,
 )
-from billing.read_history import Series, account_ids, account_series, district_series
-from billing.reads import REGISTERS, VALID, Read
+from billing.read_history import Series, account_series, district_chunks, district_series
 from billing.review import OPEN, READ_FINDING, ReviewItem, open_item
 
 RULES: dict[str, str] = {
@@ -37,7 +36,7 @@ RULES: dict[str, str] = {
     ROLLOVER: "the register wrapped past its maximum to a small value: the use is the wrapped difference",
     METER_CHANGE: "a meter or multiplier change without the old meter's final read or the new one's initial read",
     OUT_OF_ORDER: "a read lower than an earlier read across a gap (a read filed under the wrong day)",
-    DUPLICATE_READ: "two meters with identical reads on several days (one meter's reads filed under another)",
+    DUPLICATE_READ: "two meters of a district with identical reads on several days (one's reads filed under another)",
     ZERO_USE: "an active account's register unchanged for N days (a stopped meter)",
     INACTIVE_USE: "use on a vacant, disconnected or closed account (first in each month)",
     HIGH_USE: "daily use far above the trailing average",
@@ -94,14 +93,13 @@ def check_reads(session: Session, *, rules: ReadRules, first: date, last: date, 
     window, since = Window(first, last), rules.since(first)
     meters = None if meter_ids is None else set(meter_ids)
     opened: Counter[str] = Counter()
-    for chunk in account_series(session, account_ids(session, meters), since, last, far_days(window)):
+    for chunk in account_series(session, district_chunks(session, meters), since, last, far_days(window)):
         _balances(session, chunk)
         for series in chunk:
             opened.update(f.rule for f in findings(series, window, rules) if _open(session, series, f, now))
+        opened.update(f.rule for series, f in _duplicates(session, chunk, window) if _open(session, series, f, now))
     for series in district_series(session, since, last, meter_ids=meters):
         opened.update(f.rule for f in findings(series, window, rules) if _open(session, series, f, now))
-    for series, finding in _duplicates(session, window, meters):
-        opened[finding.rule] += _open(session, series, finding, now)
     return {rule: count for rule, count in opened.items() if count}
 
 
@@ -136,40 +134,30 @@ def _negative_since(session: Session, account_id: int) -> date | None:
     return since
 
 
-def _duplicates(session: Session, window: Window, meters: set[int] | None) -> Iterator[tuple[Series, Finding]]:
-    """Pairs of meters whose reads (total and every register) were identical on two or more days of
-    the last week: by chance practically never, by a head-end or a reader's mix-up often."""
-    a, b = Read.__table__.alias("a"), Read.__table__.alias("b")
-    same = [b.c.read_on == a.c.read_on, b.c.total_wh == a.c.total_wh, b.c.meter_id > a.c.meter_id,
-            b.c.status == VALID, *(func.coalesce(b.c[f"{n}_wh"], -1) == func.coalesce(a.c[f"{n}_wh"], -1)
-                                   for n in REGISTERS)]
-    query = (select(a.c.meter_id, b.c.meter_id, a.c.read_on, b.c.id, a.c.total_wh).join(b, and_(*same))
-             .where(a.c.status == VALID, a.c.total_wh >= DUPLICATE_MIN_WH,
-                    a.c.read_on.between(window.first - timedelta(days=DUPLICATE_LOOKBACK_DAYS), window.last)))
+def _duplicates(session: Session, chunk: list[Series], window: Window) -> Iterator[tuple[Series, Finding]]:
+    """Pairs of meters of one district (one concentrator) whose reads, total and every register,
+    were identical on two or more days of the week before: by chance practically never, by a
+    head-end's or a reader's mix-up often."""
+    since = window.first - timedelta(days=DUPLICATE_LOOKBACK_DAYS)
+    first_seen: dict[tuple, int] = {}  # the first meter seen with each reading of each day
     pairs: dict[tuple[int, int], list] = defaultdict(list)
-    for first_meter, second_meter, day, read_id, total in session.execute(query):
-        if meters is None or {first_meter, second_meter} & meters:
-            pairs[(first_meter, second_meter)].append((day, read_id, total))
+    for series in chunk:
+        for span in series.spans:
+            for point in span.between(since, window.last):
+                key = (series.district_id, point.day, point.total_wh, point[4:8])
+                seen = first_seen.setdefault(key, span.meter_id) if point.total_wh >= DUPLICATE_MIN_WH else span.meter_id
+                if seen != span.meter_id:  # the meter seen second is the suspect one
+                    pairs[(seen, span.meter_id)].append((point.day, point.total_wh, point.id, series))
     for (first_meter, second_meter), days in sorted(pairs.items()):
-        days.sort()
-        if len(days) < 2 or not any(window.holds(day) for day, *_ in days) or _open_for(session, second_meter):
+        days.sort(key=lambda match: match[0])
+        if len(days) < 2 or not any(window.holds(match[0]) for match in days) or _open_for(session, second_meter):
             continue
-        series = _owner(session, second_meter)
-        yield series, Finding(DUPLICATE_READ, days[0][0], second_meter, days[-1][1], {
-            "meter_ids": [first_meter, second_meter], "days": [day.isoformat() for day, *_ in days],
-            "total_wh": [total for *_, total in days]})
+        yield days[-1][3], Finding(DUPLICATE_READ, days[0][0], second_meter, days[-1][2], {
+            "meter_ids": [first_meter, second_meter], "days": [match[0].isoformat() for match in days],
+            "total_wh": [match[1] for match in days]})
 
 
 def _open_for(session: Session, meter_id: int) -> bool:
     """A duplicate that goes on is one item while it is open, not one per week."""
     return session.execute(select(ReviewItem.id).where(
         ReviewItem.rule == DUPLICATE_READ, ReviewItem.meter_id == meter_id, ReviewItem.status == OPEN)).first() is not None
-
-
-def _owner(session: Session, meter_id: int) -> Series:
-    """The account (or district) a meter serves, for the review item."""
-    account = session.execute(select(Account.id, Account.district_id).where(Account.meter_id == meter_id)).first()
-    if account is not None:
-        return Series(district_id=account.district_id, spans=[], account_id=account.id)
-    district = session.execute(select(District.id).where(District.district_meter_id == meter_id)).scalar()
-    return Series(district_id=district, spans=[])

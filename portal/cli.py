@@ -2,6 +2,7 @@
 
     dianfei db upgrade                      create or migrate the database
     dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
+    dianfei reads check|loss --from D [--to D]
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
@@ -31,6 +32,7 @@ from portal.config import Settings
 from portal import create_app
 from portal.errors import ConfigError
 from portal.payment_commands import payments_group
+from portal.reads_check import add_read_checks, check_demo
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
@@ -48,6 +50,7 @@ cli = FlaskGroup(
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(payments_group)
+add_read_checks(cli)
 
 
 @cli.group("db")
@@ -95,6 +98,7 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
         f"{summary.manager_accounts} managed by the property manager, "
         f"{summary.reads} reads {summary.first_read}..{summary.last_read}"
     )
+    click.echo(check_demo(svc, summary))
 
 
 @cli.command("run")

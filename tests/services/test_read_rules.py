@@ -72,9 +72,12 @@ def test_a_read_below_an_earlier_one_across_a_gap_is_out_of_order(engine, clock)
     assert item.subject_on == END and item.details["earlier_wh"] == 1_360_000
 
 
-def test_two_meters_reading_the_same_on_two_days_are_a_duplicate(engine, clock):
+def test_two_meters_of_a_district_reading_the_same_on_two_days_are_a_duplicate(engine, clock):
     with unit_of_work(engine) as db:
-        first, second, third = (old_account(db) for _ in range(3))
+        area = factories.district(db)
+        first, second, third = (old_account(db, district_=area) for _ in range(3))
+        elsewhere = old_account(db)  # the same reads in another district: another concentrator
+        reads(db, elsewhere.meter_id, END - DAY, [5_000_000, 5_010_000], clock)
         for account, totals in ((first, [5_000_000, 5_010_000]), (second, [5_000_000, 5_010_000]),
                                 (third, [5_000_000, 5_020_000])):  # third matches on one day only
             reads(db, account.meter_id, END - DAY, totals, clock)
