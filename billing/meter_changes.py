@@ -85,8 +85,7 @@ def change_multiplier(session: Session, account: Account, *, on: date, reading: 
     if reading is None:
         held = valid_read(session, meter.id, on)
         if held is None:
-            raise MeterChangeRefused(f"no read of meter {meter.meter_no} on {on}: enter it", field="reading",
-                                     day=on.isoformat())
+            raise InvalidInput("reading", f"no read of meter {meter.meter_no} on {on}: enter it")
         reading = Reading(held.total_wh, _registers(held))
     _check_final(session, meter, on, reading, "reading")
     _record(session, meter.id, on, reading, staff_id, now, f"倍率 {current.multiplier} -> {multiplier}")

@@ -247,8 +247,8 @@ def _year(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]
     for end in window.month_ends():
         start = _month_before(end)
         now, then = energy_over(series, start, end), energy_over(series, _year_before(start), _year_before(end))
-        if now is None or then is None or now[0] < 0 or then[0] <= rules.idle_wh * (end - start).days:
-            continue  # a register that went down is its own finding
+        if now is None or then is None or then[0] <= rules.idle_wh * (end - start).days:
+            continue
         evidence = {"month": start.isoformat()[:7], "used_wh": now[0], "last_year_wh": then[0],
                     "estimated": now[1] or then[1]}
         closing = series.read(series.current().meter_id, end)

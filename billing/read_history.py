@@ -106,14 +106,15 @@ class Series:
 
 def energy_over(series: Series, start: date, end: date) -> tuple[int, bool] | None:
     """Energy in Wh over [start, end) across its installations, and whether an estimate went into
-    it; None when a boundary read is missing (the bulk twin of ``billing.meters.energy``)."""
+    it (the bulk twin of ``billing.meters.energy``).  None when a boundary read is missing or the
+    register went down between them: a misread or a rollover is not energy until it is reviewed."""
     total, estimated = 0, False
     for span in series.spans:
         first, last = max(start, span.start), min(end, span.end) if span.end else end
         if first >= last:
             continue
         begin, finish = series.read(span.meter_id, first), series.read(span.meter_id, last)
-        if begin is None or finish is None:
+        if begin is None or finish is None or finish.total_wh < begin.total_wh:
             return None
         total += (finish.total_wh - begin.total_wh) * span.multiplier
         estimated = estimated or ESTIMATED in (begin.source, finish.source)

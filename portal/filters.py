@@ -24,6 +24,10 @@ NAMES = {
     "incident_kinds": {"unknown_order": "未知订单的付款", "amount_mismatch": "金额不符", "wrong_channel": "渠道不符",
                        "wrong_merchant": "非本商户通知", "duplicate_payment": "同一订单重复支付",
                        "cash_difference": "现金差额", "transfer_conflict": "账务键冲突"},
+    "register_names": {"sharp": "尖", "peak": "峰", "flat": "平", "valley": "谷"},
+    "meter_kinds": {"smart": "智能表", "manual": "人工抄表"},
+    "read_sources": {"ami": "自动采集", "manual": "人工抄表", "estimated": "估抄", "corrected": "更正"},
+    "account_statuses": {"active": "正常", "vacant": "空置", "disconnected": "已停电", "closed": "已销户"},
 }
 
 

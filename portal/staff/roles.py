@@ -14,11 +14,12 @@ REQUEST_REFUND = "request_refund"  # list refunds and ask for one
 DECIDE_REFUND = "decide_refund"  # approve or reject a refund someone else asked for
 INCIDENTS = "incidents"  # see payment incidents and decide them
 READ_METERS = "read_meters"  # 抄表 (not built yet)
+CHANGE_METER = "change_meter"  # record a meter change (换表) or a multiplier change (倍率)
 REVIEW_BILLS = "review_bills"  # 复核 (not built yet)
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
-    "reader": frozenset({READ_METERS}),
+    "reader": frozenset({READ_METERS, CHANGE_METER}),
     "reviewer": frozenset({REVIEW_BILLS}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND}),
