@@ -1,8 +1,8 @@
 """Which staff role may do what: the one table that the route guards (``staff_required``) and the
 navigation, buttons and dashboard all read, so a link is shown exactly when it can be followed.
 
-admin may do everything.  reader and reviewer have no screens yet (抄表 and 复核 come next); their
-permissions exist so that the dashboard can tell them what they will find there.
+admin may do everything.  A reader records meter changes (换表); 抄表 and 复核 come next, and their
+permissions exist so that the dashboard can tell readers and reviewers what they will find there.
 """
 
 from __future__ import annotations

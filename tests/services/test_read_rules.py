@@ -121,14 +121,17 @@ def test_use_far_from_the_trailing_average_is_high_or_low(engine, clock):
 
 def test_a_month_against_the_same_month_last_year(engine, clock):
     with unit_of_work(engine) as db:
-        doubled, same = old_account(db), old_account(db)
+        tripled, same, third = old_account(db), old_account(db), old_account(db)
         days = [date(2025, 10, 1), date(2025, 11, 1), date(2026, 10, 1), date(2026, 11, 1)]
-        for account, totals in ((doubled, [0, 300_000, 5_000_000, 5_900_000]), (same, [0, 300_000, 5_000_000, 5_310_000])):
+        for account, totals in ((tripled, [0, 300_000, 5_000_000, 5_900_000]),
+                                (same, [0, 300_000, 5_000_000, 5_310_000]), (third, [0, 300_000, 5_000_000, 5_090_000])):
             for day, total in zip(days, totals):
                 reads(db, account.meter_id, day, [total], clock, source=MANUAL_READ)
-    assert check(engine, clock, first=date(2026, 11, 1), last=date(2026, 11, 1)) == {"year_high": 1}
+    assert check(engine, clock, first=date(2026, 11, 1), last=date(2026, 11, 1)) == {"year_high": 1, "year_low": 1}
+    (low,) = items(engine, "year_low")
+    assert (low.account_id, low.details["used_wh"], low.details["threshold_percent"]) == (third.id, 90_000, 40)
     (item,) = items(engine, "year_high")
-    assert (item.account_id, item.subject_on) == (doubled.id, date(2026, 10, 1))
+    assert (item.account_id, item.subject_on) == (tripled.id, date(2026, 10, 1))
     assert (item.details["used_wh"], item.details["last_year_wh"], item.details["month"]) == (900_000, 300_000, "2026-10")
 
 
