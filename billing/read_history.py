@@ -136,19 +136,23 @@ def _as_point(row) -> Point:
 def district_chunks(session: Session, meter_ids: Iterable[int] | None = None,
                     district_ids: Iterable[int] | None = None) -> list[list[int]]:
     """Account ids in chunks of whole districts (a district bigger than a chunk is one): every
-    account, or those any of ``meter_ids`` ever served, or those of ``district_ids``."""
-    query = select(Account.district_id, Account.id).order_by(Account.district_id, Account.id)
-    if meter_ids is not None:
-        served = select(MeterInstallation.account_id).where(MeterInstallation.meter_id.in_(list(meter_ids)))
-        query = query.where(Account.id.in_(served))
-    if district_ids is not None:
-        query = query.where(Account.district_id.in_(list(district_ids)))
-    chunks, district = [[]], None
-    for district_id, account_id in session.execute(query):
-        if district_id != district and len(chunks[-1]) >= CHUNK:
+    account, or those any of ``meter_ids`` ever served, or those of ``district_ids``.  The filters
+    apply here, not in SQL: an import may name more meters than a statement may carry parameters."""
+    query = (select(Account.district_id, Account.id, MeterInstallation.meter_id)
+             .join(MeterInstallation, MeterInstallation.account_id == Account.id)
+             .order_by(Account.district_id, Account.id))
+    meters = None if meter_ids is None else set(meter_ids)
+    districts = None if district_ids is None else set(district_ids)
+    chosen: dict[int, int] = {}  # account -> district, in district order
+    for district_id, account_id, meter_id in session.execute(query):
+        if (meters is None or meter_id in meters) and (districts is None or district_id in districts):
+            chosen[account_id] = district_id
+    chunks, previous = [[]], None
+    for account_id, district_id in chosen.items():
+        if district_id != previous and len(chunks[-1]) >= CHUNK:
             chunks.append([])
         chunks[-1].append(account_id)
-        district = district_id
+        previous = district_id
     return [chunk for chunk in chunks if chunk]
 
 
@@ -169,12 +173,11 @@ def district_series(session: Session, since: date, last: date, meter_ids: Iterab
     """The districts' supply meters (all, or those among ``meter_ids`` / ``district_ids``)."""
     query = (select(District.id, Meter.id, Meter.meter_no, Meter.kind, Meter.multiplier, Meter.installed_on)
              .join(Meter, Meter.id == District.district_meter_id).order_by(District.id))
-    if meter_ids is not None:
-        query = query.where(Meter.id.in_(list(meter_ids)))
-    if district_ids is not None:
-        query = query.where(District.id.in_(list(district_ids)))
+    meters = None if meter_ids is None else set(meter_ids)
+    districts = None if district_ids is None else set(district_ids)
     series = [Series(district_id=district, spans=[Span(meter, number, kind == SMART, multiplier, installed, None)])
-              for district, meter, number, kind, multiplier, installed in session.execute(query)]
+              for district, meter, number, kind, multiplier, installed in session.execute(query)
+              if (meters is None or meter in meters) and (districts is None or district in districts)]
     return _filled(series, since, last, (), session)
 
 
