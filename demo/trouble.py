@@ -12,20 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from billing import ledger
 from billing.accounts import ACTIVE, MANUAL, PREPAID, RESIDENTIAL, SMART, VACANT, Account, District, Meter
 from billing.clock import beijing_date
-from billing.db import bulk_insert, timestamp_value, unit_of_work
+from billing.db import unit_of_work
 from billing.ledger import Posting
 from billing.line_loss import compute_loss
 from billing.managers import ManagerAccount
 from billing.meter_changes import Reading, change_meter
 from billing.read_rules import ReadRules, check_reads
-from billing.reads import AMI, READ_COLUMNS, REGISTERS, Read
+from billing.reads import REGISTERS, Read
 from billing.residents import Binding
 from billing.staff import StaffUser
 
@@ -144,32 +144,34 @@ def _vacant(session: Session, meter: Candidate, days: list[date], now: datetime)
 def _change(session: Session, meter: Candidate, days: list[date], now: datetime) -> str:
     """The meter was replaced, its final read taken: the new one starts at zero and counts on."""
     on = days[-TROUBLE_DAYS["change"]]
-    _replace_meter(session, meter, on, now, dead_days=0)
+    _replace_meter(session, meter, on, now, dead=False)
     return f"meter change {meter.account_no} on {on}"
 
 
 def _dead_meter(session: Session, meter: Candidate, days: list[date], now: datetime) -> str:
-    """The meter died three days before the crew replaced it: no freeze since, no final read."""
+    """The meter died the day before the crew replaced it: no freeze that day, no final read."""
     on = days[-TROUBLE_DAYS["dead"]]
-    _replace_meter(session, meter, on, now, dead_days=3)
+    _replace_meter(session, meter, on, now, dead=True)
     return f"meter change without a final read (a dead meter) {meter.account_no} on {on}"
 
 
-def _replace_meter(session: Session, meter: Candidate, on: date, now: datetime, *, dead_days: int) -> None:
-    rows = _reads_of(session, meter.meter_id, on)
-    dead_from = on - timedelta(days=dead_days - 1) if dead_days else on + timedelta(days=1)
-    session.execute(delete(Read.__table__).where(_TOTAL.meter_id == meter.meter_id, _TOTAL.read_on >= dead_from))
-    final = {n: v for n, v in zip(REGISTERS, rows[0][3:]) if v is not None}
+def _replace_meter(session: Session, meter: Candidate, on: date, now: datetime, *, dead: bool) -> None:
+    """The new meter (from stock) takes over the reads the old one sent after the change, counted
+    from zero; a dead meter's freeze of the change day becomes the new meter's initial read."""
+    (base,) = _reads_of(session, meter.meter_id, on)[:1]
+    registers = {n: v for n, v in zip(REGISTERS, base[3:]) if v is not None}
+    spare = Meter(meter_no=f"H{meter.meter_no[1:]}", kind=SMART, multiplier=1, tou=bool(registers), installed_on=on)
+    session.add(spare)
+    session.flush()
+    moved = {"meter_id": spare.id, "total_wh": _TOTAL.total_wh - base.total_wh}
+    moved |= {f"{n}_wh": _TOTAL[f"{n}_wh"] - v for n, v in registers.items()}
+    session.execute(update(Read.__table__).values(**moved).where(  # moved, not deleted: no table scans for references
+        _TOTAL.meter_id == meter.meter_id, _TOTAL.read_on >= on if dead else _TOTAL.read_on > on))
     admin = session.execute(select(StaffUser.id).where(StaffUser.username == "admin")).scalar()
-    account = session.get(Account, meter.account_id)
-    change_meter(session, account, on=on, old_final=None if dead_days else Reading(rows[0].total_wh, final),
-                 new_meter_no=f"H{meter.meter_no[1:]}", new_initial=Reading(0, dict.fromkeys(final, 0)), multiplier=1,
-                 staff_id=admin, now=now, reason="表计故障，更换智能表")
-    received = timestamp_value(session.connection(), now)
-    new_rows = [(account.meter_id, row.read_on.isoformat(), AMI, row.total_wh - rows[0].total_wh,
-                 *(None if v is None else v - base for v, base in zip(row[3:], rows[0][3:])), None, received)
-                for row in rows[1:]]
-    bulk_insert(session.connection(), Read.__table__, READ_COLUMNS, new_rows)
+    change_meter(session, session.get(Account, meter.account_id), on=on,
+                 old_final=None if dead else Reading(base.total_wh, registers), new_meter_no=spare.meter_no,
+                 new_initial=Reading(0, dict.fromkeys(registers, 0)), multiplier=1, staff_id=admin, now=now,
+                 reason="表计故障，更换智能表")
 
 
 def _no_cut(session: Session, meter: Candidate, days: list[date], now: datetime) -> str:
