@@ -6,11 +6,13 @@ went into it and whether it is complete (every customer meter had its reads; a m
 once a month leaves the daily figures of its district incomplete).  Computing again replaces the
 figures of those days and months.  A negative loss (a metering or topology error: a customer on
 the wrong district, a supply meter under-reading) and, on complete figures, a loss above the
-threshold open review items.
+threshold open review items: one a month, and one per spell of days, on the day it began.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
@@ -102,18 +104,44 @@ def compute_loss(session: Session, *, first: date, last: date, now: datetime, hi
     wanted = periods(first, last)
     boundaries = {p.start for p in wanted} | {p.end for p in wanted}
     since, until = min(boundaries), max(boundaries)
+    supplies = {series.district_id: series for series in district_series(session, since, until)}
     counts = {"figures": 0}
-    for supply in district_series(session, since, until):
-        chunks = district_chunks(session, district_ids=[supply.district_id])
-        customers = [s for chunk in account_series(session, chunks, since, until, boundaries) for s in chunk]
-        figures = [f for f in (_figure(supply, customers, p, now) for p in wanted) if f is not None]
-        _replace(session, supply.district_id, wanted, figures)
-        counts["figures"] += len(figures)
-        for figure in figures:
-            rule = _finding(figure, high_percent)
-            if rule and _open(session, figure, rule, high_percent, now):
-                counts[rule] = counts.get(rule, 0) + 1
+    customers: dict[int, list[Series]] = defaultdict(list)
+    for chunk in account_series(session, district_chunks(session, district_ids=supplies), since, until, boundaries):
+        for series in chunk:  # a chunk holds whole districts: each is computed once its chunk is in
+            customers[series.district_id].append(series)
+        for district_id in [d for d in customers if d in supplies]:
+            _district(session, supplies.pop(district_id), customers.pop(district_id), wanted, high_percent, now, counts)
+    for supply in supplies.values():  # districts without customers
+        _district(session, supply, [], wanted, high_percent, now, counts)
     return counts
+
+
+def _district(session: Session, supply: Series, customers: list[Series], wanted: list[Period], high_percent: int,
+              now: datetime, counts: dict[str, int]) -> None:
+    figures = [f for f in (_figure(supply, customers, p, now) for p in wanted) if f is not None]
+    before = session.get(DistrictLoss, (supply.district_id, DAY, wanted[0].start - timedelta(days=1)))
+    _replace(session, supply.district_id, wanted, figures)
+    counts["figures"] += len(figures)
+    for figure, rule in _findings(figures, before, high_percent):
+        if _open(session, figure, rule, high_percent, now):
+            counts[rule] = counts.get(rule, 0) + 1
+
+
+def _findings(figures: list[Figure], before: DistrictLoss | None, high_percent: int) -> Iterator[tuple[Figure, str]]:
+    """Each month's finding; a daily finding once per spell, on the day it began (a district losing
+    too much every day is one item, not one a day)."""
+    previous = (before.starts_on, _finding(before, high_percent)) if before else None
+    for figure in figures:
+        rule = _finding(figure, high_percent)
+        if figure.period == MONTH:
+            if rule:
+                yield figure, rule
+            continue
+        continues = previous == (figure.starts_on - timedelta(days=1), rule)
+        if rule and not continues:
+            yield figure, rule
+        previous = (figure.starts_on, rule)
 
 
 def _figure(supply: Series, customers: list[Series], period: Period, now: datetime) -> Figure | None:

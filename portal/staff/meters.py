@@ -98,14 +98,16 @@ def _page(account_no: str, *, problem: str | None = None, failed: str | None = N
         except BillingError as error:
             return render_template("staff/meter_find.html", problem=error_message(error)), 404
         history = installations(db, account.id)
-        meters = {m.id: m for m in db.exec(select(Meter).where(Meter.id.in_([i.meter_id for i in history])))}
+        meters = {m.id: m for m in db.exec(select(Meter).where(Meter.id.in_(
+            [account.meter_id, *(i.meter_id for i in history)])))}
         meter = meters[account.meter_id]
         recent = db.exec(select(Read).where(Read.meter_id == meter.id, Read.status == VALID)
                          .order_by(Read.read_on.desc()).limit(RECENT_READS)).all()
         district = db.get(District, account.district_id)
     registers = [n for n in REGISTERS if recent and getattr(recent[0], f"{n}_wh") is not None]
+    current = history[-1] if history else None
     return render_template("staff/meter.html", account=account, meter=meter, meters=meters, history=history,
-                           recent=recent, district=district, registers=registers, kinds=(SMART, MANUAL),
+                           current=current, recent=recent, district=district, registers=registers, kinds=(SMART, MANUAL),
                            today=beijing_date(svc.clock()), problem=problem, failed=failed,
                            values=request.form if failed else {}), status
 

@@ -81,9 +81,10 @@ def test_computing_again_replaces_the_figures_and_flags_an_estimate(engine, cloc
     assert found[(DAY, FIRST)].customers_wh == 11_000 + 10_000 and not found[(MONTH, date(2026, 10, 1))].estimated
 
 
-def test_negative_loss_is_a_finding_per_day_and_month(engine, clock):
+def test_negative_loss_is_a_finding_per_spell_of_days_and_per_month(engine, clock):
     area = district(engine, clock, 18_000)
-    assert compute(engine, clock) == {"figures": 3, "loss_negative": 2, "loss_negative_month": 1}
+    assert compute(engine, clock, last=FIRST) == {"figures": 1, "loss_negative": 1}
+    assert compute(engine, clock, first=LAST) == {"figures": 2, "loss_negative_month": 1}  # the same spell
     with read_session(engine) as db:
         found = sorted((item.rule, item.subject_on, item.district_id) for item in open_items(db))
         detail = next(item.details for item in open_items(db) if item.rule == "loss_negative_month")
@@ -94,12 +95,12 @@ def test_negative_loss_is_a_finding_per_day_and_month(engine, clock):
 
 def test_high_loss_is_a_finding_only_on_complete_figures(engine, clock):
     district(engine, clock, 30_000)
-    assert compute(engine, clock) == {"figures": 3, "loss_high": 2, "loss_high_month": 1}
+    assert compute(engine, clock) == {"figures": 3, "loss_high": 1, "loss_high_month": 1}
     incomplete = district(engine, clock, 30_000, manual=True)
     with unit_of_work(engine) as db:
         for item in open_items(db):
             db.delete(item)
-    assert compute(engine, clock) == {"figures": 6, "loss_high": 2, "loss_high_month": 2}
+    assert compute(engine, clock) == {"figures": 6, "loss_high": 1, "loss_high_month": 2}
     found = figures(engine, incomplete)
     assert not found[(DAY, LAST)].complete and found[(MONTH, date(2026, 10, 1))].complete
 
