@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, CheckConstraint, and_, delete, func, insert, or_
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import BigInteger, CheckConstraint, and_, delete, insert, or_
+from sqlmodel import Field, Session, SQLModel
 
-from billing.accounts import District
 from billing.clock import beijing_date
 from billing.errors import InvalidInput
 from billing.money import round_half_up
@@ -67,19 +66,6 @@ class Figure:
     estimated: bool
     complete: bool
     computed_at: datetime
-
-
-@dataclass(frozen=True)
-class LossPoint:
-    """One figure, for a trend chart."""
-
-    starts_on: date
-    supply_wh: int
-    customers_wh: int
-    loss_wh: int
-    rate_bp: int | None  # loss / supply in basis points (1/100 of a percent); None without supply
-    estimated: bool
-    complete: bool
 
 
 def periods(first: date, last: date) -> list[Period]:
@@ -190,27 +176,3 @@ def rate_bp(figure: Figure | DistrictLoss) -> int | None:
     if figure.supply_wh <= 0:
         return None
     return round_half_up(figure.loss_wh * 10_000, figure.supply_wh)
-
-
-def loss_trend(session: Session, district_id: int, period: str, first: date, last: date) -> list[LossPoint]:
-    """A district's figures whose period starts from ``first`` to ``last``, oldest first."""
-    rows = session.exec(select(DistrictLoss).where(
-        DistrictLoss.district_id == district_id, DistrictLoss.period == period,
-        DistrictLoss.starts_on.between(first, last)).order_by(DistrictLoss.starts_on))
-    return [_point(row) for row in rows]
-
-
-def latest_losses(session: Session, period: str) -> list[tuple[District, LossPoint | None]]:
-    """Every district with its latest figure of ``period`` (None before the first computation)."""
-    newest = (select(DistrictLoss.district_id, func.max(DistrictLoss.starts_on).label("starts_on"))
-              .where(DistrictLoss.period == period).group_by(DistrictLoss.district_id).subquery())
-    rows = session.exec(select(DistrictLoss).join(newest, and_(
-        newest.c.district_id == DistrictLoss.district_id, newest.c.starts_on == DistrictLoss.starts_on))
-        .where(DistrictLoss.period == period))
-    latest = {row.district_id: _point(row) for row in rows}
-    return [(district, latest.get(district.id)) for district in session.exec(select(District).order_by(District.code))]
-
-
-def _point(row: DistrictLoss) -> LossPoint:
-    return LossPoint(row.starts_on, row.supply_wh, row.customers_wh, row.loss_wh, rate_bp(row), row.estimated,
-                     row.complete)

@@ -113,7 +113,7 @@ def _check_common(session: Session, current: MeterInstallation, *, on: date, mul
     """The day is after the installation began and not after today; a meter taken off has no reads
     after it (a multiplier change recorded late keeps the reads the same meter sent since)."""
     if not reason.strip():
-        raise InvalidInput("reason", "say why the meter or multiplier changed")
+        raise InvalidInput("change_reason", "say why the meter or multiplier changed")
     if isinstance(multiplier, bool) or not isinstance(multiplier, int) or not 1 <= multiplier <= MAX_MULTIPLIER:
         raise InvalidInput("multiplier", f"a whole number from 1 to {MAX_MULTIPLIER}, got {multiplier!r}",
                            maximum=MAX_MULTIPLIER)

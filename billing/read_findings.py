@@ -129,10 +129,10 @@ def _pairs(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding
 
 def _drop(span: Span, index: int, previous: Point, rules: ReadRules) -> dict:
     after = span.points[index]
-    detail = {"before": previous.shown(), "after": after.shown(), "drop_wh": previous.total_wh - after.total_wh,
+    detail = {**previous.shown("previous"), **after.shown("read"), "drop_wh": previous.total_wh - after.total_wh,
               "multiplier": span.multiplier}
     if index + 1 < len(span.points):  # the read after shows which of the two was wrong
-        detail["next"] = span.points[index + 1].shown()
+        detail |= span.points[index + 1].shown("next")
     wrapped = rules.wrap_wh - previous.total_wh + after.total_wh
     if kind_of_drop(previous, after, changed=False, wrap_wh=rules.wrap_wh) == ROLLOVER:
         detail |= {"register_max_wh": rules.wrap_wh - 10, "used_wh": wrapped * span.multiplier}
@@ -158,7 +158,7 @@ class Use:
         return (self.after.total_wh - self.before.total_wh) * self.span.multiplier
 
     def finding(self, rule: str, **detail) -> Finding:
-        shown = {"before": self.before.shown(), "after": self.after.shown(), "used_wh": self.used_wh,
+        shown = {**self.before.shown("previous"), **self.after.shown("read"), "used_wh": self.used_wh,
                  "days": self.days, "multiplier": self.span.multiplier}
         return Finding(rule, self.after.day, self.span.meter_id, self.after.id, shown | detail)
 
@@ -183,7 +183,7 @@ class Use:
         if base_wh <= rules.idle_wh * base_days:
             return
         ratio = self.used_wh * base_days * 100  # compared with base_wh * days * percent, in integers
-        evidence = {"average_daily_wh": base_wh // base_days, "daily_wh": self.used_wh // self.days,
+        evidence = {"average_wh": base_wh // base_days, "daily_wh": self.used_wh // self.days,
                     "average_from": base.day.isoformat(), "average_days": base_days}
         if ratio > base_wh * self.days * rules.high_percent:
             yield self.finding(HIGH_USE, threshold_percent=rules.high_percent, **evidence)
@@ -202,9 +202,9 @@ def _changes(series: Series, window: Window) -> Iterator[Finding]:
         final, initial = (p if p is not None and p.day == day else None for p in (final, initial))
         if final is None or initial is None:
             yield Finding(METER_CHANGE, day, new.meter_id, initial.id if initial else None, {
-                "old_meter": old.meter_no, "new_meter": new.meter_no, "final_read": final.shown() if final else None,
-                "initial_read": initial.shown() if initial else None, "old_multiplier": old.multiplier,
-                "new_multiplier": new.multiplier})
+                "old_meter": old.meter_no, "new_meter": new.meter_no, "old_multiplier": old.multiplier,
+                "new_multiplier": new.multiplier, **(final.shown("final") if final else {}),
+                **(initial.shown("initial") if initial else {})})
 
 
 def _tou(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
@@ -218,7 +218,8 @@ def _tou(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
             difference = sum(registers.values()) - point.total_wh
             if abs(difference) > rules.tou_tolerance_wh:
                 yield Finding(TOU_MISMATCH, point.day, span.meter_id, point.id, {
-                    "read": point.shown(), "registers_sum_wh": sum(registers.values()), "difference_wh": difference,
+                    **point.shown("read"), **{f"{name}_wh": value for name, value in registers.items()},
+                    "registers_wh": sum(registers.values()), "difference_wh": difference,
                     "tolerance_wh": rules.tou_tolerance_wh})
 
 
@@ -236,9 +237,9 @@ def _gaps(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]
             if (day is None or day > reaches) and reaches <= end and window.holds(reaches):
                 silent_to = min(day - ONE_DAY, end) if day else end
                 yield Finding(AMI_GAP, previous + ONE_DAY, span.meter_id, None, {
-                    "last_read_on": previous.isoformat() if previous >= span.start else None,
+                    **({"previous_on": previous.isoformat()} if previous >= span.start else {}),
                     "missing_days": (silent_to - previous).days, "threshold_days": rules.gap_days,
-                    "next_read_on": day.isoformat() if day else None})
+                    **({"next_on": day.isoformat()} if day else {})})
             previous = day or previous
 
 
@@ -273,4 +274,4 @@ def _prepaid(series: Series, window: Window, rules: ReadRules) -> Iterator[Findi
         last = uses[-1]
         yield Finding(PREPAID_NO_CUT, since, last.span.meter_id, last.after.id, {
             "balance_fen": series.balance_fen, "negative_since": since.isoformat(), "used_wh": used,
-            "from": uses[0].before.shown(), "to": last.after.shown(), "idle_wh": rules.idle_wh})
+            **uses[0].before.shown("from"), **last.after.shown("read"), "idle_wh": rules.idle_wh})

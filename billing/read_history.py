@@ -46,9 +46,10 @@ class Point(NamedTuple):
         names = ("sharp", "peak", "flat", "valley")
         return {name: value for name, value in zip(names, self[4:8]) if value is not None}
 
-    def shown(self) -> dict:
-        """The read as evidence in a review item."""
-        return {"day": self.day.isoformat(), "total_wh": self.total_wh, "source": self.source, **self.registers}
+    def shown(self, role: str) -> dict:
+        """The read as evidence in a review item, flat (``previous_on``, ``previous_wh``), so that
+        the review page can name and format each value."""
+        return {f"{role}_on": self.day.isoformat(), f"{role}_wh": self.total_wh}
 
 
 @dataclass

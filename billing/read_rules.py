@@ -21,7 +21,6 @@ from sqlmodel import Session
 from billing.accounts import PREPAID
 from billing.clock import beijing_date
 from billing.errors import InvalidInput
-from billing.kwh import WH_PER_KWH
 from billing.ledger import LedgerAccount, Transfer, customer_balances
 from billing.line_loss import LOSS_HIGH, LOSS_HIGH_MONTH, LOSS_NEGATIVE, LOSS_NEGATIVE_MONTH
 from billing.read_findings import (
@@ -73,7 +72,7 @@ class ReadRules:
 
     @property
     def wrap_wh(self) -> int:
-        return 10**self.register_digits * WH_PER_KWH
+        return 10**self.register_digits * 1000  # Wh per kWh
 
     def since(self, first: date) -> date:
         """The first day a check of ``first`` onwards must see: the trailing average, a run of
@@ -140,21 +139,23 @@ def _duplicates(session: Session, chunk: list[Series], window: Window) -> Iterat
     head-end's or a reader's mix-up often."""
     since = window.first - timedelta(days=DUPLICATE_LOOKBACK_DAYS)
     first_seen: dict[tuple, int] = {}  # the first meter seen with each reading of each day
+    meter_nos: dict[int, str] = {}
     pairs: dict[tuple[int, int], list] = defaultdict(list)
     for series in chunk:
         for span in series.spans:
+            meter_nos[span.meter_id] = span.meter_no
             for point in span.between(since, window.last):
                 key = (series.district_id, point.day, point.total_wh, point[4:8])
                 seen = first_seen.setdefault(key, span.meter_id) if point.total_wh >= DUPLICATE_MIN_WH else span.meter_id
                 if seen != span.meter_id:  # the meter seen second is the suspect one
-                    pairs[(seen, span.meter_id)].append((point.day, point.total_wh, point.id, series))
+                    pairs[(seen, span.meter_id)].append((point.day, point.total_wh, point.id, series, meter_nos[seen]))
     for (first_meter, second_meter), days in sorted(pairs.items()):
         days.sort(key=lambda match: match[0])
         if len(days) < 2 or not any(window.holds(match[0]) for match in days) or _open_for(session, second_meter):
             continue
         yield days[-1][3], Finding(DUPLICATE_READ, days[0][0], second_meter, days[-1][2], {
-            "meter_ids": [first_meter, second_meter], "days": [match[0].isoformat() for match in days],
-            "total_wh": [match[1] for match in days]})
+            "other_meter": days[-1][4], "matching_days": [match[0].isoformat() for match in days],
+            "read_wh": days[-1][1]})
 
 
 def _open_for(session: Session, meter_id: int) -> bool:

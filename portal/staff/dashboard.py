@@ -7,12 +7,13 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from billing import review_queue
 from billing.clock import beijing_date
 from billing.incidents import Incident, open_incidents
 from payments import counter, refunds
 from payments.refunds import Refund
 from portal.staff.incident_text import describe_all
-from portal.staff.roles import COUNTER, DECIDE_REFUND, INCIDENTS, REQUEST_REFUND, may
+from portal.staff.roles import COUNTER, DECIDE_REFUND, INCIDENTS, REQUEST_REFUND, REVIEW, may
 
 SHOWN = 10  # rows per list; the full lists are a click away
 
@@ -25,6 +26,7 @@ class Work:
     awaiting: list[Refund] = field(default_factory=list)  # finance: refunds waiting for approval
     drawer: counter.Drawer | None = None  # cashier: today's takings, and the close if done
     asked: list[Refund] = field(default_factory=list)  # refunds this person asked for
+    review: review_queue.QueuePage | None = None  # reviewer: the oldest open items of the queue
 
 
 def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime) -> Work:
@@ -41,4 +43,6 @@ def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime)
     if may(roles, REQUEST_REFUND):
         work.asked = list(session.exec(
             select(Refund).where(Refund.requested_by == staff_id).order_by(Refund.id.desc()).limit(SHOWN)))
+    if may(roles, REVIEW):
+        work.review = review_queue.queue(session, review_queue.QueueFilter(), today=beijing_date(now), per_page=SHOWN)
     return work

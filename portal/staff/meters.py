@@ -16,7 +16,7 @@ from billing.accounts import MANUAL, SMART, District, Meter, get_account
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, InvalidInput
-from billing.kwh import format_kwh, parse_kwh
+from billing.kwh import parse_kwh
 from billing.meter_changes import MAX_MULTIPLIER, Reading, change_meter, change_multiplier
 from billing.meters import installations
 from billing.reads import REGISTERS, VALID, Read
@@ -26,11 +26,6 @@ from portal.staff.roles import CHANGE_METER
 from portal.wiring import services
 
 RECENT_READS = 5
-
-
-@blueprint.app_template_filter("kwh")
-def _kwh(wh: int | None) -> str:
-    return format_kwh(wh)
 
 
 @blueprint.get("/meters")

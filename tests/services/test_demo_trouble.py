@@ -31,7 +31,7 @@ def test_the_checks_find_the_demo_trouble_once(engine, clock):
         assert {districts[i.district_id] for i in by_rule["loss_negative"]} == {"TQ-HX03"}
         assert by_rule["inactive_use"][0].details["status"] == "vacant"
         (dead,) = by_rule["meter_change"]
-        assert dead.details["final_read"] is None and dead.details["new_meter"].startswith("H")
+        assert "final_wh" not in dead.details and dead.details["new_meter"].startswith("H")
 
 
 def test_the_demo_meter_change_counts_both_meters(engine, clock):

@@ -49,7 +49,8 @@ def test_a_drop_is_a_misread_with_the_reads_around_it(engine, clock):
     assert check(engine, clock) == {"negative_use": 1}
     (item,) = items(engine, "negative_use")
     assert (item.meter_id, item.account_id, item.subject_on) == (account.meter_id, account.id, END)
-    assert item.details["before"]["total_wh"] == 1_380_000 and item.details["after"]["total_wh"] == 1_000_000
+    assert (item.details["previous_wh"], item.details["read_wh"], item.details["read_on"]) == (
+        1_380_000, 1_000_000, END.isoformat())
     assert item.details["drop_wh"] == 380_000
     assert check(engine, clock) == {}  # checked again: nothing new
 
@@ -81,9 +82,10 @@ def test_two_meters_of_a_district_reading_the_same_on_two_days_are_a_duplicate(e
         for account, totals in ((first, [5_000_000, 5_010_000]), (second, [5_000_000, 5_010_000]),
                                 (third, [5_000_000, 5_020_000])):  # third matches on one day only
             reads(db, account.meter_id, END - DAY, totals, clock)
+        first_no = db.get(Meter, first.meter_id).meter_no
     assert check(engine, clock) == {"duplicate_read": 1}
     (item,) = items(engine, "duplicate_read")
-    assert item.meter_id == second.meter_id and item.details["meter_ids"] == [first.meter_id, second.meter_id]
+    assert item.meter_id == second.meter_id and item.details["other_meter"] == first_no
     assert check(engine, clock, first=END - DAY) == {}
 
 
@@ -115,7 +117,7 @@ def test_use_far_from_the_trailing_average_is_high_or_low(engine, clock):
     assert check(engine, clock) == {"high_use": 1, "low_use": 1}
     (found_high,), (found_low,) = items(engine, "high_use"), items(engine, "low_use")
     assert (found_high.account_id, found_low.account_id) == (high.id, low.id)
-    assert found_high.details["average_daily_wh"] == 10_000 and found_high.details["daily_wh"] == 40_000
+    assert found_high.details["average_wh"] == 10_000 and found_high.details["daily_wh"] == 40_000
     assert found_high.details["threshold_percent"] == 300
 
 

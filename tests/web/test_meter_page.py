@@ -71,7 +71,7 @@ def test_refusals_name_the_field_and_change_nothing(engine, clock, client):
         ({"multiplier": "x" * 50}, "倍率应为1至100000之间的整数"),
         ({"new_meter_no": _meter_no(engine, account)}, "正在使用中"),
         ({"new_meter_no": "坏 号"}, "新表表号应为1至24位"),
-        ({"reason": ""}, "请填写原因"),
+        ({"reason": ""}, "请填写换表或倍率变更的原因"),
     ):
         refused = client.post("/staff/accounts/3301000777/meter", data=_form(client, **fields))
         text = refused.get_data(as_text=True)

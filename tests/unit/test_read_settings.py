@@ -1,27 +1,11 @@
-"""kWh text at the edges, and the read thresholds from settings: out of range stops startup naming
-the setting; in range they reach ``ReadRules``."""
+"""The read thresholds from settings: out of range stops startup naming the setting; in range they
+reach ``ReadRules``."""
 
 import pytest
 
-from billing.errors import InvalidInput
-from billing.kwh import format_kwh, parse_kwh
 from billing.read_rules import ReadRules
 from portal.config import load_settings
 from portal.errors import ConfigError
-
-
-@pytest.mark.parametrize(("text", "wh"), [("0", 0), ("0.00", 0), ("12345.67", 12_345_670), (" 7.5 ", 7_500),
-                                          ("99999.99", 99_999_990)])
-def test_kwh_text_is_exact_wh(text, wh):
-    assert parse_kwh(text, "old_final") == wh
-    assert format_kwh(wh) == f"{wh // 1000}.{wh % 1000 // 10:02d}"
-
-
-@pytest.mark.parametrize("text", ["", "-1", "1.234", "1,000", "１２", "NaN", "1e3", "12.", "0x10", None, 5])
-def test_anything_else_is_refused_naming_the_field(text):
-    with pytest.raises(InvalidInput) as refused:
-        parse_kwh(text, "new_initial")
-    assert refused.value.field == "new_initial"
 
 
 def test_the_thresholds_come_from_the_settings(tmp_path):
