@@ -164,9 +164,9 @@ def _finding(figure: Figure, high_percent: int) -> str | None:
 
 
 def _open(session: Session, figure: Figure, rule: str, high_percent: int, now: datetime) -> bool:
-    detail = {"period": figure.period, "starts_on": figure.starts_on.isoformat(), "supply_wh": figure.supply_wh,
-              "customers_wh": figure.customers_wh, "loss_wh": figure.loss_wh, "rate_bp": rate_bp(figure),
-              "threshold_percent": high_percent, "estimated": figure.estimated, "complete": figure.complete}
+    detail = {"supply_wh": figure.supply_wh, "customers_wh": figure.customers_wh, "loss_wh": figure.loss_wh,
+              "rate_bp": rate_bp(figure), "threshold_percent": high_percent, "estimated": figure.estimated,
+              "complete": figure.complete}  # the rule and the day say the period
     return open_item(session, kind=READ_FINDING, rule=rule, subject_on=figure.starts_on, at=now, detail=detail,
                      district_id=figure.district_id) is not None
 

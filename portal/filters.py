@@ -59,7 +59,7 @@ NAMES = {
                      "missing_days": "缺数天数", "old_meter": "旧表表号", "new_meter": "新表表号",
                      "old_multiplier": "原倍率", "new_multiplier": "新倍率", "final_on": "拆表日", "final_wh": "拆表示数",
                      "initial_on": "装表日", "initial_wh": "装表示数", "other_meter": "示数相同的表号",
-                     "matching_days": "示数相同的日期", "period": "周期", "starts_on": "起始日", "supply_wh": "供电量",
+                     "matching_days": "示数相同的日期", "supply_wh": "供电量",
                      "customers_wh": "用户用电量", "loss_wh": "损失电量", "rate_bp": "线损率（万分之）",
                      "complete": "数据完整", "note": "抄表员备注"},
 }

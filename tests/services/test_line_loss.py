@@ -87,7 +87,7 @@ def test_negative_loss_is_a_finding_per_spell_of_days_and_per_month(engine, cloc
         found = sorted((item.rule, item.subject_on, item.district_id) for item in open_items(db))
         detail = next(item.details for item in open_items(db) if item.rule == "loss_negative_month")
     assert found[0] == ("loss_negative", FIRST, area)
-    assert (detail["loss_wh"], detail["rate_bp"], detail["period"]) == (-31 * 2_000, -1111, MONTH)
+    assert (detail["loss_wh"], detail["rate_bp"], detail["complete"]) == (-31 * 2_000, -1111, True)
     assert compute(engine, clock) == {"figures": 3}  # nothing opened twice
 
 
