@@ -31,6 +31,7 @@ from billing.reads import READ_COLUMNS, Read
 from billing.managers import Manager, ManagerAccount, ManagerMember
 from billing.residents import Binding, Resident
 from billing.staff import add_staff
+from demo.trouble import add_trouble
 
 DEMO_PASSWORD = "demo1234"
 DEMO_STAFF = (
@@ -102,6 +103,7 @@ def load_demo_county(engine: Engine, *, accounts: int = 400, seed: int = 2026, n
         _opening_balances(session, plan, now)
         session.flush()
         summary.reads = _reads(connection, plan, district_meters, days, rng, now, reader_id)
+        add_trouble(session, days=days, now=now)
     return summary
 
 

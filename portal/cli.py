@@ -2,8 +2,9 @@
 
     dianfei db upgrade                      create or migrate the database
     dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
+    dianfei reads import FILE / estimate    AMI files in (checked as they come), missing reads estimated
+    dianfei reads check|loss --from D [--to D]
     dianfei run [--host H] [--port P]       serve the portal
-    dianfei reads import FILE / estimate    AMI files in, missing reads estimated
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
 the variable.
@@ -35,6 +36,7 @@ from portal import create_app
 from portal.errors import ConfigError
 from portal.payment_commands import payments_group
 from portal.read_commands import reads_group
+from portal.reads_check import check_demo
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
@@ -100,6 +102,7 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
         f"{summary.manager_accounts} managed by the property manager, "
         f"{summary.reads} reads {summary.first_read}..{summary.last_read}"
     )
+    click.echo(check_demo(svc, summary))
     ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
     click.echo(f"today's AMI file from the head-end: {ami} (dianfei reads import {ami})")
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from billing.errors import InvalidAmount
 from billing.money import parse_yuan
+from billing.read_rules import ReadRules
 from portal.errors import ConfigError
 from portal.i18n import LANGUAGES
 
@@ -101,6 +102,30 @@ class Settings:
     ALIPAY_PUBLIC_KEY_FILE: str = setting("", "Alipay public key file (PEM or bare base64)")
     ALIPAY_GATEWAY: str = setting("https://openapi.alipay.com/gateway.do", "Alipay gateway", url=GATEWAY_URL)
     ALIPAY_NOTIFY_URL: str = setting("", "notify URL, if not the one made from `DIANFEI_PUBLIC_URL`", url=CHANNEL_URL)
+    READ_REGISTER_DIGITS: int = setting(ReadRules.register_digits, "whole-kWh digits of a meter register: it rolls "
+                                        "over to zero after 10^N kWh (5: 99999.99), which tells a rollover from a "
+                                        "misread", bounds=(4, 9))
+    READ_ZERO_DAYS: int = setting(ReadRules.zero_days, "days an active account's register may stand still before it "
+                                  "is a stopped meter", bounds=(2, 90))
+    READ_GAP_DAYS: int = setting(ReadRules.gap_days, "days a smart meter may send no read before it is a gap",
+                                 bounds=(1, 90))
+    READ_TRAILING_DAYS: int = setting(ReadRules.trailing_days, "days of the trailing average daily use a read is "
+                                      "compared with", bounds=(7, 365))
+    READ_HIGH_PERCENT: int = setting(ReadRules.high_percent, "daily use above this percentage of the trailing "
+                                     "average is high", bounds=(101, 10_000))
+    READ_LOW_PERCENT: int = setting(ReadRules.low_percent, "daily use below this percentage of the trailing average "
+                                    "(but not zero) is low", bounds=(1, 99))
+    READ_YEAR_HIGH_PERCENT: int = setting(ReadRules.year_high_percent, "a month's use above this percentage of the "
+                                          "same month last year is high", bounds=(101, 10_000))
+    READ_YEAR_LOW_PERCENT: int = setting(ReadRules.year_low_percent, "a month's use below this percentage of the "
+                                         "same month last year is low", bounds=(1, 99))
+    READ_IDLE_WH: int = setting(ReadRules.idle_wh, "daily use (Wh) at or below which there is none: use above it on a "
+                                "vacant, disconnected or closed account or a prepaid account below zero is a "
+                                "finding, and averages below it are not compared", bounds=(0, 100_000))
+    READ_TOU_TOLERANCE_WH: int = setting(ReadRules.tou_tolerance_wh, "how far (Wh) the 尖峰平谷 registers may add up "
+                                         "from the total", bounds=(0, 10_000))
+    LOSS_HIGH_PERCENT: int = setting(ReadRules.loss_high_percent, "a district's line loss above this percentage of "
+                                     "its supply is high (complete figures only)", bounds=(1, 100))
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
@@ -113,6 +138,12 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.ENV == PRODUCTION
+
+    @property
+    def read_rules(self) -> ReadRules:
+        """The read-validation and line-loss thresholds, for ``billing.read_rules.check_reads``."""
+        return ReadRules(**{item.name: getattr(self, item.name.upper() if item.name.startswith("loss")
+                                              else f"READ_{item.name.upper()}") for item in fields(ReadRules)})
 
     @property
     def delivers_login_codes(self) -> bool:

@@ -27,13 +27,14 @@ NAMES = {
     "incident_kinds": {"unknown_order": "未知订单的付款", "amount_mismatch": "金额不符", "wrong_channel": "渠道不符",
                        "wrong_merchant": "非本商户通知", "duplicate_payment": "同一订单重复支付",
                        "cash_difference": "现金差额", "transfer_conflict": "账务键冲突"},
-    # Review queue: the rule codes of billing/read_rules.py (an unknown code is shown as itself).
+    # Review queue: the rule codes of billing/read_rules.py RULES (an unknown code is shown as itself).
     "rule_names": {"high_use": "电量突增", "low_use": "电量突减", "negative_use": "示数倒走（负电量）",
-                   "rollover": "示数翻转", "zero_use": "连续零电量", "vacant_use": "空置户有用电",
-                   "disconnected_use": "停电户有用电", "closed_use": "销户后有用电", "prepaid_not_cut": "欠费未断电",
-                   "out_of_order": "示数日期乱序", "duplicate_read": "重复示数", "tou_sum": "分时示数之和不等于总示数",
-                   "ami_gap": "采集缺数", "out_of_range": "超出预期范围", "loss_negative": "台区负线损",
-                   "loss_high": "台区线损率超限"},
+                   "rollover": "示数翻转", "meter_change": "换表缺示数", "zero_use": "连续零电量",
+                   "inactive_use": "空置、停电或销户仍用电", "prepaid_no_cut": "欠费未断电",
+                   "out_of_order": "示数日期乱序", "duplicate_read": "重复示数", "tou_mismatch": "分时示数之和不等于总示数",
+                   "ami_gap": "采集缺数", "year_high": "同比突增", "year_low": "同比突减", "out_of_range": "超出预期范围",
+                   "loss_negative": "台区负线损", "loss_high": "台区线损率超限", "loss_negative_month": "台区月度负线损",
+                   "loss_high_month": "台区月度线损率超限"},
     "review_kinds": {"read": "抄表异常", "bill": "账单暂挂"},
     "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄"},
     "audit_actions": {"review.accept": "确认无误", "review.correct": "更正示数", "review.estimate": "估抄",
@@ -41,12 +42,26 @@ NAMES = {
     "read_sources": {"ami": "采集", "manual": "人工抄表", "estimated": "估抄", "corrected": "更正"},
     "read_statuses": {"valid": "有效", "superseded": "已替代"},
     "register_names": {"total": "总", "sharp": "尖", "peak": "峰", "flat": "平", "valley": "谷"},
-    # The evidence a rule writes into an item's detail (unknown keys are shown as themselves).
-    "detail_names": {"used_wh": "期间用电量", "daily_wh": "日用电量", "average_wh": "日均用电量",
-                     "last_year_wh": "去年同期日均", "previous_wh": "上次示数", "total_wh": "本次示数",
-                     "registers_wh": "各时段示数之和", "days": "天数", "threshold": "阈值", "ratio": "倍数",
-                     "supply_wh": "供电量", "customers_wh": "用户用电量", "loss_wh": "损失电量",
-                     "balance_fen": "余额（分）", "status": "户状态", "note": "抄表员备注"},
+    "meter_kinds": {"smart": "智能表", "manual": "人工抄表"},
+    "account_statuses": {"active": "正常", "vacant": "空置", "disconnected": "已停电", "closed": "已销户"},
+    # The evidence the rules write into an item's detail (billing/read_findings.py; unknown keys are
+    # shown as themselves).
+    "detail_names": {"previous_on": "上次抄表日", "previous_wh": "上次示数", "read_on": "本次抄表日", "read_wh": "本次示数",
+                     "next_on": "下次抄表日", "next_wh": "下次示数", "drop_wh": "示数下降", "multiplier": "倍率",
+                     "register_max_wh": "表计最大示数", "used_wh": "期间用电量", "days": "天数", "daily_wh": "日用电量",
+                     "average_wh": "日均用电量", "average_from": "日均起算日", "average_days": "日均天数",
+                     "threshold_percent": "阈值（%）", "threshold_days": "阈值（天）", "earlier_wh": "此前最高示数",
+                     "since": "起始日", "zero_days": "零电量天数", "status": "户状态", "idle_wh": "视为无用电的日用电量",
+                     "month": "月份", "last_year_wh": "去年同月用电量", "estimated": "含估抄", "balance_fen": "余额（分）",
+                     "negative_since": "欠费起始日", "from_on": "起算抄表日", "from_wh": "起算示数",
+                     "sharp_wh": "尖", "peak_wh": "峰", "flat_wh": "平", "valley_wh": "谷",
+                     "registers_wh": "各时段示数之和", "difference_wh": "差额", "tolerance_wh": "容差",
+                     "missing_days": "缺数天数", "old_meter": "旧表表号", "new_meter": "新表表号",
+                     "old_multiplier": "原倍率", "new_multiplier": "新倍率", "final_on": "拆表日", "final_wh": "拆表示数",
+                     "initial_on": "装表日", "initial_wh": "装表示数", "other_meter": "示数相同的表号",
+                     "matching_days": "示数相同的日期", "supply_wh": "供电量",
+                     "customers_wh": "用户用电量", "loss_wh": "损失电量", "rate_bp": "线损率（万分之）",
+                     "complete": "数据完整", "note": "抄表员备注"},
 }
 
 

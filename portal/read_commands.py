@@ -4,7 +4,9 @@
     dianfei reads estimate --date YYYY-MM-DD
 
 An import with bad lines ends with exit status 1, the first lines of the report on stderr and the
-whole report in ``FILE.report.txt`` beside the file; refused, it wrote nothing.
+whole report in ``FILE.report.txt`` beside the file; refused, it wrote nothing.  What an import wrote
+is checked against the read rules at once (``dianfei reads check`` in ``reads_check``, run by cron
+after the import, catches up if this step was cut short).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from billing.clock import beijing_date, to_beijing
 from billing.db import unit_of_work
 from billing.missing_reads import estimate_missing_reads
 from billing.read_import import ALREADY_IMPORTED, REFUSED, ImportResult, import_reads
-from portal.wiring import services
+from billing.read_rules import check_reads
+from portal.reads_check import check_command, loss_command, opened_lines
+from portal.wiring import Services, services
 
 SHOWN_PROBLEMS = 20  # report lines printed; the rest are in the report file
 STAGES = {"check": "checking", "write": "writing "}
@@ -28,7 +32,7 @@ STAGES = {"check": "checking", "write": "writing "}
 
 @click.group("reads")
 def reads_group() -> None:
-    """Meter reads: import AMI files, estimate missing reads."""
+    """Meter reads: import AMI files, estimate missing reads, check them, the district line loss."""
 
 
 @reads_group.command("import")
@@ -51,9 +55,21 @@ def import_command(file: Path, skip_bad: bool, by: str | None) -> None:
                    f"({to_beijing(batch.imported_at):%Y-%m-%d %H:%M} by {batch.imported_by}): nothing added")
         return
     click.echo(_summary(file, result))
+    if result.written:
+        _check(svc, result)
     if result.problems:
         _report(file, result)
         sys.exit(1)
+
+
+def _check(svc: Services, result: ImportResult) -> None:
+    """The read rules over the meters and days this import wrote."""
+    with unit_of_work(svc.engine) as db:
+        opened = check_reads(db, rules=svc.settings.read_rules, first=result.first_day, last=result.last_day,
+                             now=svc.clock(), meter_ids=result.meter_ids)
+    for line in opened_lines(opened):
+        click.echo(line)
+    click.echo(f"checked: {sum(opened.values())} new review items")
 
 
 def _summary(file: Path, result: ImportResult) -> str:
@@ -127,3 +143,7 @@ def estimate_command(day) -> None:
                f"{len(run.cannot)} cannot be estimated")
     for number, why in run.cannot:
         click.echo(f"  {number}: {why}")
+
+
+reads_group.add_command(check_command)
+reads_group.add_command(loss_command)

@@ -176,6 +176,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.execute("UPDATE account SET status = 'active' WHERE status = 'vacant'")  # the older schema has no 空置
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_account_status'), type_='check')
         batch_op.create_check_constraint('status', "status IN ('active', 'disconnected', 'closed')")

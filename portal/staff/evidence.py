@@ -12,12 +12,13 @@ from sqlmodel import Session
 
 from billing.audit import AuditEntry
 from billing.kwh import format_kwh
+from billing.line_loss import rate_bp
 from billing.money import format_yuan
 from billing.review_queue import Evidence, staff_names
 from portal.charts import Chart, Point, bar_chart
 from portal.filters import name_of, percent
 from portal.i18n import gettext as _
-from portal.staff.loss import percent_tick, rate_bp
+from portal.staff.loss import percent_tick
 
 LABELS = 6  # about this many dates under a chart
 

@@ -14,8 +14,7 @@ from sqlmodel import select
 from billing.accounts import District
 from billing.clock import beijing_date
 from billing.db import read_session
-from billing.line_loss import DAY, MONTH, DistrictLoss
-from billing.money import round_half_up
+from billing.line_loss import DAY, MONTH, DistrictLoss, rate_bp
 from portal.charts import Chart, Point, bar_chart
 from portal.filters import percent
 from portal.i18n import gettext as _
@@ -24,11 +23,6 @@ from portal.staff.roles import LINE_LOSS
 from portal.wiring import services
 
 TREND_MONTHS = 14
-
-
-def rate_bp(figure: DistrictLoss) -> int | None:
-    """Loss / supply in basis points (half-up), or None without supply."""
-    return round_half_up(figure.loss_wh * 10_000, figure.supply_wh) if figure.supply_wh > 0 else None
 
 
 @dataclass

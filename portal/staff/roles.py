@@ -17,10 +17,11 @@ REVIEW = "review"  # 复核: decide the items of the review queue (read findings
 ACCOUNT_HISTORY = "account_history"  # an account's reads, corrections and review decisions
 ASSESSMENT = "assessment"  # 差错考核 of readers and reviewers, with its CSV
 LINE_LOSS = "line_loss"  # 台区线损 by district, with its trend
+CHANGE_METER = "change_meter"  # record a meter change (换表) or a multiplier change (倍率)
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
-    "reader": frozenset({READ_METERS, ACCOUNT_HISTORY}),
+    "reader": frozenset({READ_METERS, ACCOUNT_HISTORY, CHANGE_METER}),
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND}),

@@ -8,7 +8,7 @@ service (``billing.review.open_item``) on the demo county's own reads.
 
 from sqlmodel import select
 
-from billing.accounts import Account
+from billing.accounts import MANUAL, Account, Meter
 from billing.db import read_session, unit_of_work
 from billing.kwh import format_kwh
 from billing.reads import MANUAL_READ, VALID, Read
@@ -19,7 +19,8 @@ from tests.e2e.test_staff import staff_log_in
 def _findings(site) -> tuple[int, Read, Read, Account]:
     """A high-use finding on the latest manual read of the demo, and a zero-use one elsewhere."""
     with unit_of_work(site.engine) as db:
-        flagged = db.exec(select(Read).where(Read.source == MANUAL_READ, Read.status == VALID)
+        flagged = db.exec(select(Read).join(Meter, Meter.id == Read.meter_id)  # a reader's read of a manual meter
+                          .where(Read.source == MANUAL_READ, Read.status == VALID, Meter.kind == MANUAL)
                           .order_by(Read.read_on.desc(), Read.id)).first()
         before = db.exec(select(Read).where(Read.meter_id == flagged.meter_id, Read.read_on < flagged.read_on)
                          .order_by(Read.read_on.desc())).first()

@@ -98,3 +98,23 @@ def test_estimating_a_day_to_come_is_refused(tmp_path):
     dianfei("db", "upgrade", tmp_path=tmp_path)
     refused = dianfei("reads", "estimate", "--date", "2999-01-01", tmp_path=tmp_path)
     assert refused.returncode == 1 and "--date 2999-01-01 is in the future" in refused.stderr
+
+
+def _dropped_digit(row: str) -> str:
+    """A head-end row with a digit dropped from every register: a tenth of each, the total their sum."""
+    meter, at, total, *registers = row.split(",")
+    tenths = [str(int(value.replace(".", "")) // 10) if value else "" for value in registers]
+    hundredths = sum(int(value) for value in tenths if value) if any(tenths) else int(total.replace(".", "")) // 10
+    kwh = [f"{int(value) // 100}.{int(value) % 100:02d}" if value else "" for value in tenths]
+    return ",".join([meter, at, f"{hundredths // 100}.{hundredths % 100:02d}", *kwh])
+
+
+def test_an_import_checks_what_it_wrote(tmp_path):
+    ami = _demo(tmp_path)
+    header, first, *rest = ami.read_text(encoding="gbk").splitlines()
+    glitched = tmp_path / "glitched.csv"
+    glitched.write_text("\n".join([header, _dropped_digit(first), *rest]) + "\n", encoding="utf-8")
+    imported = dianfei("reads", "import", str(glitched), tmp_path=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert re.search(r"^negative_use\t1\t", imported.stdout, re.M), imported.stdout
+    assert re.search(r"^checked: [1-9]\d* new review items$", imported.stdout, re.M)

@@ -93,7 +93,8 @@ def test_reader_and_reviewer_are_told_what_their_dashboard_will_hold(app, team, 
     log_in(client, f"{role}1")
     desk = client.get("/staff/").get_data(as_text=True)
     assert f"<h2>{work}</h2>" in desk and "该功能正在开发" in desk
-    assert set(HREF.findall(desk)) == {"/staff/", "/staff/accounts"}  # 工作台 and 户号查询; nothing that would 403
+    # 工作台, 户号查询 and 换表; nothing that would 403
+    assert set(HREF.findall(desk)) == {"/staff/", "/staff/accounts", "/staff/meters"}
 
 
 def test_the_reviewer_dashboard_leads_to_the_queue_assessment_and_line_loss(app, team):
