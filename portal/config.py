@@ -101,6 +101,13 @@ class Settings:
     ALIPAY_PUBLIC_KEY_FILE: str = setting("", "Alipay public key file (PEM or bare base64)")
     ALIPAY_GATEWAY: str = setting("https://openapi.alipay.com/gateway.do", "Alipay gateway", url=GATEWAY_URL)
     ALIPAY_NOTIFY_URL: str = setting("", "notify URL, if not the one made from `DIANFEI_PUBLIC_URL`", url=CHANNEL_URL)
+    READ_RANGE_LOW_PERCENT: int = setting(50, "a manual read whose use since the last read is below this share of the "
+                                          "expected use (average daily use x days) must be confirmed with a note and "
+                                          "goes to review", bounds=(0, 100))
+    READ_RANGE_HIGH_PERCENT: int = setting(200, "likewise above this share of the expected use", bounds=(100, 1000))
+    READ_RANGE_MIN_KWH: int = setting(10, "the expected range reaches at least this many kWh above the expected use "
+                                      "(a meter that used next to nothing)", bounds=(0, 100000))
+    READ_PHOTO_MAX_MB: int = setting(5, "largest photo of a meter face a reader may attach, MB", bounds=(1, 20))
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]

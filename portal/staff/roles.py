@@ -1,8 +1,8 @@
 """Which staff role may do what: the one table that the route guards (``staff_required``) and the
 navigation, buttons and dashboard all read, so a link is shown exactly when it can be followed.
 
-admin may do everything.  reader and reviewer have no screens yet (抄表 and 复核 come next); their
-permissions exist so that the dashboard can tell them what they will find there.
+admin may do everything.  The reviewer has no screens yet (复核 comes next); the permission exists
+so that the dashboard can tell them what they will find there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ COUNTER = "counter"  # take money at the counter, print receipts, close the draw
 REQUEST_REFUND = "request_refund"  # list refunds and ask for one
 DECIDE_REFUND = "decide_refund"  # approve or reject a refund someone else asked for
 INCIDENTS = "incidents"  # see payment incidents and decide them
-READ_METERS = "read_meters"  # 抄表 (not built yet)
+READ_METERS = "read_meters"  # 抄表: the day's meters on the phone, enter reads, re-read orders
 REVIEW_BILLS = "review_bills"  # 复核 (not built yet)
 
 ADMIN = "admin"
