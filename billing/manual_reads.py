@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from billing.accounts import Account, Meter
@@ -228,12 +229,23 @@ def save_manual_read(session: Session, *, meter_id: int, day: date, reader_id: i
         raise Unconfirmed(assessment)
     if assessment.unusual and not entry.note:
         raise NoteMissing("note", "an unusual read needs a note")
-    read, outcome = record_read(session, NewRead(
+    read, outcome = _record(session, NewRead(
         meter_id=meter_id, read_on=day, source=MANUAL_READ, total_wh=entry.total_wh,
-        registers_wh=entry.registers_wh, reader_id=reader_id, note=entry.note, photo=photo), now=now)
+        registers_wh=entry.registers_wh, reader_id=reader_id, note=entry.note, photo=photo), now)
     item_id = _open_finding(session, read, assessment, reader_id, now) if assessment.unusual else None
     resolved = resolve_rereads(session, meter_id=meter_id, reader_id=reader_id, read=read, now=now)
     return Saved(read, outcome, assessment, item_id, resolved)
+
+
+def _record(session: Session, new: NewRead, now: datetime) -> tuple[Read, str]:
+    """``record_read``, once more if another transaction saved that meter's read of the day
+    between our look and our insert (a second tap of the button on a slow connection): the second
+    look finds it, as the same read (``duplicate``) or a conflicting one."""
+    try:
+        with session.begin_nested():
+            return record_read(session, new, now=now)
+    except IntegrityError:
+        return record_read(session, new, now=now)
 
 
 def _open_finding(session: Session, read: Read, assessment: Assessment, reader_id: int, now: datetime) -> int | None:

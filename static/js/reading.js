@@ -27,5 +27,5 @@ document.addEventListener("DOMContentLoaded", () => {
     shown.classList.add(inside ? "in-range" : "out-of-range");
   };
   input.addEventListener("input", check);
-  check();
+  if (input.getAttribute("aria-invalid") !== "true") check(); // else the server's message is already there
 });

@@ -2,9 +2,12 @@
 an unusual read needs, conflicts, and re-read orders that a read resolves.  Both databases."""
 
 import json
+import threading
+import time
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from billing.audit import AuditEntry
@@ -19,6 +22,7 @@ from billing.reads import AMI, MANUAL_READ, NewRead, Read, ReadConflict, record_
 from billing.review import OPEN, RESOLVED, ReviewItem
 from tests import reading_helpers as given
 from tests.reading_helpers import EXPECTED_WH, HIGH_WH, LOW_WH, TODAY
+from tests.threads import Threads
 
 RULE = RangeRule()
 
@@ -171,3 +175,39 @@ def test_a_read_resolves_the_readers_re_read_order_of_that_meter(engine, clock):
         (entry,) = db.exec(select(AuditEntry)).all()
         assert (entry.staff_id, entry.action, entry.target) == (reader.id, "review.reread_done", f"review_item:{mine.id}")
         assert json.loads(entry.before)["status"] == OPEN and json.loads(entry.after)["read_id"] == saved.read.id
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite's writers queue at BEGIN: no race
+def test_a_second_tap_racing_the_first_finds_the_read_it_saved(engine, clock):
+    """The first save holds its transaction open; the second looks, finds no read yet, and waits
+    on the unique index at its insert; once the first commits, it is the duplicate it is."""
+    with unit_of_work(engine) as db:
+        reader, account = given.reader(db), given.manual_account(db, clock)
+    first_saved, outcomes, threads = threading.Event(), [], Threads()
+
+    def first():
+        with unit_of_work(engine) as db:
+            _save(db, account, reader, clock, 1_000_000)
+            first_saved.set()
+            _wait_for_a_lock_wait(engine)
+
+    def second():
+        first_saved.wait()
+        with unit_of_work(engine) as db:
+            outcomes.append(_save(db, account, reader, clock, 1_000_000).outcome)
+
+    threads.start(first)
+    threads.start(second)
+    threads.join()
+    assert outcomes == ["duplicate"]
+    with read_session(engine) as db:
+        assert len(db.exec(select(Read).where(Read.read_on == TODAY)).all()) == 1
+
+
+def _wait_for_a_lock_wait(engine) -> None:
+    """Until another session waits on a lock (the second save, at its insert)."""
+    with engine.connect() as connection:
+        while not connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
+            connection.rollback()
+            time.sleep(0.01)
