@@ -192,7 +192,7 @@ def expected_range(session: Session, meter_id: int, day: date, rule: RangeRule) 
     first = (_actual(session, meter_id, Read.read_on >= window, Read.read_on < last.read_on, latest=False)
              or _actual(session, meter_id, Read.read_on < last.read_on))
     if first is None or first.total_wh > last.total_wh:  # no history, or a rollover or meter change in it
-        return ExpectedRange(last, days, low_wh=last.total_wh)
+        return ExpectedRange(last, days, low_wh=_face(last.total_wh))
     span, used = (last.read_on - first.read_on).days, last.total_wh - first.total_wh
     use = used * days // span
     low = last.total_wh + use * rule.low_percent // 100
@@ -202,15 +202,20 @@ def expected_range(session: Session, meter_id: int, day: date, rule: RangeRule) 
                          low_wh=-(-low // 10) * 10, high_wh=max(high // 10 * 10, -(-low // 10) * 10))
 
 
+def _face(wh: int) -> int:
+    """What a meter face shows of ``wh``: whole 0.01 kWh (a smart meter's read may be finer)."""
+    return wh // 10 * 10
+
+
 def assess(entry: Entry, expected: ExpectedRange) -> Assessment:
     unusual, last = [], expected.last
-    if last is not None and entry.total_wh < last.total_wh:
+    if last is not None and entry.total_wh < _face(last.total_wh):
         unusual.append(BELOW_LAST)
     elif expected.low_wh is not None and entry.total_wh < expected.low_wh:
         unusual.append(LOW_USE)
     elif expected.high_wh is not None and entry.total_wh > expected.high_wh:
         unusual.append(HIGH_USE)
-    if last is not None and any(value < (getattr(last, f"{name}_wh") or 0) for name, value in entry.registers_wh.items()):
+    if last is not None and any(value < _face(getattr(last, f"{name}_wh") or 0) for name, value in entry.registers_wh.items()):
         unusual.append(REGISTER_BACK)
     if entry.registers_wh and sum(entry.registers_wh.values()) != entry.total_wh:
         unusual.append(REGISTER_SUM)

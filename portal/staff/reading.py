@@ -70,8 +70,8 @@ def reading_save(meter_id: int):
         entry = parse_entry(form, registers)
     except EntryInvalid as invalid:
         problems |= {problem.field: error_message(problem) for problem in invalid.problems}
-    if problems:
-        return _entry_page(meter_id, problems=problems, photo=photo, status=400)
+    if problems:  # a confirmation already given still holds for the same values
+        return _entry_page(meter_id, problems=problems, photo=photo, confirm=form.get("confirmed"), status=400)
     try:
         with unit_of_work(svc.engine) as db:
             saved = save_manual_read(db, meter_id=meter_id, day=day, reader_id=g.staff.id, entry=entry,

@@ -211,3 +211,13 @@ def _wait_for_a_lock_wait(engine) -> None:
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
             connection.rollback()
             time.sleep(0.01)
+
+
+def test_a_meter_face_shows_whole_hundredths_of_a_kwh(engine, clock):
+    """A smart meter's last read of 700.004 kWh shows as 700.00 on its face: reading that is usual."""
+    with unit_of_work(engine) as db:
+        account = given.manual_account(db, clock, tou=True, history=((date(2026, 11, 26), 700_004),))
+        expected = expected_range(db, account.meter_id, TODAY, RULE)
+    assert expected.low_wh == 700_000
+    assert assess(Entry(700_000, {"peak": 420_000, "valley": 280_000}), expected).unusual == ()
+    assert assess(Entry(699_990, {"peak": 420_000, "valley": 279_990}), expected).unusual == (BELOW_LAST, REGISTER_BACK)
