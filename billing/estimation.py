@@ -46,10 +46,12 @@ def estimate(session: Session, meter_id: int, day: date) -> NewRead:
                    method=METHOD)
 
 
-def estimate_read(session: Session, meter_id: int, day: date, *, now: datetime, note: str = "") -> Read:
-    """Record the estimate for a missing read (a held read of that day is left alone)."""
+def estimate_read(session: Session, meter_id: int, day: date, *, now: datetime, note: str = "",
+                  replace: bool = False) -> Read:
+    """Record the estimate for a missing read (a held read of that day is left alone), or with
+    ``replace`` instead of the read held that day (a reviewer's decision that it cannot stand)."""
     guess = estimate(session, meter_id, day)
-    read, _ = record_read(session, NewRead(**{**guess.__dict__, "note": note}), now=now)
+    read, _ = record_read(session, NewRead(**{**guess.__dict__, "note": note}), now=now, replace=replace)
     return read
 
 

@@ -16,37 +16,35 @@ A read outside the range, below the last read, with a register that went back, o
 registers that do not add up to the total is *unusual*: it is saved only when the reader confirms
 that very value with a note, and then it opens a review item (rule
 ``reader_confirmed_out_of_range``).  A read of a meter with an open re-read order assigned to the
-reader resolves that order.
+reader answers that order (``billing.review_actions.reread_done``: resolved if the read agrees,
+else back to the reviewers).
 """
 
 from __future__ import annotations
 
-import json
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from billing import kwh
 from billing.accounts import Account, Meter
-from billing.audit import audit
 from billing.errors import InvalidInput
 from billing.reads import ESTIMATED, MANUAL_READ, REGISTERS, VALID, NewRead, Read, record_read
-from billing.review import OPEN, READ_FINDING, RESOLVED, ReviewItem, open_item
+from billing.review import READ_FINDING, open_item
+from billing.review_actions import reread_done
+from billing.review_queue import rereads_for
 
 OUT_OF_RANGE_RULE = "reader_confirmed_out_of_range"
-REREAD_ACTION = "reread"
 NOTE_MAX = 200  # Read.note
 SHOWN_READS = 4  # the last reads on the entry page
 # Unusual: below the last read (a misread, a register rollover or a changed meter), use below or
 # above the range, a 尖峰平谷 register below its last value, registers not adding up to the total.
 BELOW_LAST, LOW_USE, HIGH_USE, REGISTER_BACK, REGISTER_SUM = (
     "below_last", "low_use", "high_use", "register_back", "register_sum")
-_KWH = re.compile(r"(?P<int>[0-9]{1,9})(?:\.(?P<frac>[0-9]{1,2}))?")
 
 
 class ReadingMissing(InvalidInput):
@@ -129,24 +127,18 @@ class Saved:
     outcome: str  # record_read's: created, duplicate, superseded
     assessment: Assessment
     review_item_id: int | None = None  # the item an unusual read opened
-    rereads_resolved: tuple[int, ...] = ()
+    rereads: tuple[tuple[int, bool], ...] = ()  # the re-read orders it answered, and whether it agreed
 
 
 def parse_kwh(text: object, field_name: str) -> int:
-    """``"1234.56"`` kWh -> ``1234560`` Wh, exactly: at most two decimals, as the meter face shows
-    them (leading zeros and full-width digits accepted)."""
+    """``"1234.56"`` kWh -> ``1234560`` Wh (``billing.kwh``), telling an empty field from a wrong one;
+    full-width digits, as some phone keyboards type them, count as digits."""
     if not isinstance(text, str) or not text.strip():
         raise ReadingMissing(field_name, "required")
-    match = _KWH.fullmatch(unicodedata.normalize("NFKC", text).strip())
-    if match is None:
-        raise ReadingFormat(field_name, f"{text[:40]!r} is not a kWh reading such as 1234.56")
-    return int(match["int"]) * 1000 + int((match["frac"] or "0").ljust(2, "0")) * 10
-
-
-def format_kwh(wh: int) -> str:
-    """``1234560`` -> ``"1234.56"``; a value finer than 10 Wh (an estimate) keeps three decimals."""
-    whole, part = divmod(wh, 1000)
-    return f"{whole}.{part // 10:02d}" if part % 10 == 0 else f"{whole}.{part:03d}"
+    try:
+        return kwh.parse_kwh(unicodedata.normalize("NFKC", text), field_name)
+    except InvalidInput as wrong:
+        raise ReadingFormat(field_name, wrong.message) from None
 
 
 def meter_registers(meter: Meter, last: Read | None) -> tuple[str, ...]:
@@ -238,8 +230,9 @@ def save_manual_read(session: Session, *, meter_id: int, day: date, reader_id: i
         meter_id=meter_id, read_on=day, source=MANUAL_READ, total_wh=entry.total_wh,
         registers_wh=entry.registers_wh, reader_id=reader_id, note=entry.note, photo=photo), now)
     item_id = _open_finding(session, read, assessment, reader_id, now) if assessment.unusual else None
-    resolved = resolve_rereads(session, meter_id=meter_id, reader_id=reader_id, read=read, now=now)
-    return Saved(read, outcome, assessment, item_id, resolved)
+    answered = tuple((item.id, reread_done(session, item, read, now))
+                     for item in rereads_for(session, reader_id) if item.meter_id == meter_id)
+    return Saved(read, outcome, assessment, item_id, answered)
 
 
 def _record(session: Session, new: NewRead, now: datetime) -> tuple[Read, str]:
@@ -266,34 +259,3 @@ def _open_finding(session: Session, read: Read, assessment: Assessment, reader_i
                          "last_wh": expected.last.total_wh if expected.last else None,
                          "last_on": expected.last.read_on if expected.last else None,
                          "note": read.note, "reader_id": reader_id, "photo": read.photo is not None})
-
-
-def open_rereads(session: Session, reader_id: int, meter_id: int | None = None) -> list[ReviewItem]:
-    """Re-read orders assigned to ``reader_id`` and not done yet (of one meter, if given)."""
-    query = select(ReviewItem).where(ReviewItem.status == OPEN, ReviewItem.assigned_to == reader_id)
-    if meter_id is not None:  # an order about an account is about its current meter
-        accounts = select(Account.id).where(Account.meter_id == meter_id)
-        query = query.where(or_(ReviewItem.meter_id == meter_id,
-                                ReviewItem.meter_id.is_(None) & ReviewItem.account_id.in_(accounts)))
-    return list(session.exec(query.order_by(ReviewItem.opened_at, ReviewItem.id)))
-
-
-def resolve_rereads(session: Session, *, meter_id: int, reader_id: int, read: Read, now: datetime) -> tuple[int, ...]:
-    """The reader's read of the meter resolves the re-read orders they held for it, audit-logged."""
-    resolved = []
-    for item in open_rereads(session, reader_id, meter_id):
-        before = {"status": item.status, "action": item.action, "reason": item.reason}
-        item.status, item.resolved_at, item.resolved_by, item.action = RESOLVED, now, reader_id, REREAD_ACTION
-        item.reason = (f"复抄 {format_kwh(read.total_wh)} kWh" + (f"：{read.note}" if read.note else ""))[:400]
-        item.detail = _with(item.detail, reread_read_id=read.id)
-        session.add(item)
-        audit(session, staff_id=reader_id, action="review.reread_done", target=f"review_item:{item.id}", at=now,
-              before=before, after={"status": item.status, "action": item.action, "reason": item.reason,
-                                    "read_id": read.id})
-        resolved.append(item.id)
-    session.flush()
-    return tuple(resolved)
-
-
-def _with(detail: str, **values: object) -> str:
-    return json.dumps({**json.loads(detail or "{}"), **values}, ensure_ascii=False, default=str)

@@ -13,10 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlmodel import Session
-
 from billing.errors import InvalidInput
-from billing.money import MAX_FEN
 from billing.reads import Read
 
 FOLDER = "photos"
@@ -52,16 +49,12 @@ def store_photo(instance: Path, data: bytes, extension: str, day: date) -> str:
     return relative
 
 
-def read_photo_file(session: Session, instance: Path, read_id: int) -> Path | None:
-    """The photo attached to read ``read_id``, if it has one."""
-    read = session.get(Read, read_id) if 0 < read_id <= MAX_FEN else None  # ids are BIGINT like amounts
-    return photo_file(instance, read.photo) if read is not None and read.photo else None
-
-
-def photo_file(instance: Path, relative: str) -> Path | None:
-    """The stored file of ``relative`` if it is one of ours and still there."""
+def stored_photo(instance: Path, read: Read | None) -> Path | None:
+    """The stored file of ``read``'s photo, if it has one that is ours and still there."""
+    if read is None or not read.photo:
+        return None
     photos = (instance / FOLDER).resolve()
-    path = (instance / relative).resolve()
+    path = (instance / read.photo).resolve()
     if not path.is_relative_to(photos) or path.suffix.lstrip(".") not in MEDIA_TYPES or not path.is_file():
         return None
     return path

@@ -3,8 +3,9 @@
 A route meter is *due* once the route's read day has come this month (a read day past the end of
 a short month falls on its last day) and *overdue* after that day, until an actual read (not an
 estimate) on or after the read day makes it *done*; before the read day it is *later*.  Re-read
-orders (review items assigned to the reader) are due until the reader's read resolves them.
-Progress counts today's work: what was read today, of that plus what is still due.
+orders (review items assigned to the reader) are due until the reader's read answers them; one it
+resolved today stays on the list as done.  Progress counts today's work: what was read today, of
+that plus what is still due.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from sqlmodel import Session, select
 from billing.accounts import Account, Meter
 from billing.clock import BEIJING
 from billing.errors import NotFound
-from billing.money import MAX_FEN
-from billing.manual_reads import REREAD_ACTION, open_rereads
-from billing.reads import ESTIMATED, VALID, Read
+from billing.reads import ESTIMATED, MANUAL_READ, VALID, Read
 from billing.review import RESOLVED, ReviewItem
+from billing.review_actions import REREAD
+from billing.review_queue import MAX_ID, rereads_for
 from billing.routes import ReadRoute, ReadRouteMeter
 
 DUE, OVERDUE, DONE, LATER = "due", "overdue", "done", "later"
@@ -81,23 +82,22 @@ def reader_day(session: Session, reader_id: int, day: date) -> ReaderDay:
                            .join(Account, Account.meter_id == Meter.id, isouter=True)
                            .where(ReadRouteMeter.route_id.in_([route.id for route in routes]))
                            .order_by(ReadRouteMeter.position, Meter.meter_no)).all()
-    orders = open_rereads(session, reader_id) + _rereads_done(session, reader_id, day)
-    order_meters = _order_meters(session, orders)
-    meters = _meters(session, set(order_meters.values())) | {meter.id: (meter, account) for _, meter, account in members}
+    orders = [item for item in rereads_for(session, reader_id) if item.meter_id] + _rereads_done(session, reader_id, day)
+    meters = _meters(session, {item.meter_id for item in orders}) | {meter.id: (meter, account)
+                                                                     for _, meter, account in members}
     latest, actual = _latest_reads(session, list(meters), None), _latest_reads(session, list(meters), ESTIMATED)
     by_route = {route.id: [] for route in routes}
     for route_id, meter, account in members:
         route = next(route for route in routes if route.id == route_id)
         by_route[route_id].append(_route_stop(route, meter, account, latest.get(meter.id), actual.get(meter.id), day))
-    rereads = [_reread_stop(item, *meters[order_meters[item.id]], latest, actual)
-               for item in orders if item.id in order_meters]
+    rereads = [_reread_stop(item, *meters[item.meter_id], latest, actual) for item in orders]
     return ReaderDay(day, [(route, by_route[route.id]) for route in routes], rereads)
 
 
 def stop_for(session: Session, reader_id: int, meter_id: int, day: date, *, any_meter: bool = False) -> Stop:
     """The reader's stop at ``meter_id``; a meter on none of their routes or orders is not found,
     unless ``any_meter`` (an administrator standing in)."""
-    if not 0 < meter_id <= MAX_FEN:  # ids are BIGINT like amounts: a larger number names nothing
+    if not 0 < meter_id <= MAX_ID:
         raise NotFound(f"no meter {meter_id}", field="meter_id")
     found = next((stop for stop in reader_day(session, reader_id, day).stops() if stop.meter.id == meter_id), None)
     if found is not None:
@@ -128,18 +128,14 @@ def _reread_stop(item: ReviewItem, meter: Meter, account: Account | None, latest
 
 
 def _rereads_done(session: Session, reader_id: int, day: date) -> list[ReviewItem]:
+    """Re-read orders resolved today by the reader's own read of today (a resolved item is no
+    longer assigned to anyone: the read is what ties it to the reader)."""
     start = datetime.combine(day, time(), tzinfo=BEIJING).astimezone(UTC)
+    read_today = select(Read.meter_id).where(Read.read_on == day, Read.reader_id == reader_id,
+                                             Read.source == MANUAL_READ, Read.status == VALID)
     return list(session.exec(select(ReviewItem).where(
-        ReviewItem.status == RESOLVED, ReviewItem.assigned_to == reader_id, ReviewItem.resolved_by == reader_id,
-        ReviewItem.action == REREAD_ACTION, ReviewItem.resolved_at >= start).order_by(ReviewItem.resolved_at)))
-
-
-def _order_meters(session: Session, orders: list[ReviewItem]) -> dict[int, int]:
-    """Each re-read order's meter, by item id: the item's meter, else its account's current meter."""
-    accounts = {item.account_id for item in orders if item.meter_id is None and item.account_id is not None}
-    current = dict(session.exec(select(Account.id, Account.meter_id).where(Account.id.in_(accounts))).all()) if accounts else {}
-    found = {item.id: item.meter_id or current.get(item.account_id) for item in orders}
-    return {item_id: meter_id for item_id, meter_id in found.items() if meter_id is not None}
+        ReviewItem.status == RESOLVED, ReviewItem.action == REREAD, ReviewItem.resolved_at >= start,
+        ReviewItem.meter_id.in_(read_today)).order_by(ReviewItem.resolved_at, ReviewItem.id)))
 
 
 def _meters(session: Session, meter_ids: set[int]) -> dict[int, tuple[Meter, Account | None]]:

@@ -51,6 +51,7 @@ class ReadBatch(SQLModel, table=True):
 
 
 _VALID_ONLY = text("status = 'valid'")
+_HAS_READER = text("reader_id IS NOT NULL")
 
 
 class Read(SQLModel, table=True):
@@ -62,6 +63,9 @@ class Read(SQLModel, table=True):
         Index("uq_meter_read_valid_day", "meter_id", "read_on", unique=True,
               sqlite_where=_VALID_ONLY, postgresql_where=_VALID_ONLY),
         Index("ix_meter_read_meter_id_read_on", "meter_id", "read_on"),
+        # Error assessment counts each reader's reads by month (AMI reads have no reader).
+        Index("ix_meter_read_reader_id_read_on", "reader_id", "read_on", sqlite_where=_HAS_READER,
+              postgresql_where=_HAS_READER),
     )
 
     id: int | None = Field(default=None, primary_key=True)

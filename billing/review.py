@@ -5,6 +5,8 @@ bill), about which account, meter, district and read, for which day, with the ev
 Items are idempotent by ``key``: a check that runs again over the same data opens nothing twice.
 A reviewer resolves an item with an action (accept, correct, re-read, estimate; bills add their
 own), audit-logged with the reason; a re-read is assigned to a reader, who sees it on the phone.
+The actions are in ``billing.review_actions``, the queue as staff page through it in
+``billing.review_queue``.
 """
 
 from __future__ import annotations
@@ -38,10 +40,14 @@ class ReviewItem(SQLModel, table=True):
     status: str = Field(default=OPEN, max_length=10, index=True)
     opened_at: datetime
     assigned_to: int | None = Field(default=None, foreign_key="staff_user.id", index=True)  # a re-read's reader
+    ordered_by: int | None = Field(default=None, foreign_key="staff_user.id")  # the reviewer who ordered the re-read
     resolved_at: datetime | None = None
     resolved_by: int | None = Field(default=None, foreign_key="staff_user.id")
     action: str | None = Field(default=None, max_length=20)
     reason: str = Field(default="", max_length=400)
+    # The read the decision left valid on the day: the one accepted, the correction, the estimate or
+    # the re-read (error assessment follows it: a decision whose read is later superseded was wrong).
+    result_read_id: int | None = Field(default=None, foreign_key="meter_read.id")
 
     @property
     def details(self) -> dict:

@@ -4,7 +4,8 @@ walks in address order, with work due on the demo's day, and one re-read order f
 The first route's read day is the demo's day (or the 28th, the last read day a route may have),
 so its meters are due today; the other's is three days earlier, so they are overdue, or read
 already when that falls on the 1st (the demo reads hand-read meters on the 1st of each month).
-The re-read order is for the last household on a smart meter in the first route's towns.
+The re-read order is for the last household on a smart meter in the first route's towns, ordered
+by the demo's reviewer.
 Deterministic from the plan and the day.
 """
 
@@ -16,8 +17,10 @@ from sqlmodel import Session, select
 
 from billing.accounts import Account
 from billing.reads import VALID, Read
-from billing.review import READ_FINDING, ReviewItem, open_item
+from billing.review import READ_FINDING, open_item
+from billing.review_actions import order_reread
 from billing.routes import ReadRoute, ReadRouteMeter
+from billing.staff import StaffRole
 
 ROUTES = (("CB-01", "城关城南抄表段", (0, 1)), ("CB-02", "河西抄表段", (2,)))
 LAST_READ_DAY = 28
@@ -55,6 +58,6 @@ def _reread_order(session: Session, plan: list, towns: tuple[int, ...], reader_i
     item_id = open_item(session, kind=READ_FINDING, rule="high_use", subject_on=yesterday, at=now,
                         account_id=account.id, meter_id=account.meter_id, district_id=account.district_id,
                         read_id=read_id, detail={"demo": True})
-    item = session.get(ReviewItem, item_id)
-    item.assigned_to, item.reason = reader_id, REREAD_REASON
-    session.add(item)
+    reviewer_id = session.exec(select(StaffRole.staff_id).where(StaffRole.role == "reviewer")
+                               .order_by(StaffRole.staff_id)).first()
+    order_reread(session, item_id, staff_id=reviewer_id, reader_id=reader_id, now=now, note=REREAD_REASON)

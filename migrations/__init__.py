@@ -7,11 +7,13 @@ one of them; ``MODEL_MODULES`` lists where the tables are declared.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from billing.db import writer
@@ -53,14 +55,36 @@ def _config(connection) -> Config:
     return config
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One write transaction.  On SQLite foreign keys are off while it runs and checked before it
+    commits: a batch migration rebuilds a table (copy, drop, rename), and dropping a table that other
+    rows refer to fails, or leaves SQLite's count of deferred violations up, though the rename puts
+    every row back."""
+    with writer(engine).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # only outside a transaction does SQLite honour it
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if sqlite else []
+                if dangling:
+                    raise RuntimeError(f"the migration left rows that refer to nothing: {dangling[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with writer(engine).begin() as connection:
+    with _migrating(engine) as connection:
         command.upgrade(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    with writer(engine).begin() as connection:
+    with _migrating(engine) as connection:
         command.downgrade(_config(connection), revision)
+
 
 
 def check(engine: Engine) -> None:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import re
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import BigInteger, UniqueConstraint, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from billing import ledger
@@ -32,9 +34,13 @@ from billing.money import parse_yuan
 from payments.checkout import Limits
 from payments.errors import PaymentError
 from payments.settlement import credit_account
-from payments.orders import AT_COUNTER, COUNTER, CREDITED, PAID, ChannelPayment, PaymentOrder, create_order, transition
+from payments.orders import (
+    AT_COUNTER, COUNTER, CREDITED, PAID, ChannelPayment, PaymentOrder, create_order, new_order_no, transition,
+)
 
 CASH, CARD = "cash", "card"
+RECEIPT_PREFIX = "GT"
+_RECEIPT_NO = re.compile(r"GT[0-9]{8}[0-9A-F]{16}")  # new_order_no("GT", ...)
 MAX_RECEIPT_FEN = 2_000_000  # 20,000.00 元 on one receipt: more is a bank transfer, not a drawer
 
 
@@ -144,14 +150,32 @@ def preview(session: Session, *, cashier_id: int, rows: Sequence[tuple[str, str]
     return read_rows(session, rows, limits)
 
 
+def new_receipt_no(now: datetime) -> str:
+    """The number the confirm page hands out: taking the money under it twice takes it once."""
+    return new_order_no(RECEIPT_PREFIX, now)
+
+
 def take_payment(session: Session, *, cashier_id: int, method: str, rows: Sequence[tuple[str, str]],
-                 limits: Limits, now: datetime) -> PaymentOrder:
+                 limits: Limits, now: datetime, receipt_no: str) -> PaymentOrder:
+    """Take the money for the confirmed rows under ``receipt_no``.  A second submission of the same
+    confirm page (a double click, a reload) returns the receipt already taken instead of charging
+    again."""
     if method not in (CASH, CARD):
         raise InvalidInput("method", "must be cash or card")
+    if not _RECEIPT_NO.fullmatch(receipt_no or ""):
+        raise InvalidInput("receipt_no", "the confirm page's receipt number is missing or malformed")
+    taken = _taken(session, receipt_no, cashier_id)
+    if taken is not None:
+        return taken
     lines = [(line.payer.account, line.amount_fen) for line in preview(session, cashier_id=cashier_id, rows=rows,
                                                                         limits=limits, now=now)]
-    order = create_order(session, channel=COUNTER, scene=method, purpose=AT_COUNTER, lines=lines,
-                         description="柜台收费", now=now, ttl=timedelta(0), cashier_id=cashier_id, prefix="GT")
+    try:
+        with session.begin_nested():  # a concurrent submission of the same page may insert it first
+            order = create_order(session, channel=COUNTER, scene=method, purpose=AT_COUNTER, lines=lines,
+                                 description="柜台收费", now=now, ttl=timedelta(0), cashier_id=cashier_id,
+                                 out_trade_no=receipt_no)
+    except IntegrityError:
+        return _taken(session, receipt_no, cashier_id)
     transition(order, PAID, now)
     order.channel_txn_id = order.out_trade_no
     session.add(order)
@@ -164,6 +188,13 @@ def take_payment(session: Session, *, cashier_id: int, method: str, rows: Sequen
                        out_trade_no=order.out_trade_no, now=now)
     audit(session, staff_id=cashier_id, action="counter_payment", target=f"order:{order.out_trade_no}", at=now,
           after={"method": method, "amount_fen": order.amount_fen, "accounts": [a.account_no for a, _ in lines]})
+    return order
+
+
+def _taken(session: Session, receipt_no: str, cashier_id: int) -> PaymentOrder | None:
+    order = session.exec(select(PaymentOrder).where(PaymentOrder.out_trade_no == receipt_no)).first()
+    if order is not None and (order.channel, order.cashier_id) != (COUNTER, cashier_id):
+        raise InvalidInput("receipt_no", "this receipt number belongs to another payment")
     return order
 
 

@@ -120,10 +120,12 @@ def create_order(
     manager_id: int | None = None,
     cashier_id: int | None = None,
     prefix: str = "DF",
+    out_trade_no: str | None = None,
 ) -> PaymentOrder:
+    """``out_trade_no``: a number handed out beforehand (a counter receipt's), else a new one."""
     total = sum(amount for _, amount in lines)
     order = PaymentOrder(
-        out_trade_no=new_order_no(prefix, now), channel=channel, scene=scene, purpose=purpose, amount_fen=total,
+        out_trade_no=out_trade_no or new_order_no(prefix, now), channel=channel, scene=scene, purpose=purpose, amount_fen=total,
         description=description[:127], resident_id=resident_id, manager_id=manager_id, cashier_id=cashier_id,
         created_at=now, expires_at=now + ttl,
     )

@@ -78,6 +78,25 @@ ERROR_TEXT = {
     "photo_too_large": "照片超过 {limit_mb} MB，请重新拍摄（可调低相机分辨率）",
     "photo_not_image": "照片须为 JPEG 或 PNG 格式的图片，请用相机重新拍摄",
     "unknown": "操作失败，请稍后再试",
+    # The review queue (复核), account histories and error assessment.
+    "not_found.item": "没有找到这条复核事项",
+    "review_item_closed": "这条事项已经处理过了，本次操作没有执行，请查看处理记录",
+    "below_previous_read": "示数 {value} 低于 {day} 的示数 {held}，用电量将为负，未更正",
+    "above_next_read": "示数 {value} 高于 {day} 的示数 {held}，之后的用电量将为负，未更正",
+    "above_next_read.estimate": "估抄示数 {value} 高于 {day} 的示数 {held}，之后的用电量将为负，不能估抄；请更正示数或派发复抄",
+    "below_previous_read.estimate": "估抄示数 {value} 低于 {day} 的示数 {held}，不能估抄；请更正示数或派发复抄",
+    "cannot_estimate": "历史示数不足，无法估抄；请更正示数或派发复抄",
+    "invalid_input.value": "请填写更正后的示数（kWh，最多两位小数），例如 12345.67",
+    "invalid_input.register": "时段示数应为 kWh，最多两位小数，例如 4567.89",
+    "invalid_input.registers": "分时电表请填写每个时段的示数，且各时段之和应等于总示数",
+    "invalid_input.reason": "更正示数必须填写原因",
+    "invalid_input.reader": "请选择一位在岗的抄表员",
+    "invalid_input.action": "这条事项不能这样处理",
+    "invalid_input.district": "台区筛选有误，请重新选择",
+    "invalid_input.age": "等待天数筛选有误，请重新选择",
+    "invalid_input.rule": "规则筛选有误，请重新选择",
+    "invalid_input.page": "页码有误",
+    "invalid_input.month": "月份格式应为 2026-11",
 }
 
 # Error pages by HTTP status: a title and one sentence; anything else falls back to 0.

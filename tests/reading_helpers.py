@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from billing.accounts import MANUAL, Account, Meter
 from billing.reads import MANUAL_READ, NewRead, record_read
-from billing.review import ReviewItem, open_item
+from billing.review import open_item
+from billing.review_actions import order_reread
 from billing.routes import ReadRoute, ReadRouteMeter
-from billing.staff import add_staff
+from billing.staff import StaffUser, add_staff
 from tests import factories
 
 TODAY = date(2026, 11, 27)
@@ -52,8 +53,10 @@ def reread_order(session: Session, clock, account: Account, reader_id: int, *, o
     """A finding a reviewer sent back to the reader (the item stays open, assigned to them)."""
     item_id = open_item(session, kind="read", rule="high_use", subject_on=on, at=clock(), meter_id=account.meter_id,
                         account_id=account.id, district_id=account.district_id)
-    item = session.get(ReviewItem, item_id)
-    item.assigned_to, item.reason = reader_id, "日用电量突增"
-    session.add(item)
-    session.flush()
-    return item
+    return order_reread(session, item_id, staff_id=_reviewer(session).id, reader_id=reader_id, now=clock(),
+                        note="日用电量突增")
+
+
+def _reviewer(session: Session) -> StaffUser:
+    found = session.exec(select(StaffUser).where(StaffUser.username == "reviewer1")).first()
+    return found or add_staff(session, username="reviewer1", name="李秀英", password="demo1234", roles=["reviewer"])

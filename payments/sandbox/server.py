@@ -17,7 +17,19 @@ def free_port() -> int:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:  # one line per request drowns test output
+    """Logs nothing (one line per request drowns test output) and keeps a list of its server's open
+    connections, so that a stopped server is really gone: a client's kept-alive connection would
+    otherwise go on being served after ``stop()``."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.open_connections.discard(self.connection)
+        super().finish()
+
+    def log_request(self, *args, **kwargs) -> None:
         pass
 
 
@@ -25,6 +37,7 @@ class LoopbackServer:
     def __init__(self, app, port: int = 0, host: str = "127.0.0.1") -> None:
         self._server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         self._server.daemon_threads = True
+        self._server.open_connections = set()
         # A short poll interval makes stop() quick (shutdown waits for the loop to look).
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         name=f"loopback:{self.port}", daemon=True)
@@ -44,6 +57,11 @@ class LoopbackServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        for connection in list(self._server.open_connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed by the client
+                pass
         self._thread.join(timeout=5)
 
 

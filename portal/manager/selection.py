@@ -7,30 +7,21 @@ with the app's secret, tied to the organisation and to a lifetime, and paying ch
 
 from __future__ import annotations
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-
 from billing.accounts import Account
 from billing.errors import InvalidInput
+from portal import sealed
 
 SALT = "manager-selection"
 LIFETIME_SECONDS = 3600
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=SALT)
-
-
 def seal(manager_id: int, lines: list[tuple[Account, int]]) -> str:
-    return _serializer().dumps({"manager": manager_id, "lines": [[a.account_no, fen] for a, fen in lines]})
+    return sealed.seal(SALT, {"manager": manager_id, "lines": [[a.account_no, fen] for a, fen in lines]})
 
 
 def unseal(token: str, manager_id: int) -> list[tuple[str, int]]:
     """The sealed lines, if the token is ours, unaltered, recent and for this organisation."""
-    try:
-        data = _serializer().loads(token, max_age=LIFETIME_SECONDS)
-    except BadSignature:
-        raise InvalidInput("selection", "the preview expired or was altered") from None
+    data = sealed.unseal(SALT, token, max_age=LIFETIME_SECONDS, field="selection")
     if data.get("manager") != manager_id:
         raise InvalidInput("selection", "the preview was made for another property manager")
     return [(str(account_no), int(fen)) for account_no, fen in data["lines"]]

@@ -11,11 +11,12 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
-from billing.errors import BillingError
+from billing.errors import BillingError, InvalidInput
 from billing.money import format_yuan, parse_yuan
 from billing.privacy import mask_name
 from payments import counter
 from payments.orders import COUNTER as COUNTER_CHANNEL
+from portal import sealed
 from portal.i18n import counter_problem, error_message, gettext as _
 from portal.receipts import receipt_for
 from portal.staff.access import blueprint, staff_required
@@ -23,6 +24,7 @@ from portal.staff.roles import COUNTER
 from portal.wiring import services
 
 ROWS = 6
+RECEIPT_SEAL = "counter-receipt"  # the receipt number a confirm page hands out, signed
 
 
 def _rows(form) -> list[tuple[str, str]]:
@@ -67,7 +69,9 @@ def counter_preview():
                                     now=svc.clock())
     except BillingError as error:
         return _entry(request.form, _problems(error), 400)
-    return render_template("staff/counter_confirm.html", lines=lines, total=sum(line.amount_fen for line in lines))
+    receipt = sealed.seal(RECEIPT_SEAL, {"cashier": g.staff.id, "receipt": counter.new_receipt_no(svc.clock())})
+    return render_template("staff/counter_confirm.html", lines=lines, total=sum(line.amount_fen for line in lines),
+                           receipt=receipt)
 
 
 @blueprint.post("/counter")
@@ -77,10 +81,19 @@ def take_payment():
     try:
         with unit_of_work(svc.engine) as db:
             order = counter.take_payment(db, cashier_id=g.staff.id, method=request.form.get("method", ""),
-                                         rows=_rows(request.form), limits=svc.limits, now=svc.clock())
+                                         rows=_rows(request.form), limits=svc.limits, now=svc.clock(),
+                                         receipt_no=_receipt_no(request.form.get("receipt", "")))
     except BillingError as error:
         return _entry(request.form, _problems(error), 400)
     return redirect(url_for("staff.receipt", out_trade_no=order.out_trade_no))
+
+
+def _receipt_no(token: str) -> str:
+    """The receipt number this cashier's confirm page was handed (a page is good for a working day)."""
+    data = sealed.unseal(RECEIPT_SEAL, token, max_age=12 * 3600, field="receipt")
+    if data.get("cashier") != g.staff.id:
+        raise InvalidInput("receipt", "this confirm page was made for another cashier")
+    return str(data["receipt"])
 
 
 @blueprint.get("/counter/accounts/<account_no>")

@@ -17,16 +17,18 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput
+from billing.kwh import format_kwh
 from billing.manual_reads import (
-    EntryInvalid, NoteMissing, RangeRule, Unconfirmed, expected_range, format_kwh, meter_registers, parse_entry,
-    recent_reads, save_manual_read,
+    EntryInvalid, NoteMissing, RangeRule, Unconfirmed, expected_range, meter_registers, parse_entry, recent_reads,
+    save_manual_read,
 )
-from billing.read_photos import MEDIA_TYPES, accept_photo, read_photo_file, store_photo
+from billing.read_photos import MEDIA_TYPES, accept_photo, store_photo, stored_photo
 from billing.reader_day import reader_day, stop_for
-from billing.reads import ReadConflict
+from billing.reads import Read, ReadConflict
+from billing.review_queue import MAX_ID
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, staff_required
-from portal.staff.roles import ADMIN, READ_METERS, REVIEW_BILLS, may
+from portal.staff.roles import ADMIN, READ_METERS, REVIEW, may
 from portal.wiring import services
 
 PHOTO_TOKEN_SECONDS = 24 * 3600
@@ -44,7 +46,7 @@ def reading_day():
     svc = services()
     with read_session(svc.engine) as db:
         day = reader_day(db, g.staff.id, beijing_date(svc.clock()))
-    return render_template("staff/reading.html", day=day, kwh=format_kwh)
+    return render_template("staff/reading.html", day=day)
 
 
 @blueprint.get("/reading/meters/<int:meter_id>")
@@ -88,14 +90,15 @@ def reading_save(meter_id: int):
     return redirect(url_for("staff.reading_day"))
 
 
-@blueprint.get("/reading/reads/<int:read_id>/photo")
+@blueprint.get("/reads/<int:read_id>/photo")
 @staff_required()
 def read_photo(read_id: int):
     """The photo a reader attached to a read: for readers and for whoever reviews reads."""
-    if not (may(g.roles, READ_METERS) or may(g.roles, REVIEW_BILLS)):
+    if not (may(g.roles, READ_METERS) or may(g.roles, REVIEW)):
         abort(403)
     with read_session(services().engine) as db:
-        path = read_photo_file(db, Path(current_app.instance_path), read_id)
+        read = db.get(Read, read_id) if 0 < read_id <= MAX_ID else None
+    path = stored_photo(Path(current_app.instance_path), read)
     if path is None:
         abort(404)
     response = send_file(path, mimetype=MEDIA_TYPES[path.suffix.lstrip(".")], max_age=3600)
@@ -116,7 +119,7 @@ def _entry_page(meter_id: int, *, problems: dict[str, str] | None = None, photo:
         stop = _stop(db, meter_id)
         reads, expected = recent_reads(db, meter_id), expected_range(db, meter_id, day, range_rule())
     page = render_template(
-        "staff/reading_meter.html", stop=stop, reads=reads, expected=expected, kwh=format_kwh, day=day,
+        "staff/reading_meter.html", stop=stop, reads=reads, expected=expected, day=day,
         registers=meter_registers(stop.meter, stop.last), values=request.form if request.method == "POST" else {},
         problems=problems or {}, unusual=unusual, confirm=confirm, photo_token=_photo_token(meter_id, photo),
         photo_limit_mb=svc.settings.READ_PHOTO_MAX_MB)
@@ -158,6 +161,8 @@ def _saved_messages(meter_no: str, saved) -> list[str]:
         messages.append(_("此前已录入相同示数，没有重复保存"))
     if saved.assessment.unusual:
         messages.append(_("示数异常，已连同说明提交复核"))
-    if saved.rereads_resolved:
+    if any(agrees for _, agrees in saved.rereads):
         messages.append(_("复抄单已完成"))
+    if not all(agrees for _, agrees in saved.rereads):
+        messages.append(_("复抄示数比复核员质疑的示数还小，已退回复核员处理"))
     return messages

@@ -1,8 +1,7 @@
 """Which staff role may do what: the one table that the route guards (``staff_required``) and the
 navigation, buttons and dashboard all read, so a link is shown exactly when it can be followed.
 
-admin may do everything.  The reviewer has no screens yet (复核 comes next); the permission exists
-so that the dashboard can tell them what they will find there.
+admin may do everything.
 """
 
 from __future__ import annotations
@@ -14,12 +13,15 @@ REQUEST_REFUND = "request_refund"  # list refunds and ask for one
 DECIDE_REFUND = "decide_refund"  # approve or reject a refund someone else asked for
 INCIDENTS = "incidents"  # see payment incidents and decide them
 READ_METERS = "read_meters"  # 抄表: the day's meters on the phone, enter reads, re-read orders
-REVIEW_BILLS = "review_bills"  # 复核 (not built yet)
+REVIEW = "review"  # 复核: decide the items of the review queue (read findings; held bills next)
+ACCOUNT_HISTORY = "account_history"  # an account's reads, corrections and review decisions
+ASSESSMENT = "assessment"  # 差错考核 of readers and reviewers, with its CSV
+LINE_LOSS = "line_loss"  # 台区线损 by district, with its trend
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
-    "reader": frozenset({READ_METERS}),
-    "reviewer": frozenset({REVIEW_BILLS}),
+    "reader": frozenset({READ_METERS, ACCOUNT_HISTORY}),
+    "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND}),
 }

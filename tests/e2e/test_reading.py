@@ -9,7 +9,8 @@ from sqlmodel import select
 
 from billing.accounts import Meter
 from billing.db import read_session
-from billing.manual_reads import OUT_OF_RANGE_RULE, format_kwh
+from billing.kwh import format_kwh
+from billing.manual_reads import OUT_OF_RANGE_RULE
 from billing.reads import Read
 from billing.review import ReviewItem
 from billing.staff import StaffUser
@@ -23,7 +24,7 @@ def _no_sideways_scroll(page) -> None:
 def _meter(site, kind: str) -> Meter:
     with read_session(site.engine) as db:
         reader_id = db.exec(select(StaffUser.id).where(StaffUser.username == "reader1")).one()
-        item = db.exec(select(ReviewItem).where(ReviewItem.assigned_to == reader_id)).one()
+        item = db.exec(select(ReviewItem).where(ReviewItem.assigned_to == reader_id)).one()  # ordered by reviewer1
         if kind == "reread":
             return db.get(Meter, item.meter_id)
         return db.exec(select(Meter).where(Meter.kind == "manual")).first()
@@ -97,7 +98,7 @@ def test_reader_reads_the_day_on_a_phone(site, phone, tmp_path):
         finding = db.exec(select(ReviewItem).where(ReviewItem.rule == OUT_OF_RANGE_RULE)).one()
         assert (finding.read_id, finding.status) == (unusual.id, "open")
         order = db.exec(select(ReviewItem).where(ReviewItem.rule != OUT_OF_RANGE_RULE)).one()
-        assert (order.status, order.action, order.resolved_by) == ("resolved", "reread", reader_id)
+        assert (order.status, order.action, order.assigned_to) == ("resolved", "reread", None)
 
-    phone.open(f"/staff/reading/reads/{unusual.id}/photo")
+    phone.open(f"/staff/reads/{unusual.id}/photo")
     assert phone.chrome.execute_script("return document.images.length && document.images[0].naturalWidth") == 390

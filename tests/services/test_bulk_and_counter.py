@@ -142,7 +142,7 @@ def cashier(engine):
 def test_counter_takes_cash_for_many_accounts(engine, clock, cashier):
     first, second = new_account(engine, clock), new_account(engine, clock)
     with unit_of_work(engine) as db:
-        receipt = counter.take_payment(db, cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
+        receipt = counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
                                        rows=[(first.account_no, "50"), ("", ""), (second.account_no, "25.50")])
     assert receipt.out_trade_no.startswith("GT") and receipt.state == "paid" and receipt.amount_fen == 7550
     assert (balance(engine, first), balance(engine, second)) == (5000, 2550)
@@ -153,9 +153,9 @@ def test_counter_takes_cash_for_many_accounts(engine, clock, cashier):
 def test_cash_close_records_the_difference_and_closes_the_day(engine, clock, cashier):
     account = new_account(engine, clock)
     with unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[(account.account_no, "100")], limits=LIMITS,
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", rows=[(account.account_no, "100")], limits=LIMITS,
                              now=clock())
-        counter.take_payment(db, cashier_id=cashier, method="card", rows=[(account.account_no, "30")], limits=LIMITS,
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="card", rows=[(account.account_no, "30")], limits=LIMITS,
                              now=clock())
     with unit_of_work(engine) as db:
         closed = counter.close_day(db, cashier_id=cashier, counted_fen=9950, now=clock())
@@ -163,21 +163,21 @@ def test_cash_close_records_the_difference_and_closes_the_day(engine, clock, cas
     with read_session(engine) as db:
         assert db.exec(select(Incident.kind)).all() == ["cash_difference"]
     with pytest.raises(counter.DayAlreadyClosed), unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[(account.account_no, "1")], limits=LIMITS,
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", rows=[(account.account_no, "1")], limits=LIMITS,
                              now=clock())
     clock.advance(days=1)
     with unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[(account.account_no, "1")], limits=LIMITS,
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", rows=[(account.account_no, "1")], limits=LIMITS,
                              now=clock())
 
 
 def test_counter_refuses_bad_input(engine, clock, cashier):
     account = new_account(engine, clock)
     with pytest.raises(InvalidInput), unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cheque", rows=[(account.account_no, "1")], limits=LIMITS,
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cheque", rows=[(account.account_no, "1")], limits=LIMITS,
                              now=clock())
     with pytest.raises(InvalidInput), unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", rows=[], limits=LIMITS, now=clock())
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", rows=[], limits=LIMITS, now=clock())
     assert balance(engine, account) == 0
 
 
@@ -186,11 +186,11 @@ def test_counter_checks_every_amount_against_the_portal_limits(engine, clock, ca
     """These once reached the CHECK constraint (a 500) or overflowed the cached ledger totals."""
     account = new_account(engine, clock)
     with pytest.raises(counter.CounterRowsInvalid) as refused, unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
                              rows=[(account.account_no, "10"), (account.account_no, amount)])
     assert [problem[:2] for problem in refused.value.problems] == [(2, "account_repeated")]
     with pytest.raises(counter.CounterRowsInvalid) as refused, unit_of_work(engine) as db:
-        counter.take_payment(db, cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
+        counter.take_payment(db, receipt_no=counter.new_receipt_no(clock()), cashier_id=cashier, method="cash", limits=LIMITS, now=clock(),
                              rows=[(account.account_no, amount)])
     assert refused.value.problems == [(1, "amount_range", {"amount": amount, "minimum_fen": 100, "maximum_fen": 500000})]
     assert balance(engine, account) == 0

@@ -34,12 +34,12 @@ def _save(db, account, reader, clock, total_wh, *, note="", confirmed=None, regi
 
 @pytest.mark.parametrize(("text", "wh"), [("1234.56", 1_234_560), ("1234.5", 1_234_500), ("1234", 1_234_000),
                                           ("0.01", 10), ("001234.56", 1_234_560), (" 12.30 ", 12_300),
-                                          ("１２３.４５", 123_450), ("999999999.99", 999_999_999_990)])
+                                          ("１２３.４５", 123_450), ("9999999999.99", 9_999_999_999_990)])
 def test_kwh_with_two_decimals_is_stored_as_exact_wh(text, wh):
     assert parse_kwh(text, "total") == wh
 
 
-@pytest.mark.parametrize("text", ["1234.567", "-1", "1,234.56", "1e3", "12.3.4", "abc", ".5", "1234.", "9999999999"])
+@pytest.mark.parametrize("text", ["1234.567", "-1", "1,234.56", "1e3", "12.3.4", "abc", ".5", "1234.", "99999999999"])
 def test_anything_else_is_refused_naming_the_field(text):
     with pytest.raises(ReadingFormat) as refused:
         parse_kwh(text, "peak")
@@ -158,7 +158,7 @@ def test_a_different_read_held_that_day_is_a_conflict_and_the_same_one_a_duplica
         assert [(r.source, r.total_wh) for r in db.exec(select(Read).where(Read.read_on == TODAY))] == [(AMI, 1_000_000)]
 
 
-def test_a_read_resolves_the_readers_re_read_order_of_that_meter(engine, clock):
+def test_a_read_answers_the_readers_re_read_order_of_that_meter(engine, clock):
     with unit_of_work(engine) as db:
         reader, other = given.reader(db), given.reader(db, "reader2")
         account, elsewhere = given.manual_account(db, clock), given.manual_account(db, clock)
@@ -166,15 +166,26 @@ def test_a_read_resolves_the_readers_re_read_order_of_that_meter(engine, clock):
         theirs = given.reread_order(db, clock, account, other.id, on=TODAY - timedelta(days=2))
         not_this_meter = given.reread_order(db, clock, elsewhere, reader.id)
         saved = _save(db, account, reader, clock, 1_010_000, note="已复核表计")
-        assert saved.rereads_resolved == (mine.id,)
+        assert saved.rereads == ((mine.id, True),)
     with read_session(engine) as db:
         done = db.get(ReviewItem, mine.id)
-        assert (done.status, done.action, done.resolved_by, done.resolved_at) == (RESOLVED, "reread", reader.id, clock())
-        assert done.reason == "复抄 1010.00 kWh：已复核表计" and done.details["reread_read_id"] == saved.read.id
+        assert (done.status, done.action, done.resolved_by, done.resolved_at) == (RESOLVED, "reread", mine.ordered_by,
+                                                                                 clock())
         assert [db.get(ReviewItem, i).status for i in (theirs.id, not_this_meter.id)] == [OPEN, OPEN]
-        (entry,) = db.exec(select(AuditEntry)).all()
-        assert (entry.staff_id, entry.action, entry.target) == (reader.id, "review.reread_done", f"review_item:{mine.id}")
-        assert json.loads(entry.before)["status"] == OPEN and json.loads(entry.after)["read_id"] == saved.read.id
+        (entry,) = db.exec(select(AuditEntry).where(AuditEntry.action == "review.reread")).all()
+        assert entry.target == f"review:{mine.id}" and json.loads(entry.after)["reread"]["total_wh"] == 1_010_000
+
+
+def test_a_re_read_below_the_doubted_read_goes_back_to_the_reviewers(engine, clock):
+    """The reviewer doubted the read of 10-28; today's read is below it, so that read was wrong."""
+    with unit_of_work(engine) as db:
+        reader, account = given.reader(db), given.manual_account(db, clock)
+        order = given.reread_order(db, clock, account, reader.id, on=date(2026, 10, 28))
+        saved = _save(db, account, reader, clock, 650_000, note="表盘确认", confirmed=Entry(650_000).values_key)
+        assert saved.rereads == ((order.id, False),) and saved.assessment.unusual == (BELOW_LAST,)
+    with read_session(engine) as db:
+        back = db.get(ReviewItem, order.id)
+        assert (back.status, back.assigned_to) == (OPEN, None)
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)  # SQLite's writers queue at BEGIN: no race

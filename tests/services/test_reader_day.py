@@ -76,21 +76,6 @@ def test_re_read_orders_come_first_and_count_once_done(engine, clock):
     assert tomorrow.rereads == []  # done yesterday: off the list
 
 
-def test_a_re_read_order_about_an_account_is_about_its_meter(engine, clock):
-    with unit_of_work(engine) as db:
-        reader, account = given.reader(db), given.manual_account(db, clock)
-        item = given.reread_order(db, clock, account, reader.id)
-        item.meter_id = None
-        db.add(item)
-    with read_session(engine) as db:
-        (stop,) = reader_day(db, reader.id, TODAY).rereads
-        assert stop.meter.id == account.meter_id
-    with unit_of_work(engine) as db:
-        saved = save_manual_read(db, meter_id=account.meter_id, day=TODAY, reader_id=reader.id, rule=RangeRule(),
-                                 entry=Entry(1_000_000), now=clock())
-        assert saved.rereads_resolved == (item.id,)
-
-
 def test_only_the_readers_meters_are_theirs_to_read(engine, clock):
     with unit_of_work(engine) as db:
         reader, mine, other = given.reader(db), given.manual_account(db, clock), given.manual_account(db, clock)

@@ -4,10 +4,11 @@ under the instance folder by a name of ours, and served only from there."""
 import io
 import re
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 
-from billing.read_photos import PhotoNotImage, PhotoTooLarge, accept_photo, photo_file, store_photo
+from billing.read_photos import PhotoNotImage, PhotoTooLarge, accept_photo, store_photo, stored_photo
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 100
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -37,13 +38,13 @@ def test_a_photo_is_stored_by_month_under_a_name_of_ours(tmp_path):
     first, second = (store_photo(tmp_path, JPEG, "jpg", date(2026, 11, 27)) for _ in range(2))
     assert re.fullmatch(r"photos/2026/11/[0-9a-f]{32}\.jpg", first) and first != second
     assert (tmp_path / first).read_bytes() == JPEG
-    assert photo_file(tmp_path, first) == (tmp_path / first).resolve()
+    assert stored_photo(tmp_path, SimpleNamespace(photo=first)) == (tmp_path / first).resolve()
 
 
-@pytest.mark.parametrize("path", ["photos/../secret_key", "/etc/passwd", "photos/2026/11/missing.jpg",
+@pytest.mark.parametrize("path", [None, "", "photos/../secret_key", "/etc/passwd", "photos/2026/11/missing.jpg",
                                   "dianfei.sqlite3", "photos/2026/11/x.txt"])
 def test_only_stored_photos_are_ever_served(tmp_path, path):
     (tmp_path / "secret_key").write_text("s")
     (tmp_path / "photos/2026/11").mkdir(parents=True)
     (tmp_path / "photos/2026/11/x.txt").write_text("x")
-    assert photo_file(tmp_path, path) is None
+    assert stored_photo(tmp_path, SimpleNamespace(photo=path)) is None

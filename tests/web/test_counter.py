@@ -60,8 +60,9 @@ def _nothing_taken(engine, accounts):
 ])
 @pytest.mark.parametrize("step", ["/staff/counter/preview", "/staff/counter"])
 def test_every_amount_is_checked_and_the_row_named(engine, accounts, cashier, amount, problem, step):
-    token = csrf_token(cashier, "/staff/counter")
-    answer = cashier.post(step, data={"csrf_token": token, "method": "cash",
+    """At the preview, and again when the money is taken (a confirm page posted back with other rows)."""
+    confirm = confirm_form(_preview(cashier, ("3301000062", "10.00")).get_data(as_text=True))
+    answer = cashier.post(step, data={**confirm, "method": "cash",
                                       **counter_rows(("3301000062", "10.00"), ("3301000063", amount))})
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400 and problem in page
@@ -118,6 +119,7 @@ def test_typing_a_number_shows_its_holder_and_balance(app, accounts, cashier):
 
 def test_a_negative_count_is_refused_and_the_closed_drawer_shows_its_close(engine, clock, accounts, cashier):
     take_at_counter(cashier, ("3301000062", "100"))
+    pending = _preview(cashier, ("3301000063", "10"))  # a confirm page left open over the close
     token = csrf_token(cashier, "/staff/counter/close")
     refused = cashier.post("/staff/counter/close", data={"csrf_token": token, "counted": "-5"})
     assert refused.status_code == 400 and "实点现金不能为负数" in refused.get_data(as_text=True)
@@ -133,8 +135,7 @@ def test_a_negative_count_is_refused_and_the_closed_drawer_shows_its_close(engin
 
     counter_page = cashier.get("/staff/counter").get_data(as_text=True)
     assert "钱箱已关闭" in counter_page and "请由其他收费员收取" in counter_page and "counter/preview" not in counter_page
-    late = cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash",
-                                                **counter_rows(("3301000063", "10"))})
+    late = cashier.post("/staff/counter", data={**confirm_form(pending.get_data(as_text=True)), "method": "cash"})
     assert late.status_code == 400 and "请由其他收费员收取，或明日再收" in late.get_data(as_text=True)
     assert balance(engine, accounts[2]) == 0
 
@@ -158,3 +159,19 @@ def test_the_receipt_prints_without_the_menu_or_buttons(app, accounts, cashier):
     with open(css, encoding="utf-8") as sheet:
         printing = sheet.read().split("@media print")[1]
     assert ".bar" in printing and ".noprint" in printing and "display: none" in printing
+
+
+def test_the_confirm_page_submitted_twice_takes_the_money_once(engine, clock, app, client):
+    """A double click on 确认收费, or a reload of the answer: one payment, one receipt."""
+    add_team(engine)
+    with unit_of_work(engine) as db:
+        account = factories.account(db, at=clock(), account_no="3301000051")
+    log_in(client, "cashier1")
+    token = csrf_token(client, "/staff/counter")
+    preview = client.post("/staff/counter/preview", data={"csrf_token": token, **counter_rows(("3301000051", "80"))})
+    confirmed = {**confirm_form(preview.get_data(as_text=True)), "method": "cash"}
+    first, second = client.post("/staff/counter", data=confirmed), client.post("/staff/counter", data=confirmed)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert balance(engine, account) == 8000
+    with read_session(engine) as db:
+        assert len(db.exec(select(PaymentOrder).where(PaymentOrder.channel == "counter")).all()) == 1

@@ -22,15 +22,20 @@ from werkzeug.routing import BuildError
 from billing import ledger
 from billing.db import read_session, unit_of_work
 from billing.accounts import Account
+from billing.clock import beijing_date
 from billing.incidents import Incident
+from billing.reads import NewRead, Read, record_read
+from billing.review import ReviewItem, open_item
+from billing.review_actions import READ_ACTIONS
 from billing.ledger import LedgerAccount, Posting, Transfer
-from billing.reads import Read
-from billing.staff import add_staff
+from billing.staff import StaffUser, add_staff
 from payments import counter
 from payments.checkout import Limits
 from payments.orders import ChannelPayment, PaymentOrder, create_order
 from payments.refunds import Refund
+from portal import sealed
 from portal.auth import MAX_NEXT
+from portal.staff.counter import RECEIPT_SEAL
 from portal.security import local_path
 from tests import factories
 from tests.payment_helpers import acknowledged, phone, start_payment
@@ -46,8 +51,9 @@ ROLES = ("anonymous", "resident", "manager", *STAFF_ROLES)
 ENDS_SESSION = ("auth.logout", "staff.logout", "auth.verify", "staff.login")
 FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", "account_no", "decision", "note",
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
-          "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "total", "peak", "valley",
-          "confirmed", "photo_token")
+          "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
+          "register-peak", "month", "district", "rule", "age", "page", "total", "peak",
+          "valley", "confirmed", "photo_token")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
@@ -113,7 +119,12 @@ def _people(engine, clock) -> tuple:
         ledger.post(db, Posting("bill:fuzz", ledger.customer_code(owing.account_no), "revenue:energy", 12345, "bill"),
                     at=clock())
         counter.take_payment(db, cashier_id=staff["cashier"], method="cash", rows=[(mine.account_no, "50.00")],
+                             receipt_no=counter.new_receipt_no(clock()),
                              limits=Limits(), now=clock())
+        read, _ = record_read(db, NewRead(mine.meter_id, beijing_date(clock()), "manual", 1_000_000,
+                                          reader_id=staff["reader"]), now=clock())
+        open_item(db, kind="read", rule="high_use", subject_on=read.read_on, at=clock(), account_id=mine.id,
+                  meter_id=mine.meter_id, read_id=read.id)
     return mine, owing
 
 
@@ -148,9 +159,10 @@ def _ids(engine) -> dict[str, list[str]]:
             "channel_txn_id": list(db.execute(select(ChannelPayment.channel_txn_id)).scalars()),
             "refund_no": list(db.execute(select(Refund.refund_no)).scalars()),
             "incident_id": [str(i) for i in db.execute(select(Incident.id)).scalars()],
+            "item_id": [str(i) for i in db.execute(select(ReviewItem.id)).scalars()],
+            "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()], "action": list(READ_ACTIONS),
             "decision": ["approve", "reject"], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
-            "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()] or ["1"],
         }
 
 
@@ -158,7 +170,16 @@ def _ids(engine) -> dict[str, list[str]]:
 def world(request, engine, clock, app, gateways) -> World:
     app.config["WTF_CSRF_ENABLED"] = False  # the handlers themselves, not the CSRF check in front of them
     signed = _payments(request, engine, clock, gateways, *_people(engine, clock))
-    return World(app, _ids(engine), {role: _log_in(app, role) for role in ROLES}, signed)
+    ids = _ids(engine) | {"receipt": [_confirm_page_receipt(app, engine, clock)]}
+    return World(app, ids, {role: _log_in(app, role) for role in ROLES}, signed)
+
+
+def _confirm_page_receipt(app, engine, clock) -> str:
+    """The sealed receipt number a counter confirm page hands cashier1, so the fuzz reaches the till."""
+    with read_session(engine) as db:
+        cashier = db.execute(select(StaffUser.id).where(StaffUser.username == "cashier1")).scalar_one()
+    with app.app_context():
+        return sealed.seal(RECEIPT_SEAL, {"cashier": cashier, "receipt": counter.new_receipt_no(clock())})
 
 
 def _ledger(engine) -> tuple:
@@ -196,7 +217,8 @@ def _plausible(world: World, rule) -> list[dict[str, str]]:
                               {"what": "arrears", "channel": "alipay"}],
         "/manager/pay": [{"pick": "3301000011", "amount-3301000011": "10.00", "channel": "wechat"}],
         "/manager/upload": [{"channel": "alipay"}, {"channel": "wechat"}],
-        "/staff/counter": [{"method": "cash", "account_no-1": "3301000001", "amount-1": "10",
+        "/staff/counter": [{"method": "cash", "receipt": world.ids["receipt"][0], "account_no-1": "3301000001",
+                            "amount-1": "10",
                             "account_no-2": "3301000002", "amount-2": "1.00"}],
         "/staff/counter/close": [{"counted": "50.00"}],
         "/staff/incidents/<int:incident_id>": [{"decision": "credit", "account_no": "3301000001"},

@@ -3,6 +3,7 @@ read, the note an unusual read needs, the photo of the meter face and who may se
 
 import io
 import re
+from datetime import date
 from html import unescape
 from pathlib import Path
 
@@ -132,12 +133,27 @@ def test_changing_the_value_after_the_warning_needs_no_note_if_it_is_usual(engin
     assert _reads_today(engine) == [(world["first"].meter_id, 1_000_000, world["reader_id"])]
 
 
-def test_a_re_read_resolves_its_order(engine, reader, world):
+def test_a_re_read_answers_its_order(engine, reader, world):
     assert _post(reader, world["reread"].meter_id, total="1000", note="表计正常").status_code == 302
-    assert "复抄单已完成" in _text(reader.get(DAY_LIST))
+    day = _text(reader.get(DAY_LIST))
+    assert "复抄单已完成" in day and "今日已抄 1 / 3 户" in day
     with read_session(engine) as db:
         item = db.get(ReviewItem, world["item"])
-        assert (item.status, item.resolved_by, item.reason) == (RESOLVED, world["reader_id"], "复抄 1000.00 kWh：表计正常")
+        assert (item.status, item.action, item.assigned_to) == (RESOLVED, "reread", None)
+
+
+def test_a_re_read_that_disagrees_says_it_went_back_to_the_reviewer(engine, reader, world):
+    """The order doubts yesterday's read, which there is none of; a read below the last one is."""
+    with unit_of_work(engine) as db:
+        item = db.get(ReviewItem, world["item"])
+        item.subject_on = date(2026, 10, 28)
+        db.add(item)
+    asked = _post(reader, world["reread"].meter_id, total="600").get_data(as_text=True)
+    confirmed = re.search(r'name="confirmed" value="([^"]+)"', asked).group(1)
+    assert _post(reader, world["reread"].meter_id, total="600", confirmed=confirmed, note="表盘确认").status_code == 302
+    assert "复抄示数比复核员质疑的示数还小，已退回复核员处理" in _text(reader.get(DAY_LIST))
+    with read_session(engine) as db:
+        assert (db.get(ReviewItem, world["item"]).status, db.get(ReviewItem, world["item"]).assigned_to) == (OPEN, None)
 
 
 def test_a_conflicting_read_that_day_is_shown_not_saved(engine, clock, reader, world):
@@ -156,7 +172,7 @@ def test_a_photo_is_stored_with_the_read_and_shown_to_staff_who_read_or_review(a
         read = db.exec(select(Read).where(Read.read_on == TODAY)).one()
     assert re.fullmatch(r"photos/2026/11/[0-9a-f]{32}\.jpg", read.photo)
     assert (Path(app.instance_path) / read.photo).read_bytes() == JPEG
-    url = f"/staff/reading/reads/{read.id}/photo"
+    url = f"/staff/reads/{read.id}/photo"
     for role, status in (("reviewer1", 200), ("admin1", 200), ("reader1", 200), ("cashier1", 403), ("finance1", 403)):
         client = app.test_client()
         log_in(client, role)
@@ -167,8 +183,8 @@ def test_a_photo_is_stored_with_the_read_and_shown_to_staff_who_read_or_review(a
     assert app.test_client().get(url).status_code == 302  # to the login
     with unit_of_work(engine) as db:
         other = record_read(db, NewRead(world["tou"].meter_id, TODAY, AMI, 1_000_000), now=read.received_at)[0]
-    assert reader.get(f"/staff/reading/reads/{other.id}/photo").status_code == 404
-    assert reader.get("/staff/reading/reads/999999/photo").status_code == 404
+    assert reader.get(f"/staff/reads/{other.id}/photo").status_code == 404
+    assert reader.get("/staff/reads/999999/photo").status_code == 404
 
 
 @pytest.mark.parametrize(("photo", "problem"), [

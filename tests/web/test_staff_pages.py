@@ -15,6 +15,7 @@ from billing.staff import StaffUser, add_staff
 from payments.refunds import Refund
 from tests import factories
 from tests.conftest import csrf_token
+from tests.staff_helpers import take_at_counter
 from tests.payment_helpers import acknowledged, balance, new_account, phone, start_payment
 
 
@@ -47,13 +48,11 @@ def test_counter_receipt_and_cash_close(engine, clock, client, staff):
         second = factories.account(db, at=clock(), account_no="3301000022")
     log_in(client, "cashier1")
     token = csrf_token(client, "/staff/counter")
-    bad = client.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000099",
-                                              "amount-1": "10"})
+    bad = client.post("/staff/counter/preview", data={"csrf_token": token, "account_no-1": "3301000099",
+                                                      "amount-1": "10"})
     assert bad.status_code == 400 and "第1行：户号 3301000099 不存在" in bad.get_data(as_text=True)
-    taken = client.post("/staff/counter", data={
-        "csrf_token": token, "method": "cash", "account_no-1": "3301000021", "amount-1": "100",
-        "account_no-2": "3301000022", "amount-2": "50.50"}, follow_redirects=True)
-    receipt = taken.get_data(as_text=True)
+    taken = take_at_counter(client, ("3301000021", "100"), ("3301000022", "50.50"))
+    receipt = client.get(taken.headers["Location"]).get_data(as_text=True)
     assert "电费收据" in receipt and "150.50" in receipt and "现金" in receipt
     assert (balance(engine, first), balance(engine, second)) == (10000, 5050)
     closed = client.post("/staff/counter/close", data={"csrf_token": token, "counted": "150.00"}, follow_redirects=True)
@@ -70,8 +69,7 @@ def test_refund_requested_by_cashier_and_approved_by_finance(engine, clock, app,
     cashier, finance = app.test_client(), app.test_client()
     log_in(cashier, "cashier1")
     token = csrf_token(cashier, "/staff/counter")
-    receipt = cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000031",
-                                                   "amount-1": "30"})
+    receipt = take_at_counter(cashier, ("3301000031", "30"))
     receipt_no = re.search(r"receipts/(GT\w+)", receipt.headers["Location"]).group(1)
     asked = cashier.post("/staff/refunds", data={"csrf_token": token, "channel_txn_id": receipt_no, "amount": "12.00",
                                                  "reason": "overpayment", "note": "多交"}, follow_redirects=True)
@@ -151,12 +149,8 @@ def test_a_reprinted_receipt_names_the_cashier_who_took_the_money_and_the_balanc
         add_staff(db, username="cashier2", name="另一位收费员", password="demo1234", roles=["cashier"])
     cashier = app.test_client()
     log_in(cashier, "cashier1")
-    token = csrf_token(cashier, "/staff/counter")
-    taken = cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000041",
-                                                 "amount-1": "20"})
-    receipt_url = taken.headers["Location"]
-    cashier.post("/staff/counter", data={"csrf_token": token, "method": "cash", "account_no-1": "3301000041",
-                                         "amount-1": "5"})
+    receipt_url = take_at_counter(cashier, ("3301000041", "20")).headers["Location"]
+    take_at_counter(cashier, ("3301000041", "5"))
     assert balance(engine, account) == 2500
     other = app.test_client()
     log_in(other, "cashier2")
