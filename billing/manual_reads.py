@@ -229,7 +229,7 @@ def save_manual_read(session: Session, *, meter_id: int, day: date, reader_id: i
     read, outcome = _record(session, NewRead(
         meter_id=meter_id, read_on=day, source=MANUAL_READ, total_wh=entry.total_wh,
         registers_wh=entry.registers_wh, reader_id=reader_id, note=entry.note, photo=photo), now)
-    item_id = _open_finding(session, read, assessment, reader_id, now) if assessment.unusual else None
+    item_id = _open_finding(session, read, assessment, now) if assessment.unusual else None
     answered = tuple((item.id, reread_done(session, item, read, now))
                      for item in rereads_for(session, reader_id) if item.meter_id == meter_id)
     return Saved(read, outcome, assessment, item_id, answered)
@@ -246,16 +246,15 @@ def _record(session: Session, new: NewRead, now: datetime) -> tuple[Read, str]:
         return record_read(session, new, now=now)
 
 
-def _open_finding(session: Session, read: Read, assessment: Assessment, reader_id: int, now: datetime) -> int | None:
-    expected = assessment.expected
+def _open_finding(session: Session, read: Read, assessment: Assessment, now: datetime) -> int | None:
+    """The review item of a confirmed unusual read; the read itself holds the registers, the
+    reader and the photo."""
+    expected, last = assessment.expected, assessment.expected.last
     account = session.exec(select(Account).where(Account.meter_id == read.meter_id)).first()
     return open_item(session, kind=READ_FINDING, rule=OUT_OF_RANGE_RULE, subject_on=read.read_on, at=now,
                      meter_id=read.meter_id, read_id=read.id, account_id=account.id if account else None,
                      district_id=account.district_id if account else None, detail={
                          "unusual": list(assessment.unusual), "total_wh": read.total_wh,
-                         "registers_wh": {name: getattr(read, f"{name}_wh") for name in REGISTERS
-                                          if getattr(read, f"{name}_wh") is not None},
                          "low_wh": expected.low_wh, "high_wh": expected.high_wh, "expected_wh": expected.expected_wh,
-                         "last_wh": expected.last.total_wh if expected.last else None,
-                         "last_on": expected.last.read_on if expected.last else None,
-                         "note": read.note, "reader_id": reader_id, "photo": read.photo is not None})
+                         "previous_wh": last.total_wh if last else None, "previous_on": last.read_on if last else None,
+                         "note": read.note})

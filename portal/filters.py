@@ -33,7 +33,7 @@ NAMES = {
                    "disconnected_use": "停电户有用电", "closed_use": "销户后有用电", "prepaid_not_cut": "欠费未断电",
                    "out_of_order": "示数日期乱序", "duplicate_read": "重复示数", "tou_sum": "分时示数之和不等于总示数",
                    "ami_gap": "采集缺数", "out_of_range": "超出预期范围", "loss_negative": "台区负线损",
-                   "loss_high": "台区线损率超限"},
+                   "loss_high": "台区线损率超限", "reader_confirmed_out_of_range": "抄表员确认的异常示数"},
     "review_kinds": {"read": "抄表异常", "bill": "账单暂挂"},
     "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄"},
     "audit_actions": {"review.accept": "确认无误", "review.correct": "更正示数", "review.estimate": "估抄",
@@ -46,7 +46,9 @@ NAMES = {
                      "last_year_wh": "去年同期日均", "previous_wh": "上次示数", "total_wh": "本次示数",
                      "registers_wh": "各时段示数之和", "days": "天数", "threshold": "阈值", "ratio": "倍数",
                      "supply_wh": "供电量", "customers_wh": "用户用电量", "loss_wh": "损失电量",
-                     "balance_fen": "余额（分）", "status": "户状态", "note": "抄表员备注"},
+                     "balance_fen": "余额（分）", "status": "户状态", "note": "抄表员备注",
+                     "unusual": "异常情况", "low_wh": "预计范围下限", "high_wh": "预计范围上限",
+                     "expected_wh": "预计示数", "previous_on": "上次抄表日"},
 }
 
 

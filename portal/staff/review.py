@@ -88,7 +88,8 @@ def _item_page(item_id: int, problem: str | None = None, form=None, status: int 
         losses=loss_chart(found),
         details=detail_rows(item.details),
         form=form or MultiDict(),
-        photos=[read for read in (found.flagged, found.held) if stored_photo(Path(services().settings.INSTANCE_PATH), read)],
+        photos=[read for read in {read.id: read for read in (found.flagged, found.held) if read}.values()
+                if stored_photo(Path(services().settings.INSTANCE_PATH), read)],
         registers=[name for name in REGISTERS if found.held and getattr(found.held, f"{name}_wh") is not None],
     ), status
 

@@ -42,7 +42,7 @@ def _range(phone) -> tuple[int, int]:
     return int(form.get_attribute("data-low")), int(form.get_attribute("data-high"))
 
 
-def test_reader_reads_the_day_on_a_phone(site, phone, tmp_path):
+def test_reader_reads_the_day_on_a_phone(site, phone):
     manual, smart = _meter(site, "manual"), _meter(site, "reread")
     staff_log_in(phone, "reader1")
     phone.wait_for_text("开始抄表")
@@ -102,3 +102,15 @@ def test_reader_reads_the_day_on_a_phone(site, phone, tmp_path):
 
     phone.open(f"/staff/reads/{unusual.id}/photo")
     assert phone.chrome.execute_script("return document.images.length && document.images[0].naturalWidth") == 390
+
+
+def test_the_reviewer_sees_the_readers_note_and_photo(site, phone, desk):
+    test_reader_reads_the_day_on_a_phone(site, phone)
+    with read_session(site.engine) as db:
+        finding = db.exec(select(ReviewItem).where(ReviewItem.rule == OUT_OF_RANGE_RULE)).one()
+    staff_log_in(desk, "reviewer1")
+    desk.open(f"/staff/review/{finding.id}")
+    desk.wait_for_text("户主说新装了电暖器")
+    photo = desk.find("img.meter-photo")
+    assert desk.chrome.execute_script("return arguments[0].complete && arguments[0].naturalWidth", photo) == 390
+    desk.shoot("review-item-with-photo")

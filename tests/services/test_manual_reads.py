@@ -139,9 +139,8 @@ def test_an_unusual_read_needs_the_readers_confirmation_and_a_note(engine, clock
         assert (item.kind, item.rule, item.status, item.read_id, item.account_id, item.subject_on) == (
             "read", OUT_OF_RANGE_RULE, OPEN, saved.read.id, account.id, TODAY)
         assert item.details == {
-            "unusual": [HIGH_USE], "total_wh": 2_000_000, "registers_wh": {}, "low_wh": LOW_WH, "high_wh": HIGH_WH,
-            "expected_wh": EXPECTED_WH, "last_wh": 700_000, "last_on": "2026-10-28", "note": "户主说开了电暖器",
-            "reader_id": reader.id, "photo": False}
+            "unusual": [HIGH_USE], "total_wh": 2_000_000, "low_wh": LOW_WH, "high_wh": HIGH_WH,
+            "expected_wh": EXPECTED_WH, "previous_wh": 700_000, "previous_on": "2026-10-28", "note": "户主说开了电暖器"}
         assert db.get(Read, saved.read.id).note == "户主说开了电暖器"
 
 
