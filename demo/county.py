@@ -22,6 +22,7 @@ from billing.accounts import (
 )
 from billing.clock import beijing_date
 from billing.db import bulk_insert, timestamp_value, writer
+from demo.routes import add_routes
 from demo.reads import (
     BUSINESS_SHARES, RESIDENTIAL_SHARES, Calendar, SyntheticMeter, day_range, district_rows, meter_rows,
 )
@@ -104,6 +105,7 @@ def load_demo_county(engine: Engine, *, accounts: int = 400, seed: int = 2026, n
         session.flush()
         summary.reads = _reads(connection, plan, district_meters, days, rng, now, reader_id)
         add_trouble(session, days=days, now=now)
+        add_routes(session, plan, reader_id, today, now)
     return summary
 
 

@@ -126,6 +126,13 @@ class Settings:
                                          "from the total", bounds=(0, 10_000))
     LOSS_HIGH_PERCENT: int = setting(ReadRules.loss_high_percent, "a district's line loss above this percentage of "
                                      "its supply is high (complete figures only)", bounds=(1, 100))
+    READ_RANGE_LOW_PERCENT: int = setting(50, "a manual read whose use since the last read is below this share of the "
+                                          "expected use (average daily use x days) must be confirmed with a note and "
+                                          "goes to review", bounds=(0, 100))
+    READ_RANGE_HIGH_PERCENT: int = setting(200, "likewise above this share of the expected use", bounds=(100, 1000))
+    READ_RANGE_MIN_KWH: int = setting(10, "the expected range reaches at least this many kWh above the expected use "
+                                      "(a meter that used next to nothing)", bounds=(0, 100000))
+    READ_PHOTO_MAX_MB: int = setting(5, "largest photo of a meter face a reader may attach, MB", bounds=(1, 20))
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]

@@ -27,14 +27,15 @@ NAMES = {
     "incident_kinds": {"unknown_order": "未知订单的付款", "amount_mismatch": "金额不符", "wrong_channel": "渠道不符",
                        "wrong_merchant": "非本商户通知", "duplicate_payment": "同一订单重复支付",
                        "cash_difference": "现金差额", "transfer_conflict": "账务键冲突"},
-    # Review queue: the rule codes of billing/read_rules.py RULES (an unknown code is shown as itself).
+    # Review queue: the rule codes of billing/read_rules.py RULES and a reader's confirmed unusual read
+    # (billing/manual_reads.py); an unknown code is shown as itself.
     "rule_names": {"high_use": "电量突增", "low_use": "电量突减", "negative_use": "示数倒走（负电量）",
                    "rollover": "示数翻转", "meter_change": "换表缺示数", "zero_use": "连续零电量",
                    "inactive_use": "空置、停电或销户仍用电", "prepaid_no_cut": "欠费未断电",
                    "out_of_order": "示数日期乱序", "duplicate_read": "重复示数", "tou_mismatch": "分时示数之和不等于总示数",
-                   "ami_gap": "采集缺数", "year_high": "同比突增", "year_low": "同比突减", "out_of_range": "超出预期范围",
+                   "ami_gap": "采集缺数", "year_high": "同比突增", "year_low": "同比突减",
                    "loss_negative": "台区负线损", "loss_high": "台区线损率超限", "loss_negative_month": "台区月度负线损",
-                   "loss_high_month": "台区月度线损率超限"},
+                   "loss_high_month": "台区月度线损率超限", "reader_confirmed_out_of_range": "抄表员确认的异常示数"},
     "review_kinds": {"read": "抄表异常", "bill": "账单暂挂"},
     "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄"},
     "audit_actions": {"review.accept": "确认无误", "review.correct": "更正示数", "review.estimate": "估抄",
@@ -44,8 +45,8 @@ NAMES = {
     "register_names": {"total": "总", "sharp": "尖", "peak": "峰", "flat": "平", "valley": "谷"},
     "meter_kinds": {"smart": "智能表", "manual": "人工抄表"},
     "account_statuses": {"active": "正常", "vacant": "空置", "disconnected": "已停电", "closed": "已销户"},
-    # The evidence the rules write into an item's detail (billing/read_findings.py; unknown keys are
-    # shown as themselves).
+    # The evidence the rules write into an item's detail (billing/read_findings.py and a
+    # reader's confirmed unusual read, billing/manual_reads.py; unknown keys are shown as themselves).
     "detail_names": {"previous_on": "上次抄表日", "previous_wh": "上次示数", "read_on": "本次抄表日", "read_wh": "本次示数",
                      "next_on": "下次抄表日", "next_wh": "下次示数", "drop_wh": "示数下降", "multiplier": "倍率",
                      "register_max_wh": "表计最大示数", "used_wh": "期间用电量", "days": "天数", "daily_wh": "日用电量",
@@ -61,7 +62,9 @@ NAMES = {
                      "initial_on": "装表日", "initial_wh": "装表示数", "other_meter": "示数相同的表号",
                      "matching_days": "示数相同的日期", "supply_wh": "供电量",
                      "customers_wh": "用户用电量", "loss_wh": "损失电量", "rate_bp": "线损率（万分之）",
-                     "complete": "数据完整", "note": "抄表员备注"},
+                     "complete": "数据完整", "note": "抄表员备注",
+                     "unusual": "异常情况", "total_wh": "本次示数", "low_wh": "预计范围下限", "high_wh": "预计范围上限",
+                     "expected_wh": "预计示数"},
 }
 
 

@@ -15,8 +15,10 @@ from payments.gateways.base import Gateway
 KB, MB = 1024, 1024 * 1024
 PAGE_BODY = 1 * MB
 # Larger or smaller than a page, by blueprint or endpoint: channel notifications are a few KB;
-# the manager's CSV upload of 户号,金额 lines is capped at 2,000 lines anyway (payments.bulk).
-BODY_LIMITS = {"callbacks": 64 * KB, "manager.preview_upload": 4 * MB}
+# the manager's CSV upload of 户号,金额 lines is capped at 2,000 lines anyway (payments.bulk); a
+# reader's read carries a photo, whose own limit (DIANFEI_READ_PHOTO_MAX_MB, at most 20) the view
+# checks so that the form comes back with what was typed.
+BODY_LIMITS = {"callbacks": 64 * KB, "manager.preview_upload": 4 * MB, "staff.reading_save": 21 * MB}
 HSTS = "max-age=31536000; includeSubDomains"
 # Where the channels' real cashiers live.  After our own redirect a cashier may hop between its
 # hosts by HTTP redirect, and Chromium checks form-action on every hop of a form's navigation.

@@ -10,10 +10,11 @@ from sqlmodel import Session, select
 from billing import review_queue
 from billing.clock import beijing_date
 from billing.incidents import Incident, open_incidents
+from billing.reader_day import ReaderDay, reader_day
 from payments import counter, refunds
 from payments.refunds import Refund
 from portal.staff.incident_text import describe_all
-from portal.staff.roles import COUNTER, DECIDE_REFUND, INCIDENTS, REQUEST_REFUND, REVIEW, may
+from portal.staff.roles import COUNTER, DECIDE_REFUND, INCIDENTS, READ_METERS, REQUEST_REFUND, REVIEW, may
 
 SHOWN = 10  # rows per list; the full lists are a click away
 
@@ -26,6 +27,7 @@ class Work:
     awaiting: list[Refund] = field(default_factory=list)  # finance: refunds waiting for approval
     drawer: counter.Drawer | None = None  # cashier: today's takings, and the close if done
     asked: list[Refund] = field(default_factory=list)  # refunds this person asked for
+    reading: ReaderDay | None = None  # reader: today's meters and re-read orders
     review: review_queue.QueuePage | None = None  # reviewer: the oldest open items of the queue
 
 
@@ -43,6 +45,8 @@ def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime)
     if may(roles, REQUEST_REFUND):
         work.asked = list(session.exec(
             select(Refund).where(Refund.requested_by == staff_id).order_by(Refund.id.desc()).limit(SHOWN)))
+    if may(roles, READ_METERS):
+        work.reading = reader_day(session, staff_id, beijing_date(now))
     if may(roles, REVIEW):
         work.review = review_queue.queue(session, review_queue.QueueFilter(), today=beijing_date(now), per_page=SHOWN)
     return work

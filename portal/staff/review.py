@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from billing import estimation, review_actions, review_queue
@@ -18,9 +18,10 @@ from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, InvalidInput, NotFound
 from billing.kwh import parse_kwh
-from billing.reads import REGISTERS, Read
+from billing.read_photos import stored_photo
+from billing.reads import REGISTERS
 from billing.review_actions import ESTIMATE, READ_ACTIONS, REREAD, ItemNotOpen
-from billing.review_queue import MAX_ID, QueueFilter
+from billing.review_queue import QueueFilter
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.evidence import audit_rows, detail_rows, loss_chart, use_chart
@@ -28,8 +29,6 @@ from portal.staff.roles import REVIEW
 from portal.wiring import services
 
 AGES = (1, 3, 7, 30)  # "waiting at least N days" choices
-PHOTO_DIR = "photos"  # meter-face photos live under <instance>/photos; nothing else is served
-PHOTO_TYPES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
 def whole_number(args, name: str, allowed=None) -> int | None:
@@ -88,7 +87,9 @@ def _item_page(item_id: int, problem: str | None = None, form=None, status: int 
         guess_problem=guess_problem, next_id=next_id, trail=trail, chart=use_chart(found), problem=problem,
         losses=loss_chart(found),
         details=detail_rows(item.details),
-        form=form or MultiDict(), photos=[read for read in (found.flagged, found.held) if _photo_path(read)],
+        form=form or MultiDict(),
+        photos=[read for read in {read.id: read for read in (found.flagged, found.held) if read}.values()
+                if stored_photo(Path(services().settings.INSTANCE_PATH), read)],
         registers=[name for name in REGISTERS if found.held and getattr(found.held, f"{name}_wh") is not None],
     ), status
 
@@ -147,24 +148,3 @@ def review_decide(item_id: int, action: str):
         return _item_page(item_id, problem=error_message(error), form=request.form, status=status)
     flash(_(DONE[action]), "info")
     return redirect(url_for("staff.review_item", item_id=item_id))
-
-
-def _photo_path(read: Read | None) -> Path | None:
-    """The photo of ``read`` if it is an image file inside the instance's photo folder."""
-    if read is None or not read.photo:
-        return None
-    folder = (Path(services().settings.INSTANCE_PATH) / PHOTO_DIR).resolve()
-    path = (folder.parent / read.photo).resolve()
-    return path if folder in path.parents and path.suffix.lower() in PHOTO_TYPES and path.is_file() else None
-
-
-@blueprint.get("/reads/<int:read_id>/photo")
-@staff_required()
-def read_photo(read_id: int):
-    """The meter-face photo a reader took with a read: staff only, files under the photo folder only."""
-    with read_session(services().engine) as db:
-        read = db.get(Read, read_id) if 0 < read_id <= MAX_ID else None
-    path = _photo_path(read)
-    if path is None:
-        abort(404)
-    return send_file(path, max_age=3600)

@@ -21,6 +21,7 @@ from werkzeug.routing import BuildError
 
 from billing import ledger
 from billing.db import read_session, unit_of_work
+from billing.accounts import Account
 from billing.clock import beijing_date
 from billing.incidents import Incident
 from billing.reads import NewRead, Read, record_read
@@ -51,7 +52,8 @@ ENDS_SESSION = ("auth.logout", "staff.logout", "auth.verify", "staff.login")
 FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", "account_no", "decision", "note",
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
           "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
-          "register-peak", "month", "district", "rule", "age", "page")
+          "register-peak", "month", "district", "rule", "age", "page", "total", "peak",
+          "valley", "confirmed", "photo_token")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
@@ -160,6 +162,7 @@ def _ids(engine) -> dict[str, list[str]]:
             "item_id": [str(i) for i in db.execute(select(ReviewItem.id)).scalars()],
             "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()], "action": list(READ_ACTIONS),
             "decision": ["approve", "reject"], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
+            "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
         }
 
 
@@ -221,6 +224,8 @@ def _plausible(world: World, rule) -> list[dict[str, str]]:
         "/staff/incidents/<int:incident_id>": [{"decision": "credit", "account_no": "3301000001"},
                                                {"decision": "refund"}, {"decision": "keep"},
                                                {"decision": "acknowledge", "note": "已核实"}],
+        "/staff/reading/meters/<int:meter_id>": [{"total": "1000.00"}, {"total": "99999", "confirmed": "99999000",
+                                                                          "note": "已核对"}],
         "/staff/refunds": [{"channel_txn_id": one, "amount": "1.00", "reason": "overpayment"}
                            for one in world.ids["channel_txn_id"]],
     }
