@@ -116,10 +116,17 @@ def _check(category: str, arrears_fen: int, due: date, paid: date) -> None:
 
 
 def _parts(rates: tuple[int, int], arrears_fen: int, due: date, paid: date) -> tuple[Part, ...]:
-    """The overdue days due+1..paid split at 31 December of the due date's year."""
+    """The overdue days due+1..paid split at 31 December of the due date's year.  A day is added only
+    below ``paid`` (never past 9999-12-31, the last date Python has)."""
+    if paid == due:
+        return ()
     first, year_end = due + ONE_DAY, date(due.year, 12, 31)
-    runs = ((first, min(paid, year_end), False), (max(first, year_end + ONE_DAY), paid, True))
-    return tuple(_part(arrears_fen, start, end, rates[cross], cross) for start, end, cross in runs if start <= end)
+    parts = []
+    if first <= year_end:
+        parts.append(_part(arrears_fen, first, min(paid, year_end), rates[0], cross_year=False))
+    if paid > year_end:
+        parts.append(_part(arrears_fen, max(first, year_end + ONE_DAY), paid, rates[1], cross_year=True))
+    return tuple(parts)
 
 
 def _part(arrears_fen: int, first: date, last: date, rate_permille: int, cross_year: bool) -> Part:
