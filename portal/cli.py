@@ -34,6 +34,7 @@ from payments.errors import GatewayConfigError
 from portal.config import Settings
 from portal import create_app
 from portal.errors import ConfigError
+from portal.bill_commands import bills_group
 from portal.payment_commands import payments_group
 from portal.read_commands import reads_group
 from portal.reads_check import check_demo
@@ -55,6 +56,7 @@ cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(payments_group)
 cli.add_command(reads_group)
+cli.add_command(bills_group)
 
 
 @cli.group("db")
