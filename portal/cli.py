@@ -4,6 +4,7 @@
     dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
     dianfei reads import FILE / estimate    AMI files in (checked as they come), missing reads estimated
     dianfei reads check|loss --from D [--to D]
+    dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
