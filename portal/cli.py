@@ -37,6 +37,7 @@ from portal.errors import ConfigError
 from portal.payment_commands import payments_group
 from portal.read_commands import reads_group
 from portal.reads_check import check_demo
+from portal.tariff_commands import tariff_group
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
@@ -55,6 +56,7 @@ cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(payments_group)
 cli.add_command(reads_group)
+cli.add_command(tariff_group)
 
 
 @cli.group("db")
