@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 from billing.errors import BillingError, InvalidInput
 from billing.money import MILLIFEN_PER_FEN, round_half_up
@@ -130,7 +129,7 @@ def quote(tariff: Tariff | str, start: date, end: date, usage: Usage,
           tariffs: Mapping[str, Tariff] | None = None) -> Quote:
     """Price ``usage`` over ``start..end`` (clipped to the days served) at ``tariff`` (or its id)."""
     if isinstance(tariff, str):
-        tariff = find_tariff(tariff, None if tariffs is None else dict(tariffs))
+        tariff = find_tariff(tariff, tariffs)
     start, end = _served(start, end, usage)
     _check_usage(tariff, usage)
     parts = _parts(tariff, start, end, usage)
@@ -164,10 +163,15 @@ def _check_usage(tariff: Tariff, usage: Usage) -> None:
     if tariff.kind == SINGLE and usage.buckets:
         raise InvalidInput(f"buckets.{next(iter(usage.buckets))}", f"tariff {tariff.id} has one price for every hour")
     if tariff.kind not in (SINGLE, TIERED) and usage.wh and not usage.buckets:
-        raise InvalidInput("buckets", f"tariff {tariff.id} is priced by time of use: give the use per TOU bucket")
-    two_part = {"capacity_kva": usage.capacity_kva, "max_demand_w": usage.max_demand_w, "power_factor": usage.power_factor}
+        raise InvalidInput("buckets", f"tariff {tariff.id} is priced by time of use: give the use per TOU bucket "
+                                      f"({', '.join(tariff.versions[-1].prices)})")
+    _check_two_part(tariff, usage)
+
+
+def _check_two_part(tariff: Tariff, usage: Usage) -> None:
     if tariff.kind != TWO_PART:
-        for name in (name for name, value in two_part.items() if value is not None):
+        given = {"capacity_kva": usage.capacity_kva, "max_demand_w": usage.max_demand_w, "power_factor": usage.power_factor}
+        for name in (name for name, value in given.items() if value is not None):
             raise InvalidInput(name, f"tariff {tariff.id} has no basic charge and no power-factor adjustment")
         return
     if (usage.capacity_kva is None) == (usage.max_demand_w is None):
@@ -214,6 +218,8 @@ def _parts(tariff: Tariff, start: date, end: date, usage: Usage) -> list[_Part]:
 
 
 def _share(wh: int, spans: list, start: date, total_days: int) -> list[int]:
+    if len(spans) == 1:
+        return [wh]
     cumulative = [round_half_up(wh * ((last - start).days + 1), total_days) for _, _, last in spans]
     return [now - then for then, now in zip([0, *cumulative], cumulative)]
 
@@ -224,7 +230,7 @@ def _part_lines(tariff: Tariff, part: _Part, usage: Usage, start: date, end: dat
     elif tariff.kind == SINGLE:
         energy = [_energy("energy", part, part.wh, part.version.prices["energy"])]
     else:
-        energy = [_energy(bucket, part, part.buckets.get(bucket, 0), _bucket_price(tariff, part, bucket))
+        energy = [_energy(bucket, part, part.buckets[bucket], _bucket_price(tariff, part, bucket))
                   for bucket in BUCKETS if bucket in part.buckets]
     if tariff.kind == TWO_PART:
         energy.append(_basic(tariff, part, usage, start, end))
@@ -262,7 +268,7 @@ def _tier_lines(tariff: Tariff, part: _Part, usage: Usage) -> list[BillLine]:
                     for tier, wh in in_tiers if tier.number > 1]
 
 
-def _in_tiers(tiers: tuple[Tier, ...], scale: Fraction, before: int, wh: int) -> list[tuple[Tier, int]]:
+def _in_tiers(tiers: tuple[Tier, ...], scale: tuple[int, int], before: int, wh: int) -> list[tuple[Tier, int]]:
     """The Wh of ``before..before + wh`` that fall in each tier, its bounds prorated by ``scale``."""
     shares = []
     for tier in tiers:
@@ -272,8 +278,9 @@ def _in_tiers(tiers: tuple[Tier, ...], scale: Fraction, before: int, wh: int) ->
     return shares
 
 
-def _prorate(wh: int, scale: Fraction) -> int:
-    return round_half_up(wh * scale.numerator, scale.denominator)
+def _prorate(wh: int, scale: tuple[int, int]) -> int:
+    served, whole = scale
+    return wh if served == whole else round_half_up(wh * served, whole)
 
 
 def _tier_period(tariff: Tariff, day: date) -> tuple[date, date]:
@@ -282,11 +289,11 @@ def _tier_period(tariff: Tariff, day: date) -> tuple[date, date]:
     return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def _scale(tariff: Tariff, day: date, usage: Usage) -> Fraction:
+def _scale(tariff: Tariff, day: date, usage: Usage) -> tuple[int, int]:
     """The share of the tier period (around ``day``) that the account is served: 1 unless it moved in or out."""
     first, last = _tier_period(tariff, day)
     served_first, served_last = max(first, usage.move_in or first), min(last, usage.move_out or last)
-    return Fraction((served_last - served_first).days + 1, (last - first).days + 1)
+    return (served_last - served_first).days + 1, (last - first).days + 1
 
 
 def _basic(tariff: Tariff, part: _Part, usage: Usage, start: date, end: date) -> BillLine:

@@ -11,6 +11,7 @@ The power-factor table (力调电费) is data too: ``billing/tariffs/tables/powe
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -312,7 +313,7 @@ def shipped_tariffs() -> dict[str, Tariff]:
     return load_tariffs()
 
 
-def find_tariff(tariff_id: str, tariffs: dict[str, Tariff] | None = None) -> Tariff:
+def find_tariff(tariff_id: str, tariffs: Mapping[str, Tariff] | None = None) -> Tariff:
     tariffs = shipped_tariffs() if tariffs is None else tariffs
     if tariff_id not in tariffs:
         raise TariffNotFound(f"unknown tariff {tariff_id!r} (known: {', '.join(sorted(tariffs))})", field="tariff")

@@ -55,7 +55,7 @@ def tariff_group() -> None:
 @click.option("--sharp-kwh", help="尖: sharp kWh.")
 @click.option("--flat-kwh", help="平: flat kWh (default: --kwh minus the other buckets).")
 @click.option("--ytd-kwh", default="0", show_default=True,
-              help="Use of the tier period before this month (the year's for annual tiers).")
+              help="Annual tiers: the kWh used this year before the month.")
 @click.option("--move-in", help="YYYY-MM-DD, if the account moved in this tier period (thresholds prorated).")
 @click.option("--move-out", help="YYYY-MM-DD, if the account moved out.")
 @click.option("--kva", help="Two-part tariffs: transformer capacity in kVA (basic charge by capacity).")
