@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.errors import BillingError, InvalidInput
-from billing.money import MILLIFEN_PER_FEN, round_half_up
+from billing.money import MILLIFEN_PER_FEN, format_yuan, format_yuan_millifen, round_half_up
 from billing.tariff_files import (
     ANNUAL, BUCKETS, SINGLE, TIERED, TWO_PART, Tariff, Tier, Version, find_tariff, power_factor_tables,
 )
@@ -76,8 +76,13 @@ class BillLine:
     percent_hundredths: int | None = None  # -75: 0.75 % off
 
     def as_dict(self) -> dict:
-        return {key: value.isoformat() if isinstance(value, date) else value
-                for key, value in asdict(self).items() if value is not None}
+        """The fields that apply, plus the same figures as people write them (kWh, 元) to check by hand."""
+        shown = {key: value.isoformat() if isinstance(value, date) else value
+                 for key, value in asdict(self).items() if value is not None}
+        if self.wh is not None:
+            shown |= {"kwh": f"{self.wh // WH_PER_KWH}.{self.wh % WH_PER_KWH:03d}",
+                      "price_yuan_per_kwh": format_yuan_millifen(self.price_millifen_per_kwh)}
+        return shown | {"amount_yuan": format_yuan(self.amount_fen)}
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class Quote:
     def as_dict(self) -> dict:
         return {"tariff": self.tariff_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "lines": [line.as_dict() for line in self.lines], "total_fen": self.total_fen,
+                "total_yuan": format_yuan(self.total_fen),
                 **({"tiers": asdict(self.tiers)} if self.tiers else {})}
 
 

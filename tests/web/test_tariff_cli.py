@@ -18,7 +18,9 @@ def test_zhejiang_tiers_quoted_as_json(tmp_path):
     assert (shown["tariff"], shown["start"], shown["end"]) == ("zj-residential", "2026-11-01", "2026-11-30")
     assert [(line["kind"], line["wh"], line["price_millifen_per_kwh"], line["amount_fen"]) for line in shown["lines"]] == [
         ("tier_1", 260_000, 53_800, 13_988), ("tier_2", 240_000, 58_800, 14_112)]
-    assert shown["total_fen"] == 28_100
+    assert shown["total_fen"] == 28_100 and shown["total_yuan"] == "281.00"
+    assert {key: shown["lines"][1][key] for key in ("kwh", "price_yuan_per_kwh", "amount_yuan")} == {
+        "kwh": "240.000", "price_yuan_per_kwh": "0.58800", "amount_yuan": "141.12"}
     assert shown["tiers"] == {"period": "annual", "used_wh": 3_000_000, "tier": 2, "left_in_tier_wh": 1_800_000,
                               "thresholds_wh": [2_760_000, 4_800_000]}
     assert not (tmp_path / "instance").exists()  # a quote needs no database
