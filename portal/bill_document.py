@@ -106,6 +106,7 @@ class TierStanding:
     tier: int
     left_in_tier_wh: int | None  # None: the top tier, which has no end
     yearly: bool = True
+    thresholds_wh: tuple[int, ...] = ()  # upper bounds of every tier but the last, prorated as billed
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -31,10 +32,12 @@ from portal.i18n import LANGUAGES, catalog
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-MARGIN = 15 * mm
-WIDTH = A4[0] - 2 * MARGIN
-LINE_COLUMNS = (WIDTH - 3 * 30 * mm, 30 * mm, 30 * mm, 30 * mm)  # 项目 | kWh | 元/kWh | 元
+MARGIN, PADDING = 15 * mm, 6  # the page's margin, then the padding of SimpleDocTemplate's frame inside it
+LEFT, RIGHT = MARGIN + PADDING, A4[0] - MARGIN - PADDING
+WIDTH = RIGHT - LEFT
+LINE_COLUMNS = (WIDTH - 96 * mm, 30 * mm, 30 * mm, 36 * mm)  # 项目 | kWh | 元/kWh | 元
 GRID, SHADE, MARK = colors.HexColor("#b0b7c3"), colors.HexColor("#eef1f5"), colors.HexColor("#fff1d6")
+TIER_COLOURS = tuple(map(colors.HexColor, ("#d6eedb", "#fbe6ae", "#f5c1b3")))
 Translate = Callable[..., str]
 
 
@@ -58,6 +61,7 @@ def render_bill_pdf(document: BillDocument, lang: str = "zh") -> bytes:
              Paragraph(escape(_("抄表示数")), HEADING), *_reads(document, _)]
     if document.tiers:
         story += [Paragraph(escape(_("阶梯用电")), HEADING), Paragraph(escape(_tier_sentence(document.tiers, _)), BODY)]
+        story += [Spacer(0, 2 * mm), _tier_bar(document.tiers, _)] if document.tiers.thresholds_wh else []
     if document.forecast:
         forecast = document.forecast
         story += [Paragraph(escape(_("本期预测")), HEADING), Paragraph(escape(_(
@@ -126,7 +130,7 @@ def _lines(document: BillDocument, _: Translate) -> Table:
         rows.append([name, line.kwh_text, line.price_text, line.amount_text])
     rows.append([_cell(_("合计")), "", "", document.total_text])
     return _table(rows, LINE_COLUMNS, ("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                  ("BACKGROUND", (0, -1), (-1, -1), SHADE), ("FONT", (3, -1), (3, -1), FONT, 11))
+                  ("BACKGROUND", (0, -1), (-1, -1), SHADE), ("FONT", (3, -1), (3, -1), FONT, 10.5))
 
 
 def _reads(document: BillDocument, _: Translate) -> list:
@@ -153,14 +157,38 @@ def _tier_sentence(tiers: TierStanding, _: Translate) -> str:
              left=format_kwh(tiers.left_in_tier_wh))
 
 
+def _tier_bar(tiers: TierStanding, _: Translate) -> Drawing:
+    """The tiers side by side to scale, each threshold in kWh, and a mark where this bill left the year."""
+    top = tiers.thresholds_wh[-1]
+    end_wh = max(tiers.used_wh, top + top // 3, 1)  # the open top tier drawn a third as wide as the rest
+
+    def x(wh: int) -> float:
+        return WIDTH * min(max(wh, 0), end_wh) / end_wh
+
+    drawing = Drawing(WIDTH, 40)
+    bounds = (0, *tiers.thresholds_wh, end_wh)
+    for tier, (low, high) in enumerate(zip(bounds, bounds[1:]), start=1):
+        drawing.add(Rect(x(low), 12, x(high) - x(low), 12, fillColor=TIER_COLOURS[min(tier, 3) - 1],
+                         strokeColor=colors.white))
+        drawing.add(String((x(low) + x(high)) / 2, 15.5, _("第 {tier} 档", tier=tier), fontName=FONT, fontSize=7.5,
+                           textAnchor="middle"))
+    for wh in tiers.thresholds_wh:
+        drawing.add(String(x(wh), 3, f"{format_kwh(wh)} kWh", fontName=FONT, fontSize=7, textAnchor="middle"))
+    used = x(tiers.used_wh)
+    drawing.add(Line(used, 9, used, 27, strokeWidth=1.5))
+    drawing.add(String(min(max(used, 45), WIDTH - 45), 30, _("已用 {kwh} kWh", kwh=format_kwh(tiers.used_wh)),
+                       fontName=FONT, fontSize=8, textAnchor="middle"))
+    return drawing
+
+
 def _footer(document: BillDocument, _: Translate):
     def draw(canvas, pdf) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 8)
         canvas.setStrokeColor(GRID)
-        canvas.line(MARGIN, MARGIN + 3 * mm, A4[0] - MARGIN, MARGIN + 3 * mm)
-        canvas.drawString(MARGIN, MARGIN, _("账单号 {number}  户号 {account_no}  供电服务热线 95598",
+        canvas.line(LEFT, MARGIN + 3 * mm, RIGHT, MARGIN + 3 * mm)
+        canvas.drawString(LEFT, MARGIN, _("账单号 {number}  户号 {account_no}  供电服务热线 95598",
                                             number=document.number, account_no=document.account_no))
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN, _("第 {page} 页", page=pdf.page))
+        canvas.drawRightString(RIGHT, MARGIN, _("第 {page} 页", page=pdf.page))
         canvas.restoreState()
     return draw

@@ -38,7 +38,7 @@ def zhejiang_bill(**changes) -> BillDocument:
         reads=(ReadUsed(date(2026, 10, 31), "3300012345", 4_120_500_000, "ami"),
                ReadUsed(date(2026, 11, 30), "3300012345", 4_121_000_000, "estimated")),
         balance=Balance(-27_321),
-        tiers=TierStanding(used_wh=3_000_000, tier=2, left_in_tier_wh=1_800_000),
+        tiers=TierStanding(used_wh=3_000_000, tier=2, left_in_tier_wh=1_800_000, thresholds_wh=(2_760_000, 4_800_000)),
         forecast=Forecast(date(2026, 12, 1), date(2026, 12, 31), 410_000, 24_108),
     )
     return replace(bill, **changes)
@@ -58,7 +58,7 @@ def test_the_pdf_says_what_the_bill_says():
                 "2026-12-15", "第一档电费", "260.00", "0.538", "139.88", "第二档电费", "240.00", "0.588", "141.12",
                 "国家重大水利工程建设基金", "0.00393", "1.97", "违约金", "1.00", "估抄差额结转", "-20.00", "-10.76",
                 "合计", "273.21", "4120500.00", "4121000.00", "估抄", "本期含估抄示数", "本年累计用电3000.00kWh",
-                "处于第2档，本档还剩1800.00kWh", "2026-12-01至2026-12-31预计用电410.00kWh，电费约241.08元",
+                "处于第2档，本档还剩1800.00kWh", "已用3000.00kWh", "2760.00kWh", "4800.00kWh", "第3档", "2026-12-01至2026-12-31预计用电410.00kWh，电费约241.08元",
                 "本期应缴273.21元，请于2026-12-15前缴清"]
     assert [word for word in expected if word not in text] == []
     assert bill.total_fen == 27_321
@@ -130,11 +130,16 @@ lines = st.builds(DocumentLine, kind=st.sampled_from(KINDS), amount_fen=st.integ
                   wh=st.none() | st.integers(-10**12, 10**12), price_millifen_per_kwh=st.none() | st.integers(-10**8, 10**8),
                   label=st.none() | text, note=text)
 
+tiers = st.builds(TierStanding, used_wh=st.integers(-10**12, 10**12), tier=st.integers(1, 3),
+                  left_in_tier_wh=st.none() | st.integers(0, 10**12), yearly=st.booleans(),
+                  thresholds_wh=st.lists(st.integers(0, 10**12), max_size=3).map(lambda bounds: tuple(sorted(bounds))))
+
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(lines, max_size=20), address=text, holder=text,
-       balance=st.builds(Balance, st.integers(-HUGE, HUGE), st.integers(0, 3650)), lang=st.sampled_from(["zh", "en"]))
-def test_any_reasonable_bill_renders_with_its_total(lines, address, holder, balance, lang):
-    bill = zhejiang_bill(lines=tuple(lines), address=address * 3, holder_masked=holder, balance=balance)
+       balance=st.builds(Balance, st.integers(-HUGE, HUGE), st.integers(0, 3650)), tiers=st.none() | tiers,
+       lang=st.sampled_from(["zh", "en"]))
+def test_any_reasonable_bill_renders_with_its_total(lines, address, holder, balance, tiers, lang):
+    bill = zhejiang_bill(lines=tuple(lines), address=address * 3, holder_masked=holder, balance=balance, tiers=tiers)
     pdf = render_bill_pdf(bill, lang=lang)
     assert bill.total_text in text_of(pdf)
