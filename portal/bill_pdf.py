@@ -85,8 +85,8 @@ def _cell(text: str, style: ParagraphStyle = BODY) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
-def _table(rows: list, widths, *commands) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=0)
+def _table(rows: list, widths, *commands, heading: bool = False) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=int(heading))  # a heading row repeats on the next page
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9.5), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                ("GRID", (0, 0), (-1, -1), 0.5, GRID), *commands]))
     return table
@@ -130,7 +130,7 @@ def _lines(document: BillDocument, _: Translate) -> Table:
         rows.append([name, line.kwh_text, line.price_text, line.amount_text])
     rows.append([_cell(_("合计")), "", "", document.total_text])
     return _table(rows, LINE_COLUMNS, ("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                  ("BACKGROUND", (0, -1), (-1, -1), SHADE), ("FONT", (3, -1), (3, -1), FONT, 10.5))
+                  ("BACKGROUND", (0, -1), (-1, -1), SHADE), ("FONT", (3, -1), (3, -1), FONT, 10.5), heading=True)
 
 
 def _reads(document: BillDocument, _: Translate) -> list:
@@ -142,7 +142,8 @@ def _reads(document: BillDocument, _: Translate) -> list:
         rows.append([str(read.on), read.meter_no, read.kwh_text, _cell(_(read.source_name))])
         marks += [("BACKGROUND", (0, row), (-1, row), MARK)] if read.estimated else []
     widths = (WIDTH * 0.22, WIDTH * 0.3, WIDTH * 0.24, WIDTH * 0.24)
-    table = _table(rows, widths, ("ALIGN", (2, 1), (2, -1), "RIGHT"), ("BACKGROUND", (0, 0), (-1, 0), SHADE), *marks)
+    table = _table(rows, widths, ("ALIGN", (2, 1), (2, -1), "RIGHT"), ("BACKGROUND", (0, 0), (-1, 0), SHADE), *marks,
+                   heading=True)
     note = (_("本期含估抄示数：估抄电量按日均用电推算，实际抄表后多退少补。") if document.any_estimated
             else _("本期示数均为实际抄表或采集所得。"))
     return [table, Spacer(0, 1.5 * mm), _cell(note, SMALL)]

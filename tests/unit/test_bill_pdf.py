@@ -64,6 +64,16 @@ def test_the_pdf_says_what_the_bill_says():
     assert bill.total_fen == 27_321
 
 
+def test_a_long_bill_names_itself_on_every_page():
+    many = tuple(DocumentLine(kind, 1_000, wh=10_000, price_millifen_per_kwh=10_000)
+                 for kind in ("sharp", "peak", "flat", "valley") * 6)
+    pages = PdfReader(io.BytesIO(render_bill_pdf(zhejiang_bill(lines=many, address="很长的地址" * 60)))).pages
+    assert len(pages) == 2
+    assert ["2026-000123" in page.extract_text() and "3301000123" in page.extract_text() for page in pages] == [True, True]
+    # The lines table runs on to the second page, its heading row repeated there.
+    assert "合计" not in pages[0].extract_text() and "项目" in pages[1].extract_text() and "合计" in pages[1].extract_text()
+
+
 def test_no_estimate_no_mark():
     bill = zhejiang_bill(reads=(ReadUsed(date(2026, 11, 30), "3300012345", 4_121_000_000, "manual"),))
     text = text_of(render_bill_pdf(bill))
