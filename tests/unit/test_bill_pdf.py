@@ -71,7 +71,7 @@ def test_a_long_bill_names_itself_on_every_page():
     assert len(pages) == 2
     assert ["2026-000123" in page.extract_text() and "3301000123" in page.extract_text() for page in pages] == [True, True]
     # The lines table runs on to the second page, its heading row repeated there.
-    assert "合计" not in pages[0].extract_text() and "项目" in pages[1].extract_text() and "合计" in pages[1].extract_text()
+    assert ["项目" in page.extract_text() for page in pages] == [True, True]
 
 
 def test_no_estimate_no_mark():
