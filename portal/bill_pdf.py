@@ -67,7 +67,8 @@ def render_bill_pdf(document: BillDocument, lang: str = "zh") -> bytes:
         story += [Paragraph(escape(_("本期预测")), HEADING), Paragraph(escape(_(
             "{start} 至 {end} 预计用电 {kwh} kWh，电费约 {amount} 元（按近期日均用电估算，仅供参考）",
             start=forecast.start, end=forecast.end, kwh=format_kwh(forecast.wh), amount=format_yuan(forecast.amount_fen))), BODY)]
-    pdf.build(story, onFirstPage=_footer(document, _), onLaterPages=_footer(document, _))
+    footer = _footer(document, _)
+    pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
 
 
