@@ -104,8 +104,10 @@ class Page:
         """Press a button or link that loads another page, and wait until the new page is there."""
         old = self.find("html")
         self.button(label).click()
-        WebDriverWait(self.chrome, timeout).until(expected_conditions.staleness_of(old),
-                                                  message=f"pressing {label!r} loaded no page")
+        # Mid-navigation Chrome may answer the staleness probe with an inspector error rather than
+        # "stale element": ask again, as for any other not-yet.
+        WebDriverWait(self.chrome, timeout, ignored_exceptions=(WebDriverException,)).until(
+            expected_conditions.staleness_of(old), message=f"pressing {label!r} loaded no page")
 
     def text(self) -> str:
         return self.find("body").text
