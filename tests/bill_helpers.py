@@ -60,7 +60,7 @@ def cancel(engine, clock, bill: Bill, staff_id: int, reason: str = "抄表错误
         return bills.cancel(db, bill.id, reason=reason, staff_id=staff_id, now=clock())
 
 
-def active(engine, account) -> list[tuple[str, str, int, date]]:
+def active(engine, account) -> set[tuple[str, str, int, date]]:
     """The allocation in force, as (credit key, debit key, fen, paid_on), from the rows."""
     credit, debit = aliased(Transfer), aliased(Transfer)
     a = Allocation
@@ -69,8 +69,8 @@ def active(engine, account) -> list[tuple[str, str, int, date]]:
                           .join(credit, credit.id == a.credit_transfer_id).join(debit, debit.id == a.debit_transfer_id)
                           .where(a.account_id == account.id).order_by(a.id)).all()
     reversed_ids = {row.reverses_id for row in rows if row.reverses_id}
-    return sorted((c, d, fen, on) for c, d, fen, on, row_id, reverses in rows
-                  if reverses is None and row_id not in reversed_ids)
+    return {(c, d, fen, on) for c, d, fen, on, row_id, reverses in rows
+            if reverses is None and row_id not in reversed_ids}
 
 
 def bill_key(bill: Bill) -> str:

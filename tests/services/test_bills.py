@@ -136,15 +136,15 @@ def test_cancelling_reverses_the_bill_reallocates_and_is_audited(engine, clock, 
     wrong = issue_bill(engine, clock, account, 8_000, due_days=10)
     later = issue_bill(engine, clock, account, 3_000, due_days=20)
     payment = pay(engine, clock, account, 9_000)
-    assert active(engine, account) == [(payment, bill_key(wrong), 8_000, date(2026, 11, 27)),
-                                       (payment, bill_key(later), 1_000, date(2026, 11, 27))]
+    assert active(engine, account) == {(payment, bill_key(wrong), 8_000, date(2026, 11, 27)),
+                                       (payment, bill_key(later), 1_000, date(2026, 11, 27))}
     clock.advance(days=2)
     cancelled = cancel(engine, clock, wrong, reviewer, reason="示数录入错误")
     assert (cancelled.state, cancelled.cancelled_by, cancelled.cancel_reason) == ("cancelled", reviewer, "示数录入错误")
     customer = ledger.customer_code(account.account_no)
     assert _transfer(engine, f"bill-cancel:{wrong.id}") == ("revenue:energy", customer, 8_000, date(2026, 11, 29))
     # the payment now pays the bill that stands, from the day it came in; the rest is credit
-    assert active(engine, account) == [(payment, bill_key(later), 3_000, date(2026, 11, 27))]
+    assert active(engine, account) == {(payment, bill_key(later), 3_000, date(2026, 11, 27))}
     assert [e["number"] for e in _events(engine, bills.BILL_CANCELLED)] == [wrong.number]
     assert _audit(engine) == [("cancel_bill", f"bill:{wrong.id}")]
     for reason, error in (("   ", InvalidInput), ("again", bills.BillNotAllowed)):
@@ -181,12 +181,12 @@ def test_a_negative_bill_credits_the_balance_and_a_zero_bill_posts_nothing(engin
     customer = ledger.customer_code(account.account_no)
     assert _transfer(engine, bill_key(credit_note)) == ("revenue:energy", customer, 500, date(2026, 11, 27))
     assert nothing.transfer_id is None and nothing.number == "2026-000003"
-    assert active(engine, account) == [(bill_key(credit_note), bill_key(owed), 500, date(2026, 11, 27))]
+    assert active(engine, account) == {(bill_key(credit_note), bill_key(owed), 500, date(2026, 11, 27))}
     with read_session(engine) as db:
         states = bill_statuses(db, on=beijing_date(clock()), account_id=account.id)
     assert (states[owed.id].paid_fen, states[credit_note.id].state, states[nothing.id].state) == (500, PAID, PAID)
     cancel(engine, clock, credit_note, reviewer)
-    assert active(engine, account) == []
+    assert active(engine, account) == set()
     with read_session(engine) as db:
         assert ledger.balance_fen(db, customer) == -2_000
 
