@@ -125,7 +125,7 @@ def test_a_channel_payment_pays_a_bill_and_its_refund_takes_the_credit_left(requ
     submit_refund(engine, gateways, requested.refund_no, now=clock())
     sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
     assert active(engine, account) == {(paid, bill_key(bill), 3_000, date(2026, 11, 27)),
-                                              (paid, f"refund:{requested.refund_no}", 3_000, date(2026, 11, 27))}
+                                       (paid, f"refund:{requested.refund_no}", 3_000, date(2026, 11, 27))}
     with read_session(engine) as db:
         assert position(db, account.id).unallocated_credit_fen == 2_000
 
