@@ -127,7 +127,10 @@ def lines_of(session: Session, bill_id: int) -> list[BillLine]:
 
 
 def _locked(session: Session, bill_id: int) -> Bill:
-    bill = session.exec(select(Bill).where(Bill.id == bill_id).with_for_update()).first()
+    """The bill, locked against another issue or cancel.  FOR NO KEY UPDATE on PostgreSQL: a
+    payment re-allocating meanwhile writes allocation rows that refer to this bill (a KEY SHARE
+    lock), while holding the balance this cancel waits for; FOR UPDATE would deadlock with it."""
+    bill = session.exec(select(Bill).where(Bill.id == bill_id).with_for_update(key_share=True)).first()
     if bill is None:
         raise NotFound(f"no bill {bill_id}", field="bill_id")
     return bill

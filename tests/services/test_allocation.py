@@ -19,8 +19,9 @@ from billing.staff import add_staff
 from payments import checkout, counter, refunds
 from payments.orders import ChannelPayment
 from payments.sync import submit_refund, sync
-from tests.bill_helpers import active, bill_key, issue_bill, new_account, pay, post, refund
+from tests.bill_helpers import active, bill_key, cancel, issue_bill, new_account, pay, post, refund
 from tests.payment_helpers import acknowledged, phone, start_payment
+from tests.threads import Threads
 
 D = date(2026, 11, 1)
 
@@ -206,3 +207,20 @@ def test_a_posting_between_other_ledger_accounts_allocates_nothing(engine, clock
     post(engine, clock, Posting("fee:1", "revenue:energy", "clearing:wechat", 10, "fee"))
     with read_session(engine) as db:
         assert db.execute(select(func.count()).select_from(Allocation)).scalar() == 0
+
+
+def test_payments_and_a_cancellation_at_once_leave_the_rows_equal_to_the_replay(engine, clock):
+    account = new_account(engine, clock)
+    with unit_of_work(engine) as db:
+        reviewer = add_staff(db, username="reviewer7", name="复核员", password="pw", roles=["reviewer"]).id
+    owed = [issue_bill(engine, clock, account, 2_000, due_days=days) for days in (10, 20, 30)]
+    threads = Threads()
+    for _ in range(6):
+        threads.start(pay, engine, clock, account, 700)
+    threads.start(cancel, engine, clock, owed[0], reviewer)
+    threads.join()
+    with read_session(engine) as db:
+        assert allocation.reallocate(db, account.id, at=clock()) == 0
+        assert position(db, account.id) == _position(200)  # 4,200 paid against the 4,000 still billed
+        states = bill_statuses(db, on=beijing_date(clock()), account_id=account.id)
+    assert [states[bill.id].state for bill in owed] == ["cancelled", PAID, PAID]
