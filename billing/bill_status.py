@@ -2,7 +2,8 @@
 part paid, unpaid, overdue), the aging of what is owed, and the position of the balance.
 
 Read from the rows, never guessed from the balance: a row counts from its ``paid_on`` day, so
-asking about an earlier day shows what was paid by then.  A bill is overdue from the day after its
+asking about an earlier day shows what was paid by then, as the allocation stands now (a
+cancellation restates earlier days: its money paid the other bills from the day it came in).  A bill is overdue from the day after its
 due date (the day late fees start).  Aging buckets are days past due: ``0-30`` holds 1 to 30
 (a bill due today is not yet past due and counts as ``not_due``).
 """
