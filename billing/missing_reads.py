@@ -47,15 +47,18 @@ def estimate_missing_reads(session: Session, day: date, *, now: datetime) -> Est
     return EstimateRun(day, tuple(estimated), len(held), tuple(cannot))
 
 
-def meters_in_service(day: date):
+def meters_in_service(day: date, *, any_status: bool = False):
     """(id, number) of the smart meters that should have a read of ``day``: those installed on an
     active account that day (a meter removed that day has its final read from the change), and the
-    districts' supply meters."""
+    districts' supply meters.  ``any_status``: on any account, as a head-end reports them (a vacant
+    flat's meter still sends its freeze; it is only not worth estimating)."""
     customers = (select(Meter.id, Meter.meter_no)
                  .join(MeterInstallation, MeterInstallation.meter_id == Meter.id)
                  .join(Account, Account.id == MeterInstallation.account_id)
-                 .where(Meter.kind == SMART, Account.status == ACTIVE, MeterInstallation.installed_on <= day,
+                 .where(Meter.kind == SMART, MeterInstallation.installed_on <= day,
                         or_(MeterInstallation.removed_on.is_(None), MeterInstallation.removed_on > day)))
+    if not any_status:
+        customers = customers.where(Account.status == ACTIVE)
     supply = (select(Meter.id, Meter.meter_no).join(District, District.district_meter_id == Meter.id)
               .where(Meter.kind == SMART, Meter.installed_on <= day))
     return union(customers, supply).subquery()

@@ -28,7 +28,7 @@ def write_ami_file(engine: Engine, folder: Path, *, now: datetime) -> Path:
     today = beijing_date(now)
     lines = [",".join(COLUMNS)]
     with read_session(engine) as db:
-        in_service = meters_in_service(today)
+        in_service = meters_in_service(today, any_status=True)
         numbers = dict(db.exec(select(in_service.c.id, in_service.c.meter_no)).all())
         reads = _reads_by_day(db, today)
     yesterday, week_ago = reads.get(today - timedelta(days=1), {}), reads.get(today - timedelta(days=1 + WEEK), {})

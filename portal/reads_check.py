@@ -30,19 +30,25 @@ def _days(first, last) -> tuple[date, date]:
     return first.date(), (last or first).date()
 
 
+def _in_one_transaction(work):
+    """``work(session, services)`` in one unit of work; a refusal (a day in the future) is one line."""
+    svc = services()
+    try:
+        with unit_of_work(svc.engine) as db:
+            return work(db, svc)
+    except BillingError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.command("check")
 @click.option("--from", "first", type=DAY, required=True, help="First read day, YYYY-MM-DD (Beijing).")
 @click.option("--to", "last", type=DAY, default=None, help="Last read day (default: the first).")
 @with_appcontext
 def check_command(first, last) -> None:
     """Check the reads of these days against every rule; each finding opens a review item."""
-    svc = services()
     first, last = _days(first, last)
-    try:
-        with unit_of_work(svc.engine) as db:
-            opened = check_reads(db, rules=svc.settings.read_rules, first=first, last=last, now=svc.clock())
-    except BillingError as error:
-        raise click.ClickException(str(error)) from None
+    opened = _in_one_transaction(lambda db, svc: check_reads(db, rules=svc.settings.read_rules, first=first,
+                                                             last=last, now=svc.clock()))
     for line in opened_lines(opened):
         click.echo(line)
     click.echo(f"reads of {first}..{last} checked: {sum(opened.values())} new review items")
@@ -54,14 +60,9 @@ def check_command(first, last) -> None:
 @with_appcontext
 def loss_command(first, last) -> None:
     """Compute (or recompute) every district's line loss for these days and the months ending among them."""
-    svc = services()
     first, last = _days(first, last)
-    try:
-        with unit_of_work(svc.engine) as db:
-            counts = compute_loss(db, first=first, last=last, now=svc.clock(),
-                                  high_percent=svc.settings.LOSS_HIGH_PERCENT)
-    except BillingError as error:
-        raise click.ClickException(str(error)) from None
+    counts = _in_one_transaction(lambda db, svc: compute_loss(db, first=first, last=last, now=svc.clock(),
+                                                              high_percent=svc.settings.LOSS_HIGH_PERCENT))
     figures = counts.pop("figures")
     for line in opened_lines(counts):
         click.echo(line)

@@ -74,7 +74,7 @@ def test_refund_requested_by_cashier_and_approved_by_finance(engine, clock, app,
     asked = cashier.post("/staff/refunds", data={"csrf_token": token, "channel_txn_id": receipt_no, "amount": "12.00",
                                                  "reason": "overpayment", "note": "多交"}, follow_redirects=True)
     assert "等待财务审批" in asked.get_data(as_text=True)
-    refund_no = re.search(r"(RF\w+)", asked.get_data(as_text=True)).group(1)
+    refund_no = re.search(r"(?<![0-9A-Za-z])(RF\d{8}[0-9A-F]{16})(?![0-9A-Za-z])", asked.get_data(as_text=True)).group(1)
     log_in(finance, "finance1")
     approved = finance.post(f"/staff/refunds/{refund_no}/approve", data={"csrf_token": csrf_token(finance, "/staff/refunds")},
                             follow_redirects=True)
@@ -171,7 +171,7 @@ def wechat_paid(request, engine, clock, app, gateways, staff):
     log_in(cashier, "cashier1")
     asked = cashier.post("/staff/refunds", data={"csrf_token": csrf_token(cashier, "/staff/refunds"), "amount": "20.00",
                                                  "channel_txn_id": txn, "reason": "overpayment"}, follow_redirects=True)
-    refund_no = re.search(r"(RF\w+)", asked.get_data(as_text=True)).group(1)
+    refund_no = re.search(r"(?<![0-9A-Za-z])(RF\d{8}[0-9A-F]{16})(?![0-9A-Za-z])", asked.get_data(as_text=True)).group(1)
     finance = app.test_client()
     log_in(finance, "finance1")
     return account, started, txn, refund_no, finance

@@ -101,7 +101,8 @@ def test_the_reader_is_shown_the_way_to_the_day_list(app, team):
     log_in(client, "reader1")
     desk = client.get("/staff/").get_data(as_text=True)
     assert "<h2>抄表</h2>" in desk and "该功能正在开发" not in desk and "今日已抄 0 / 0 户" in desk
-    assert set(HREF.findall(desk)) == {"/staff/", "/staff/reading", "/staff/accounts"}  # 工作台, 抄表 and 开始抄表, 户号查询
+    # 工作台, 抄表 and 开始抄表, 户号查询, 换表; nothing that would 403
+    assert set(HREF.findall(desk)) == {"/staff/", "/staff/reading", "/staff/accounts", "/staff/meters"}
 
 
 def test_admin_sees_every_section(app, team):
