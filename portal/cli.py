@@ -4,6 +4,8 @@
     dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
     dianfei reads import FILE / estimate    AMI files in (checked as they come), missing reads estimated
     dianfei reads check|loss --from D [--to D]
+    dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
+    dianfei tariff quote TARIFF_ID --period YYYY-MM --kwh N [...]   a tariff's lines and total, as JSON
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
@@ -34,9 +36,11 @@ from payments.errors import GatewayConfigError
 from portal.config import Settings
 from portal import create_app
 from portal.errors import ConfigError
+from portal.bill_commands import bills_group
 from portal.payment_commands import payments_group
 from portal.read_commands import reads_group
 from portal.reads_check import check_demo
+from portal.tariff_commands import tariff_group
 from portal.wiring import services
 
 ONE_LINE_ERRORS = (ConfigError, DatabaseUrlInvalid, DatabaseUnavailable, GatewayConfigError)
@@ -55,6 +59,8 @@ cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(payments_group)
 cli.add_command(reads_group)
+cli.add_command(bills_group)
+cli.add_command(tariff_group)
 
 
 @cli.group("db")
