@@ -64,7 +64,7 @@ class BillLine(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bill_id: int = Field(foreign_key="bill.id", index=True)
     position: int
-    kind: str = Field(max_length=20)
+    kind: str = Field(max_length=40)  # pricing's kinds: tier_2, peak, surcharge:reservoir_resettlement ...
     description_key: str = Field(max_length=80)
     energy_wh: int | None = Field(default=None, sa_type=BigInteger)
     unit_price_millifen_per_kwh: int | None = Field(default=None, sa_type=BigInteger)

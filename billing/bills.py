@@ -43,7 +43,7 @@ class BillNotAllowed(BillingError):
 
 @dataclass(frozen=True)
 class Line:
-    kind: str  # energy, tier, tou, basic, power_factor, surcharge, late_fee, carried ...
+    kind: str  # as billing.pricing names them (tier_1, peak, basic_capacity, surcharge:<code> ...), late_fee ...
     description_key: str  # a translation key the bill page shows
     amount_fen: int
     energy_wh: int | None = None
@@ -95,7 +95,7 @@ def _check(session: Session, draft: Draft) -> int:
 
 
 def _check_line(where: str, line: Line) -> None:
-    for name, limit in (("kind", 20), ("description_key", 80)):
+    for name, limit in (("kind", 40), ("description_key", 80)):
         value = getattr(line, name)
         if not isinstance(value, str) or not value.strip() or len(value) > limit:
             raise InvalidInput(f"{where}.{name}", f"must be 1 to {limit} characters, got {value!r}")

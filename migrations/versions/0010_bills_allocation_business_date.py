@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bill_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('description_key', sa.String(length=80), nullable=False),
     sa.Column('energy_wh', sa.BigInteger(), nullable=True),
     sa.Column('unit_price_millifen_per_kwh', sa.BigInteger(), nullable=True),

@@ -15,6 +15,7 @@ from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput, NotFound
 from billing.events import Event
 from billing.ledger import LedgerAccount, Transfer
+from billing.pricing import Usage, quote
 from billing.staff import add_staff
 from tests.bill_helpers import (
     OCTOBER, active, bill_key, cancel, draft, energy_line, issue_bill, new_account, pay,
@@ -196,3 +197,19 @@ def test_every_transfer_has_the_beijing_business_date(engine, clock):
     clock.advance(hours=14)  # 16:00 UTC on the 27th is past midnight in Beijing
     key = pay(engine, clock, account, 100)
     assert (clock().date(), _transfer(engine, key)[3]) == (date(2026, 11, 27), date(2026, 11, 28))
+
+
+@pytest.mark.parametrize(("tariff", "usage", "total_fen"), [
+    ("zj-commercial", Usage(wh=1_234_567), 85_621),  # its funds: surcharge:reservoir_resettlement ...
+    ("zj-residential", Usage(wh=400_000, buckets={"peak": 250_000, "valley": 150_000}, before_wh=2_600_000), 19_720),
+])
+def test_a_quotes_lines_become_a_bill_as_they_are(engine, clock, tariff, usage, total_fen):
+    account = new_account(engine, clock)
+    quoted = quote(tariff, *OCTOBER, usage)
+    lines = tuple(bills.Line(line.kind, f"bill.line.{line.kind}", line.amount_fen, line.wh, line.price_millifen_per_kwh)
+                  for line in quoted.lines)
+    with unit_of_work(engine) as db:
+        bill = bills.create(db, bills.Draft(account.id, *OCTOBER, date(2026, 12, 15), lines), now=clock())
+    with read_session(engine) as db:
+        stored = [(line.kind, line.amount_fen) for line in bills.lines_of(db, bill.id)]
+    assert (bill.total_fen, stored) == (total_fen, [(line.kind, line.amount_fen) for line in quoted.lines])
