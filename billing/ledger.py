@@ -17,17 +17,19 @@ negative = arrears).  Payments credit it; bills and late fees debit it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, bindparam, case, func, literal, or_, select, update
 from sqlmodel import Field, Session, SQLModel
 
+from billing.clock import beijing_date
 from billing.db import insert_ignoring_duplicates
 from billing.errors import InvalidInput, TransferConflict
 from billing.incidents import record_incident
 from billing.money import MAX_FEN, require_fen
 
-ASSET, LIABILITY, EQUITY, REVENUE = "asset", "liability", "equity", "revenue"
+ASSET, LIABILITY, EQUITY, REVENUE, EXPENSE = "asset", "liability", "equity", "revenue", "expense"
+DEBIT_NORMAL = (ASSET, EXPENSE)  # kinds whose balance is debits - credits
 
 # Accounts that exist in every installation; materialised on first use.
 SYSTEM_ACCOUNTS: dict[str, str] = {
@@ -45,7 +47,7 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
 class LedgerAccount(SQLModel, table=True):
     __tablename__ = "ledger_account"
     __table_args__ = (
-        CheckConstraint("kind IN ('asset', 'liability', 'equity', 'revenue')", name="kind"),
+        CheckConstraint("kind IN ('asset', 'liability', 'equity', 'revenue', 'expense')", name="kind"),
         CheckConstraint("debits_fen >= 0 AND credits_fen >= 0", name="posted_non_negative"),
     )
 
@@ -72,6 +74,7 @@ class Transfer(SQLModel, table=True):
     code: str = Field(max_length=20)
     memo: str = Field(default="", max_length=200)
     posted_at: datetime
+    business_date: date  # the Beijing day the money moved for: statements, due dates, late-fee days
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Posting:
     amount_fen: int
     code: str
     memo: str = ""
+    business_date: date | None = None  # the Beijing date of ``at`` unless the caller knows better (a bill's issue date)
 
     def validate(self) -> None:
         require_fen(self.amount_fen)
@@ -100,6 +104,7 @@ class Posted:
     status: str  # "created" or "exists"
     transfer_id: int
     credit_balance_fen: int | None = None  # credits - debits of the credited account, when created
+    debit_balance_fen: int | None = None  # credits - debits of the debited account, when created
 
     @property
     def created(self) -> bool:
@@ -133,12 +138,13 @@ def post(session: Session, posting: Posting, *, at: datetime, known_ids: dict[st
         _revert(db, amounts, balances)
         return _existing(session, posting, at, refused=True)
     row = {"key": posting.key, "debit_id": ids[posting.debit], "credit_id": ids[posting.credit],
-           "amount_fen": posting.amount_fen, "code": posting.code, "memo": posting.memo[:200], "posted_at": at}
+           "amount_fen": posting.amount_fen, "code": posting.code, "memo": posting.memo[:200], "posted_at": at,
+           "business_date": posting.business_date or beijing_date(at)}
     new_id = db.execute(insert_ignoring_duplicates(db, Transfer.__table__, ["key"], returning="id"), row).scalar()
     if new_id is None:
         _revert(db, amounts, balances)
         return _existing(session, posting, at)
-    return Posted("created", new_id, balances[ids[posting.credit]])
+    return Posted("created", new_id, balances[ids[posting.credit]], balances[ids[posting.debit]])
 
 
 def _revert(db, amounts: dict[str, int], applied: dict[int, int]) -> None:
@@ -235,14 +241,14 @@ def open_ledger_account(session: Session, code: str, kind: str, account_id: int 
 
 
 def balance_fen(session: Session, code: str) -> int:
-    """Balance on the account's normal side: credits - debits for liabilities, the reverse for assets."""
+    """Balance on the account's normal side: credits - debits for liabilities, the reverse for assets and expenses."""
     row = session.execute(
         select(LedgerAccount.kind, LedgerAccount.debits_fen, LedgerAccount.credits_fen).where(LedgerAccount.code == code)
     ).one_or_none()
     if row is None:
         return 0
     kind, debits, credits = row
-    return debits - credits if kind == ASSET else credits - debits
+    return debits - credits if kind in DEBIT_NORMAL else credits - debits
 
 
 def customer_balances(session: Session, account_ids_: list[int]) -> dict[int, int]:

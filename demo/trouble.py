@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from billing import ledger
+from billing import allocation, ledger
 from billing.accounts import ACTIVE, MANUAL, PREPAID, RESIDENTIAL, SMART, VACANT, Account, District, Meter
 from billing.clock import beijing_date
 from billing.db import unit_of_work
@@ -178,8 +178,8 @@ def _no_cut(session: Session, meter: Candidate, days: list[date], now: datetime)
     """A prepaid account settled below zero twelve days ago whose meter never cut the power."""
     code = ledger.customer_code(meter.account_no)
     owed = ledger.balance_fen(session, code) + 3_000
-    ledger.post(session, Posting(f"demo:settle:{meter.account_no}", code, "revenue:energy", owed, "energy",
-                                 "智能交费电费扣减"), at=now - timedelta(days=TROUBLE_DAYS["prepaid"]))
+    allocation.post(session, Posting(f"demo:settle:{meter.account_no}", code, "revenue:energy", owed, "energy",
+                                     "智能交费电费扣减"), at=now - timedelta(days=TROUBLE_DAYS["prepaid"]))
     return f"prepaid meter that failed to cut {meter.account_no}"
 
 

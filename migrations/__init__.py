@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "billing.routes",
     "billing.line_loss",
     "billing.ledger",
+    "billing.bill_records",
     "billing.incidents",
     "billing.events",
     "billing.audit",

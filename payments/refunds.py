@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, CheckConstraint, func
 from sqlmodel import Field, Session, SQLModel, select
 
-from billing import events, ledger
+from billing import allocation, events, ledger
 from billing.audit import audit
 from billing.errors import InvalidInput, PermissionDenied
 from billing.ledger import LedgerAccount, Posting, Transfer
@@ -165,8 +165,9 @@ def apply_report(session: Session, report: RefundReport, *, now: datetime) -> Re
     if report.status == REFUND_SUCCEEDED:
         refund.state, refund.confirmed_at = SUCCEEDED, now
         if refund.debit_code:  # held money was never booked, so there is nothing to reverse
-            ledger.post(session, Posting(f"refund:{refund.refund_no}", refund.debit_code, f"clearing:{refund.channel}",
-                                         refund.amount_fen, "refund", refund.reason), at=now)
+            allocation.post(session, Posting(f"refund:{refund.refund_no}", refund.debit_code,
+                                             f"clearing:{refund.channel}", refund.amount_fen, "refund", refund.reason),
+                            at=now)
         events.emit(session, events.REFUND_CONFIRMED, at=now, refund_no=refund.refund_no, amount_fen=refund.amount_fen,
                     debit=refund.debit_code)
     elif report.status == REFUND_FAILED:

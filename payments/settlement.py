@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
-from billing import events, ledger
+from billing import allocation, events, ledger
 from billing.accounts import Account
 from billing.db import insert_ignoring_duplicates
 from billing.incidents import OPEN, Incident, record_incident, resolve_incident
@@ -240,8 +240,8 @@ def credit_account(session: Session, *, key: str, source: str, account: Account 
     """Money onto a 户号's balance, with the ``payment_posted`` event that tells the resident.
 
     ``account`` is anything with ``id`` and ``account_no`` (a model or a row)."""
-    posted = ledger.post(session, Posting(key, source, ledger.customer_code(account.account_no), amount_fen, code,
-                                          out_trade_no), at=now, known_ids=known_ids)
+    posted = allocation.post(session, Posting(key, source, ledger.customer_code(account.account_no), amount_fen, code,
+                                              out_trade_no), at=now, known_ids=known_ids)
     if posted.created:
         session.connection().execute(_BALANCE_AFTER, {"out_trade_no": out_trade_no, "line_account": account.id,
                                                       "balance": posted.credit_balance_fen})

@@ -108,9 +108,9 @@ def test_check_constraints_stop_bad_transfers_inside_the_database(engine, clock,
     with pytest.raises(IntegrityError):
         with unit_of_work(engine) as db:
             db.execute(
-                text("INSERT INTO ledger_transfer (key, debit_id, credit_id, amount_fen, code, memo, posted_at) "
-                     "VALUES ('raw', :d, :c, :a, 'x', '', :t)"),
-                {"d": ids["clearing:wechat"], "c": credit, "a": amount, "t": clock()},
+                text("INSERT INTO ledger_transfer (key, debit_id, credit_id, amount_fen, code, memo, posted_at, business_date) "
+                     "VALUES ('raw', :d, :c, :a, 'x', '', :t, :b)"),
+                {"d": ids["clearing:wechat"], "c": credit, "a": amount, "t": clock(), "b": clock().date()},
             )
 
 

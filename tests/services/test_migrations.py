@@ -1,11 +1,15 @@
 """The migrations build exactly the schema the models declare, and go down and up again, with
 data in the tables (SQLite recreates a table to change a constraint, under foreign keys)."""
 
-from sqlalchemy import func, select
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select, text
 
 import migrations
+from billing import ledger
 from billing.accounts import Account
 from billing.db import read_session, unit_of_work
+from billing.ledger import Posting, Transfer
 from billing.reads import Read
 from tests.review_helpers import metered
 
@@ -31,3 +35,19 @@ def test_stepping_down_past_a_table_rebuild_keeps_the_rows_that_refer_to_it(engi
     with read_session(engine) as db:
         assert db.execute(select(func.count()).select_from(Account)).scalar() == 1
         assert db.execute(select(func.count()).select_from(Read)).scalar() == 5
+
+
+def test_0010_dates_existing_transfers_in_beijing_and_allows_expense_accounts(engine, clock):
+    migrations.downgrade(engine, "0009")
+    with unit_of_work(engine) as db:
+        db.execute(text("INSERT INTO ledger_account (code, kind, debits_fen, credits_fen) VALUES "
+                        "('clearing:wechat', 'asset', 100, 0), ('revenue:energy', 'revenue', 0, 100)"))
+        db.execute(text("INSERT INTO ledger_transfer (key, debit_id, credit_id, amount_fen, code, memo, posted_at) "
+                        "VALUES ('late', 1, 2, 100, 'x', '', :at)"), {"at": datetime(2026, 11, 27, 16, 30, tzinfo=UTC)})
+    migrations.upgrade(engine)
+    with unit_of_work(engine) as db:
+        assert db.execute(select(Transfer.business_date)).scalar() == date(2026, 11, 28)  # 00:30 in Beijing
+        ledger.open_ledger_account(db, "expense:channel_fee", ledger.EXPENSE)
+        ledger.post(db, Posting("fee:1", "expense:channel_fee", "clearing:wechat", 6, "fee"), at=clock())
+    with read_session(engine) as db:
+        assert ledger.balance_fen(db, "expense:channel_fee") == 6

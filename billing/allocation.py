@@ -1,0 +1,228 @@
+"""Allocation: which credit paid which bill.
+
+A payment never "pays a bill"; it credits the balance.  Who paid what follows from the balance's
+history, replayed in the order the ledger wrote it (``replay``):
+
+- a credit (payment, bulk share, counter receipt, opening credit, a negative bill) joins the
+  unallocated credits; credits are spent oldest first;
+- an issued bill is owed; whatever is owed is paid oldest first: by due date, then bill number;
+- any other debit (a refund, an opening arrear) takes back unallocated credit, newest first (a
+  refund gives back the money that was not spent); what no credit covers is owed like a bill,
+  due on its day;
+- a cancelled bill is left out of the history altogether, as if it had never been issued: its
+  money pays the next bills, from the day it came in.
+
+After every replay either nothing is owed or no credit is unallocated, so the balance alone tells
+whether a posting changes who paid what (``after_posting``): a credit into arrears or a debit
+from credit does; anything else adds no row.  ``reallocate`` compares the replay with the rows
+stored and appends the difference (reversals, then new rows); rows are never changed.
+
+Every allocation row has ``paid_on``, the Beijing day its credit and its debit met; states,
+overdue days and aging are read from the rows (``billing.bill_status``).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, bindparam, exists, insert, or_, select
+from sqlmodel import Session
+
+from billing import ledger
+from billing.bill_records import CANCELLED, Allocation, Bill
+from billing.errors import NotFound
+from billing.ledger import LedgerAccount, Posted, Posting, Transfer
+
+CUSTOMER_PREFIX = ledger.customer_code("")
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One transfer of a customer balance, as the replay sees it."""
+
+    transfer_id: int
+    credit: bool  # money onto the balance
+    amount_fen: int
+    on: date  # the transfer's business date
+    bill_id: int | None = None  # a bill's own transfer
+    due_date: date | None = None
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class Share:
+    """``amount_fen`` of credit transfer ``credit_transfer_id`` went to ``debit_transfer_id``."""
+
+    credit_transfer_id: int
+    debit_transfer_id: int
+    bill_id: int | None
+    amount_fen: int
+    paid_on: date
+
+
+@dataclass
+class _Credit:
+    transfer_id: int
+    left_fen: int
+    on: date
+
+
+@dataclass(order=True)
+class _Owed:
+    order: tuple
+    transfer_id: int = field(compare=False)
+    bill_id: int | None = field(compare=False)
+    left_fen: int = field(compare=False)
+    on: date = field(compare=False)
+
+
+def number_order(number: str) -> tuple[int, int]:
+    """``2026-000123`` -> ``(2026, 123)``: numbers compare as numbers, whatever their width."""
+    year, serial = number.split("-")
+    return int(year), int(serial)
+
+
+def _owed(movement: Movement) -> _Owed:
+    if movement.bill_id is None:  # owed from its own day, before any bill due that day
+        order = (movement.on, 0, movement.transfer_id, 0)
+    else:
+        order = (movement.due_date, 1, *number_order(movement.number))
+    return _Owed(order, movement.transfer_id, movement.bill_id, movement.amount_fen, movement.on)
+
+
+def replay(movements: Iterable[Movement]) -> dict[tuple[int, int], Share]:
+    """Who paid what, by (credit transfer, debit transfer); ``movements`` in ledger order."""
+    credits: deque[_Credit] = deque()
+    owed: list[_Owed] = []
+    shares: dict[tuple[int, int], Share] = {}
+
+    def give(credit: _Credit, item: _Owed) -> None:
+        amount = min(credit.left_fen, item.left_fen)
+        credit.left_fen -= amount
+        item.left_fen -= amount
+        shares[credit.transfer_id, item.transfer_id] = Share(
+            credit.transfer_id, item.transfer_id, item.bill_id, amount, max(credit.on, item.on))
+
+    for movement in movements:
+        if movement.credit:
+            credits.append(_Credit(movement.transfer_id, movement.amount_fen, movement.on))
+        else:
+            item = _owed(movement)
+            while item.bill_id is None and item.left_fen and credits:  # newest credit first
+                give(credits[-1], item)
+                if not credits[-1].left_fen:
+                    credits.pop()
+            if item.left_fen:
+                insort(owed, item)
+        while owed and credits:  # oldest credit to the oldest debt
+            give(credits[0], owed[0])
+            if not credits[0].left_fen:
+                credits.popleft()
+            if not owed[0].left_fen:
+                owed.pop(0)
+    return shares
+
+
+_t, _a = Transfer.__table__, Allocation.__table__
+_issued, _cancelled = Bill.__table__.alias("issued"), Bill.__table__.alias("cancelled")
+_L = bindparam("ledger_id")
+# A balance's transfers in ledger order, each with its bill if it is one; a cancelled bill's
+# transfer and its reversal are left out.
+_HISTORY = (
+    select(_t.c.id, _t.c.credit_id == _L, _t.c.amount_fen, _t.c.business_date,
+           _issued.c.id, _issued.c.due_date, _issued.c.number)
+    .outerjoin(_issued, _issued.c.transfer_id == _t.c.id)
+    .where(or_(_t.c.debit_id == _L, _t.c.credit_id == _L), or_(_issued.c.id.is_(None), _issued.c.state != CANCELLED),
+           ~exists().where(_cancelled.c.cancel_transfer_id == _t.c.id))
+    .order_by(_t.c.id)
+)
+_reversal = _a.alias("reversal")
+_ACTIVE = select(_a.c.id, _a.c.credit_transfer_id, _a.c.debit_transfer_id, _a.c.bill_id, _a.c.amount_fen,
+                 _a.c.paid_on).where(_a.c.account_id == bindparam("account_id"), _a.c.amount_fen > 0,
+                                     ~exists().where(_reversal.c.reverses_id == _a.c.id)).order_by(_a.c.id)
+_INSERT = insert(_a)
+_ledger = LedgerAccount.__table__
+_BY_CODE = select(_ledger.c.account_id).where(_ledger.c.code == bindparam("code"))
+_BY_ACCOUNT = select(_ledger.c.id).where(_ledger.c.account_id == bindparam("account_id"),
+                                         _ledger.c.code.startswith(CUSTOMER_PREFIX))
+# A replay locks the customer's ledger row (as any posting to it does): one replay of an account at a time.
+_LOCKED = {False: _BY_ACCOUNT, True: _BY_ACCOUNT.with_for_update()}
+
+
+def history(session: Session, ledger_id: int) -> list[Movement]:
+    rows = session.connection().execute(_HISTORY, {"ledger_id": ledger_id})
+    return [Movement(*row) for row in rows]
+
+
+def customer_ledger_id(session: Session, account_id: int, *, lock: bool = False) -> int:
+    ledger_id = session.connection().execute(_LOCKED[lock], {"account_id": account_id}).scalar()
+    if ledger_id is None:
+        raise NotFound(f"account {account_id} has no customer balance", field="account_id")
+    return ledger_id
+
+
+def reallocate(session: Session, account_id: int, *, at: datetime) -> int:
+    """Replay the account's history and append the rows that make the stored allocation equal to
+    it; returns how many rows were written."""
+    wanted = replay(history(session, customer_ledger_id(session, account_id, lock=True)))
+    db = session.connection()
+    have: dict[tuple[int, int], list] = {}
+    for row in db.execute(_ACTIVE, {"account_id": account_id}):
+        have.setdefault((row.credit_transfer_id, row.debit_transfer_id), []).append(row)
+    rows = []
+    for key in sorted(have.keys() | wanted.keys()):
+        old, new = have.get(key, []), wanted.get(key)
+        if new and [(row.amount_fen, row.paid_on) for row in old] == [(new.amount_fen, new.paid_on)]:
+            continue
+        rows += [_row(account_id, row.credit_transfer_id, row.debit_transfer_id, row.bill_id, -row.amount_fen,
+                      row.paid_on, at, reverses_id=row.id) for row in old]
+        if new:
+            rows.append(_row(account_id, *key, new.bill_id, new.amount_fen, new.paid_on, at))
+    if rows:
+        db.execute(_INSERT, rows)
+    return len(rows)
+
+
+def _row(account_id: int, credit_id: int, debit_id: int, bill_id: int | None, amount_fen: int, paid_on: date,
+         at: datetime, *, reverses_id: int | None = None) -> dict:
+    return {"account_id": account_id, "credit_transfer_id": credit_id, "debit_transfer_id": debit_id,
+            "bill_id": bill_id, "amount_fen": amount_fen, "paid_on": paid_on, "at": at, "reverses_id": reverses_id}
+
+
+def post(session: Session, posting: Posting, *, at: datetime, known_ids: dict[str, int] | None = None) -> Posted:
+    """``ledger.post``, then the allocation of every customer balance it moved: the way money onto
+    or off a balance is booked (payments of every channel, refunds)."""
+    posted = ledger.post(session, posting, at=at, known_ids=known_ids)
+    after_posting(session, posting, posted, at=at)
+    return posted
+
+
+def after_posting(session: Session, posting: Posting, posted: Posted, *, at: datetime) -> None:
+    """Re-allocate a customer balance that a new transfer moved, when it changes who paid what: a
+    credit into arrears (it pays what is owed) or a debit from credit (it takes that credit)."""
+    if not posted.created:
+        return
+    sides = ((posting.credit, posted.credit_balance_fen - posting.amount_fen < 0),
+             (posting.debit, posted.debit_balance_fen + posting.amount_fen > 0))
+    for code, moves_allocation in sides:
+        if moves_allocation and code.startswith(CUSTOMER_PREFIX):
+            account_id = session.connection().execute(_BY_CODE, {"code": code}).scalar()
+            if account_id is not None:  # a customer balance of a 户号 (tests open bare ones)
+                reallocate(session, account_id, at=at)
+
+
+def allocated(session: Session, account_id: int, *, on: date | None = None) -> tuple[dict[int, int], dict[int, int]]:
+    """Allocated fen by credit transfer and by debit transfer (as of the end of ``on``, if given)."""
+    amount = _a.c.amount_fen
+    condition = and_(_a.c.account_id == account_id, *([_a.c.paid_on <= on] if on else []))
+    by_credit: dict[int, int] = {}
+    by_debit: dict[int, int] = {}
+    for credit_id, debit_id, fen in session.execute(
+            select(_a.c.credit_transfer_id, _a.c.debit_transfer_id, amount).where(condition)):
+        by_credit[credit_id] = by_credit.get(credit_id, 0) + fen
+        by_debit[debit_id] = by_debit.get(debit_id, 0) + fen
+    return by_credit, by_debit
