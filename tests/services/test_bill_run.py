@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from billing import bills
+from billing import bill_review, bills
 from billing.accounts import CLOSED, PREPAID, District
 from billing.bill_records import HELD, ISSUED, Bill, BillLine
 from billing.bill_run import BILL_REVIEW, run_bills
@@ -19,8 +19,10 @@ from billing.ledger import Transfer
 from billing.meters import installations, valid_read
 from billing.reads import ESTIMATED, EstimateCarry, NewRead, record_read
 from billing.review import READ_FINDING, ReviewItem, open_item
+from billing.review_actions import ItemNotOpen
 from tests.bill_helpers import issue_bill
 from tests.read_helpers import old_account
+from tests.review_helpers import staff
 
 SEP, OCT, NOV = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
 
@@ -175,3 +177,40 @@ def test_a_district_run_bills_only_that_district(engine, clock):
         code = db.get(District, inside.district_id).code
     run_bills(engine, (2026, 10), district=code, now=clock())
     assert len(_bills(engine, inside)) == 1 and _bills(engine, outside) == []
+
+
+def _bill_item(engine, account) -> int:
+    with read_session(engine) as db:
+        return db.execute(select(ReviewItem.id).where(ReviewItem.account_id == account.id,
+                                                      ReviewItem.kind == BILL_REVIEW)).scalar()
+
+
+def test_a_reviewer_approves_a_held_bill_and_it_is_issued(engine, clock):
+    account = _account(engine, clock, {OCT: 0, NOV: 100_000})
+    run_bills(engine, (2026, 10), now=clock())
+    clock.advance(days=3)
+    with unit_of_work(engine) as db:
+        reviewer = staff(db)["reviewer1"]
+        bill = bill_review.approve(db, _bill_item(engine, account), staff_id=reviewer, now=clock(), note="新户")
+    assert (bill.state, bill.total_fen, bill.issue_date, bill.due_date) == (ISSUED, 5380, date(2026, 11, 30),
+                                                                             date(2026, 12, 15))
+    with read_session(engine) as db:
+        item = db.get(ReviewItem, _bill_item(engine, account))
+        assert (item.status, item.action, item.resolved_by) == ("resolved", "approve", reviewer)
+        assert db.execute(select(Transfer.amount_fen).where(Transfer.key == f"bill:{bill.id}")).scalar() == 5380
+    with unit_of_work(engine) as db, pytest.raises(ItemNotOpen):
+        bill_review.approve(db, _bill_item(engine, account), staff_id=reviewer, now=clock())
+
+
+def test_a_cancelled_held_bill_is_billed_again_by_the_next_run_from_the_corrected_reads(engine, clock):
+    account = _account(engine, clock, {OCT: 0, NOV: 900_000})
+    run_bills(engine, (2026, 10), now=clock())
+    with unit_of_work(engine) as db:
+        reviewer = staff(db)["reviewer1"]
+        cancelled = bill_review.cancel(db, _bill_item(engine, account), staff_id=reviewer, now=clock(),
+                                       reason="表码错误, 已更正")
+        record_read(db, NewRead(account.meter_id, NOV, "corrected", 100_000), now=clock(), replace=True)
+    assert cancelled.state == "cancelled"
+    again = run_bills(engine, (2026, 10), now=clock())
+    assert again.held == 1
+    assert [(b.state, b.total_fen) for b in _bills(engine, account)] == [("cancelled", 48420), (HELD, 5380)]

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import time
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,13 @@ from sqlalchemy import DateTime, func, select
 
 import migrations
 from billing.bill_records import Bill
-from billing.db import make_engine
+from billing.bill_run import BILL_REVIEW, run_bills
+from billing.db import make_engine, read_session, unit_of_work
+from billing.reads import NewRead, record_read
+from billing.review import ReviewItem
+from tests.read_helpers import old_account
+from tests.review_helpers import staff
+from tests.staff_helpers import log_in
 from tests.web.test_cli import DIANFEI, dianfei
 from tests.web.test_read_cli import _on_a_terminal
 
@@ -153,3 +159,20 @@ def test_killed_at_random_points_then_rerun_equals_a_clean_run(demo_database, tm
     assert all(0 < done < len(expected["bill_run_account"]) for done in progress), (progress, seed)
     for table, rows in expected.items():
         assert got[table] == rows, f"{table} differs after kills at {progress} (seed {seed})"
+
+
+def test_a_held_bill_is_on_the_review_queue_page(engine, clock, app):
+    with unit_of_work(engine) as db:
+        staff(db)
+        account = old_account(db)
+        for day, wh in ((date(2026, 10, 1), 0), (date(2026, 11, 1), 100_000)):
+            record_read(db, NewRead(account.meter_id, day, "ami", wh), now=clock())
+    run_bills(engine, (2026, 10), now=clock())
+    with read_session(engine) as db:
+        item_id = db.execute(select(ReviewItem.id).where(ReviewItem.kind == BILL_REVIEW)).scalar()
+    client = app.test_client()
+    log_in(client, "reviewer1")
+    queue = client.get("/staff/review?kind=bill")
+    assert queue.status_code == 200 and f"/staff/review/{item_id}" in queue.get_data(as_text=True)
+    page = client.get(f"/staff/review/{item_id}")
+    assert page.status_code == 200 and account.account_no in page.get_data(as_text=True)
