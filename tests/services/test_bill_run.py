@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from billing import bill_review, bills
-from billing.accounts import CLOSED, PREPAID, District
+from billing.accounts import CLOSED, LARGE_INDUSTRY, PREPAID, District
 from billing.bill_records import HELD, ISSUED, Bill, BillLine
 from billing.bill_run import BILL_REVIEW, run_bills
 from billing.bill_run_records import BillRunAccount
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput, NotFound
 from billing.ledger import Transfer
+from billing.meter_changes import Reading, change_meter
 from billing.meters import installations, valid_read
 from billing.reads import ESTIMATED, EstimateCarry, NewRead, record_read
 from billing.review import READ_FINDING, ReviewItem, open_item
@@ -214,3 +215,35 @@ def test_a_cancelled_held_bill_is_billed_again_by_the_next_run_from_the_correcte
     again = run_bills(engine, (2026, 10), now=clock())
     assert again.held == 1
     assert [(b.state, b.total_fen) for b in _bills(engine, account)] == [("cancelled", 48420), (HELD, 5380)]
+
+
+def test_energy_across_a_meter_change_is_counted_on_both_meters(engine, clock):
+    account = _account(engine, clock, {OCT: 1_000_000})
+    with unit_of_work(engine) as db:
+        reviewer = staff(db)["reviewer1"]
+        account = db.merge(account)
+        change_meter(db, account, on=date(2026, 10, 15), old_final=Reading(1_060_000), new_meter_no="NEW0000001",
+                     new_initial=Reading(0), multiplier=2, staff_id=reviewer, now=clock(), reason="表计故障")
+        record_read(db, NewRead(account.meter_id, NOV, "ami", 20_000), now=clock())
+    run_bills(engine, (2026, 10), now=clock())
+    (bill,) = _bills(engine, account)
+    assert _lines(engine, bill) == [("tier_1", 100_000, 5380)]  # 60 kWh on the old meter + 20 kWh x 2 on the new
+
+
+def test_a_large_industry_account_pays_its_tou_energy_basic_charge_and_funds(engine, clock):
+    registers = {OCT: {"sharp": 0, "peak": 0, "flat": 0, "valley": 0},
+                 NOV: {"sharp": 10_000, "peak": 100_000, "flat": 200_000, "valley": 300_000}}
+    with unit_of_work(engine) as db:
+        account = old_account(db, category=LARGE_INDUSTRY)
+        for day, values in registers.items():
+            record_read(db, NewRead(account.meter_id, day, "ami", sum(values.values()), values), now=clock())
+    run_bills(engine, (2026, 10), now=clock())
+    (bill,) = _bills(engine, account)
+    # 尖峰平谷 at 1.0532 / 0.8707 / 0.5882 / 0.3063; 315 kVA (the default capacity) x 30 元 for the whole
+    # month; power factor at the 0.90 standard: 0 %; the three funds on 610 kWh
+    assert _lines(engine, bill) == [
+        ("sharp", 10_000, 1053), ("peak", 100_000, 8707), ("flat", 200_000, 11764), ("valley", 300_000, 9189),
+        ("basic_capacity", None, 945_000), ("power_factor", None, 0),
+        ("surcharge:water_fund", 610_000, 240), ("surcharge:renewable", 610_000, 1159),
+        ("surcharge:reservoir_resettlement", 610_000, 378)]
+    assert bill.total_fen == 977_490
