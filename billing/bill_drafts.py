@@ -21,6 +21,7 @@ from billing import bills
 from billing.accounts import CLOSED, DEFAULT_TARIFFS, Account
 from billing.bill_records import CANCELLED, ISSUED, Bill
 from billing.bill_run_records import BillRunAccount
+from billing.errors import BillingError
 from billing.meters import Energy, MeterInstallation, energy
 from billing.money import round_half_up
 from billing.pricing import Quote, Usage, quote
@@ -36,6 +37,13 @@ CARRY = "estimate_carry"
 # Hold rules, in the order a reviewer reads them.
 FIRST, FINAL, ESTIMATED, NEGATIVE, HIGH, READ_FINDINGS = (
     "first_bill", "final_bill", "estimated_read", "negative_bill", "high_amount", "open_read_finding")
+
+
+class NegativeUse(BillingError):
+    """The period's registers went backwards (a misread, a rollover, a swapped meter): no bill can
+    be priced until the read is decided in the review queue."""
+
+    code = "negative_use"
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ def make(session: Session, account: Account, start: date, after: date, *, issue_
     removed = _removed_on(session, account)
     final = account.status == CLOSED and removed is not None and removed < after
     used = energy(session, account.id, start, after)
+    if used.total_wh < 0:
+        raise NegativeUse(f"the registers fell by {-used.total_wh} Wh from {start} to {after}", field="read_on")
     tariff = find_tariff(account.tariff_id or DEFAULT_TARIFFS[account.category], tariffs)
     usage = _usage(session, tariff, account, used, start, move_out=removed - timedelta(days=1) if final else None)
     priced = quote(tariff, start, after - timedelta(days=1), usage, tariffs)

@@ -118,7 +118,7 @@ def _bill(session: Session, account_id: int, start: date, after: date, *, now: d
     try:
         made = make(session, account, start, after, issue_on=beijing_date(now), rules=rules, tariffs=tariffs)
     except BillingError as error:
-        reason = f"{error.code}:{error.field}" if getattr(error, "field", None) else error.code
+        reason = error.code if error.code != "invalid_input" else f"{error.code}:{error.field}"
         result.not_billed[reason] += 1
         shown = result.not_billed_accounts.setdefault(reason, [])
         if len(shown) < SHOWN_NOT_BILLED:

@@ -60,7 +60,7 @@ def test_a_clean_account_is_issued_at_its_tariff_and_a_first_bill_is_held(engine
     newcomer = _account(engine, clock, {OCT: 50_000, NOV: 150_000})
     september = run_bills(engine, (2026, 9), now=clock())
     assert (september.issued, september.held, dict(september.held_by_rule)) == (0, 1, {"first_bill": 1})
-    assert dict(september.not_billed) == {"read_missing:read_on": 1}  # the newcomer has no 09-01 read
+    assert dict(september.not_billed) == {"read_missing": 1}  # the newcomer has no 09-01 read
 
     october = run_bills(engine, (2026, 10), now=clock())
     assert (october.issued, october.held, dict(october.held_by_rule)) == (1, 1, {"first_bill": 1})
@@ -247,3 +247,11 @@ def test_a_large_industry_account_pays_its_tou_energy_basic_charge_and_funds(eng
         ("surcharge:water_fund", 610_000, 240), ("surcharge:renewable", 610_000, 1159),
         ("surcharge:reservoir_resettlement", 610_000, 378)]
     assert bill.total_fen == 977_490
+
+
+def test_registers_that_went_backwards_are_not_billed_and_say_why(engine, clock):
+    account = _account(engine, clock, {OCT: 500_000, NOV: 400_000})
+    result = run_bills(engine, (2026, 10), now=clock())
+    assert dict(result.not_billed) == {"negative_use": 1}
+    assert result.not_billed_accounts == {"negative_use": [account.account_no]}
+    assert _bills(engine, account) == []
