@@ -80,11 +80,20 @@ def run_bills(engine, period: tuple[int, int], *, district: str | None = None, n
     result = RunResult(f"{start:%Y-%m}", accounts=len(ids))
     for first in range(0, len(ids), chunk):
         with unit_of_work(engine) as db:
+            _lock(db, ids[first:first + chunk])
             for account_id in ids[first:first + chunk]:
                 _bill(db, account_id, start, after, now=now, rules=rules, tariffs=tariffs, result=result)
         if progress is not None:
             progress(min(first + chunk, len(ids)), len(ids))
     return result
+
+
+def _lock(session: Session, account_ids: list[int]) -> None:
+    """Two runs at once on PostgreSQL: the second waits for the first's chunk, then finds its rows and
+    skips those accounts.  FOR NO KEY UPDATE, so that payments (whose allocation rows refer to the
+    account, a KEY SHARE lock) are not held up.  SQLite's write lock serialises runs already."""
+    session.execute(select(Account.id).where(Account.id.in_(account_ids)).order_by(Account.id)
+                    .with_for_update(key_share=True)).all()
 
 
 def _district_id(session: Session, code: str | None) -> int | None:

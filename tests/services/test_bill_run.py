@@ -24,6 +24,7 @@ from billing.review_actions import ItemNotOpen
 from tests.bill_helpers import issue_bill
 from tests.read_helpers import old_account
 from tests.review_helpers import staff
+from tests.threads import Threads
 
 SEP, OCT, NOV = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
 
@@ -255,3 +256,14 @@ def test_registers_that_went_backwards_are_not_billed_and_say_why(engine, clock)
     assert dict(result.not_billed) == {"negative_use": 1}
     assert result.not_billed_accounts == {"negative_use": [account.account_no]}
     assert _bills(engine, account) == []
+
+
+def test_two_runs_at_once_bill_each_account_once(engine, clock):
+    accounts = [_account(engine, clock, {OCT: 0, NOV: 100_000 * (n + 1)}) for n in range(8)]
+    results, threads = [], Threads()
+    for _ in range(2):
+        threads.start(lambda: results.append(run_bills(engine, (2026, 10), now=clock(), chunk=2)))
+    threads.join()
+    assert [len(_bills(engine, account)) for account in accounts] == [1] * 8
+    assert sum(r.held + r.issued for r in results) == 8
+    assert sum(r.held + r.issued + r.already for r in results) == sum(r.accounts for r in results)
