@@ -22,7 +22,7 @@ from billing.accounts import CLOSED, DEFAULT_TARIFFS, Account
 from billing.bill_records import CANCELLED, ISSUED, Bill
 from billing.bill_run_records import BillRunAccount
 from billing.errors import BillingError
-from billing.meters import Energy, MeterInstallation, energy
+from billing.meters import Energy, MeterInstallation, ReadMissing, energy
 from billing.money import round_half_up
 from billing.pricing import Quote, Usage, quote
 from billing.reads import EstimateCarry
@@ -114,9 +114,14 @@ def _buckets(tariff: Tariff, used: Energy) -> dict[str, int]:
 
 
 def _year_before(session: Session, tariff: Tariff, account_id: int, start: date) -> int:
-    """Annual tiers: the use of this year's earlier months as the bill run billed them (not cancelled)."""
-    if tariff.kind != TIERED or tariff.tier_period != ANNUAL:
+    """Annual tiers: the use since 1 January from the freezes; where a freeze of the year is missing
+    (a manual meter read on other days), the use of the earlier months as the bill run billed them."""
+    if tariff.kind != TIERED or tariff.tier_period != ANNUAL or (start.month, start.day) == (1, 1):
         return 0
+    try:
+        return energy(session, account_id, date(start.year, 1, 1), start).total_wh
+    except ReadMissing:
+        pass
     run = BillRunAccount
     return int(session.execute(
         select(func.coalesce(func.sum(run.energy_wh), 0)).join(Bill, Bill.id == run.bill_id)

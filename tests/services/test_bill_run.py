@@ -76,7 +76,15 @@ def test_a_clean_account_is_issued_at_its_tariff_and_a_first_bill_is_held(engine
     assert _items(engine, newcomer) == [(BILL_REVIEW, "first_bill")]
 
 
-def test_annual_tiers_count_the_months_billed_before(engine, clock):
+def test_annual_tiers_count_the_use_since_the_first_of_january(engine, clock):
+    account = _account(engine, clock, {date(2026, 1, 1): 0, OCT: 2_700_000, NOV: 3_000_000})
+    run_bills(engine, (2026, 10), now=clock())
+    (october,) = _bills(engine, account)
+    # 2700 kWh since 1 January: 60 kWh left in tier 1 (x 0.538 = 32.28), 240 kWh in tier 2 (x 0.588 = 141.12)
+    assert _lines(engine, october) == [("tier_1", 60_000, 3228), ("tier_2", 240_000, 14112)]
+
+
+def test_annual_tiers_without_a_january_freeze_count_the_months_billed_before(engine, clock):
     account = _account(engine, clock, {SEP: 0, OCT: 2_700_000, NOV: 3_000_000})
     run_bills(engine, (2026, 9), now=clock())
     run_bills(engine, (2026, 10), now=clock())
