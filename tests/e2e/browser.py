@@ -17,7 +17,6 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -104,8 +103,7 @@ class Page:
         """Press a button or link that loads another page, and wait until the new page is there."""
         old = self.find("html")
         self.button(label).click()
-        WebDriverWait(self.chrome, timeout).until(expected_conditions.staleness_of(old),
-                                                  message=f"pressing {label!r} loaded no page")
+        WebDriverWait(self.chrome, timeout).until(_gone(old), message=f"pressing {label!r} loaded no page")
 
     def text(self) -> str:
         return self.find("body").text
@@ -129,3 +127,15 @@ class Page:
 
     def narrow_cells(self) -> list[str]:
         return self.chrome.execute_script(_NARROW_CELLS)
+
+
+def _gone(element):
+    """``staleness_of`` that also takes Chromium's "node does not belong to the document" (raised
+    instead of a stale reference while the old page is torn down) for the page being gone."""
+    def check(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one too
+            return True
+        return False
+    return check
