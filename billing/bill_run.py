@@ -58,7 +58,8 @@ def period_bounds(period: tuple[int, int], now: datetime) -> tuple[date, date]:
     (its last 00:00 freeze, on the 1st of the next month, has happened in Beijing)."""
     year, month = period
     if not (isinstance(year, int) and isinstance(month, int) and 2000 <= year <= 9998 and 1 <= month <= 12):
-        raise InvalidInput("period", f"{period!r} is not a month such as 2026-10")
+        shown = "-".join(str(part) for part in period) if isinstance(period, tuple) else repr(period)
+        raise InvalidInput("period", f"{shown} is not a month from 2000-01 to 9998-12, such as 2026-10")
     start = date(year, month, 1)
     after = date(year + month // 12, month % 12 + 1, 1)
     today = beijing_date(now)

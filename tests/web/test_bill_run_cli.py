@@ -97,7 +97,8 @@ def test_a_terminal_sees_a_progress_bar(demo_database, tmp_path):
 
 @pytest.mark.parametrize(("args", "says"), [
     (("--period", "current"), "--period: "),
-    (("--period", "2026-13"), "--period: "),
+    (("--period", "2026-13"), "--period: 2026-13 is not a month"),
+    (("--period", "1999-12"), "--period: 1999-12 is not a month from 2000-01"),
     (("--period", "next"), "--period: "),
     (("--period", "2025-01", "--district", "TQ-NOWHERE"), "--district: no district 'TQ-NOWHERE'"),
 ])
