@@ -92,6 +92,12 @@ class Account(SQLModel, table=True):
     status: str = Field(default=ACTIVE, max_length=15)
     protected: bool = False  # never disconnected automatically (hospital, life support, ...)
     opened_on: date
+    tariff_id: str | None = Field(default=None, max_length=40)  # None: the category's (DEFAULT_TARIFFS)
+    capacity_kva: int | None = None  # transformer capacity, for a two-part tariff's basic charge
+
+
+# The tariff of an account that names none (billing/tariffs/<id>.toml).
+DEFAULT_TARIFFS = {RESIDENTIAL: "zj-residential", NON_RESIDENTIAL: "zj-commercial", LARGE_INDUSTRY: "zj-large-industry"}
 
 
 def validate_account_no(account_no: object, field: str = "account_no") -> str:
@@ -136,6 +142,7 @@ def open_account(
         regime=regime,
         protected=protected,
         opened_on=opened_on,
+        tariff_id=DEFAULT_TARIFFS[category],
     )
     session.add(account)
     session.flush()

@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "billing.line_loss",
     "billing.ledger",
     "billing.bill_records",
+    "billing.bill_run_records",
     "billing.incidents",
     "billing.events",
     "billing.audit",

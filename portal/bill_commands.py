@@ -1,6 +1,11 @@
 """``dianfei bills ...``: bills and what they cost when paid late.
 
+    dianfei bills run --period YYYY-MM [--district D]
     dianfei bills late-fee --category C --arrears YUAN --due YYYY-MM-DD [--paid YYYY-MM-DD]
+
+``run`` bills a finished month for every post-paid account (``billing.bill_run``), with a progress
+bar on a terminal, and says how many bills it issued, how many it held for review and why, and
+which accounts it could not bill yet.  Rerun it at will: nothing is billed twice.
 
 ``late-fee`` answers the counter's "how much if I pay today": the 违约金 computation as JSON
 (``billing.late_fees``).  It is arithmetic only, so it needs no database and works with it down.
@@ -11,23 +16,54 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import date
 
 import click
+from flask.cli import with_appcontext
 
 from billing.accounts import CATEGORIES
+from billing.bill_drafts import HoldRules
+from billing.bill_run import CHUNK, RunResult, run_bills
 from billing.clock import beijing_date, system_clock
-from billing.errors import InvalidInput
+from billing.errors import BillingError, InvalidInput
 from billing.late_fees import LateFee, late_fee
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan
+from portal.read_commands import ProgressBars
+from portal.wiring import services
 
 OPTIONS = {"category": "--category", "arrears": "--arrears", "arrears_fen": "--arrears", "due": "--due", "paid": "--paid"}
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat alone would also take 20260105 and 2026-W01-1
+MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @click.group("bills")
 def bills_group() -> None:
-    """Bills: the late fee (违约金) on arrears."""
+    """Bills: the monthly bill run; the late fee (违约金) on arrears."""
+
+
+@bills_group.command("run")
+@click.option("--period", required=True, help="The month to bill, YYYY-MM (over: billed from the 1st of the next month).")
+@click.option("--district", default=None, help="Only this district (台区) code.")
+@click.option("--chunk", default=CHUNK, type=click.IntRange(1, 100_000), hidden=True, help="Accounts per transaction.")
+@with_appcontext
+def run_command(period: str, district: str | None, chunk: int) -> None:
+    """Bill a month: issue each post-paid account's bill, or hold it for review."""
+    svc = services()
+    match = MONTH.fullmatch(period.strip())
+    if match is None:
+        raise click.ClickException(f"--period: {period[:40]!r} is not a month such as 2026-10")
+    rules = HoldRules(high_multiple=svc.settings.BILL_HIGH_MULTIPLE, due_days=svc.settings.BILL_DUE_DAYS)
+    bar = ProgressBars(enabled=sys.stdout.isatty())
+    try:
+        result = run_bills(svc.engine, (int(match[1]), int(match[2])), district=district, now=svc.clock(),
+                           progress=lambda done, total: bar("bill", done, total), rules=rules, chunk=chunk)
+    except BillingError as error:
+        raise click.ClickException(f"--{error.field or 'period'}: {error.message}") from None
+    finally:
+        bar.close()
+    for line in run_report(result):
+        click.echo(line)
 
 
 @bills_group.command("late-fee")
@@ -76,3 +112,17 @@ def as_json(fee: LateFee) -> dict:
         "minimum_applied": fee.minimum_applied,
         "late_fee_fen": fee.late_fee_fen, "late_fee_yuan": format_yuan(fee.late_fee_fen),
     }
+
+
+def run_report(result: RunResult) -> list[str]:
+    """What a run did, for the operator: issued, held (and why), left for a later run (and why)."""
+    lines = [f"{result.period}: {result.issued} issued, {result.held} held for review, "
+             f"{sum(result.not_billed.values())} not billed, {result.already} billed before"]
+    if result.held_by_rule:
+        lines.append("held: " + ", ".join(f"{rule} {count}" for rule, count in sorted(result.held_by_rule.items())))
+    for reason, count in sorted(result.not_billed.items()):
+        shown = ", ".join(result.not_billed_accounts.get(reason, []))
+        more = " ..." if count > len(result.not_billed_accounts.get(reason, [])) else ""
+        lines.append(f"not billed ({reason}): {count}: {shown}{more}")
+    return lines
+

@@ -133,6 +133,9 @@ class Settings:
     READ_RANGE_MIN_KWH: int = setting(10, "the expected range reaches at least this many kWh above the expected use "
                                       "(a meter that used next to nothing)", bounds=(0, 100000))
     READ_PHOTO_MAX_MB: int = setting(5, "largest photo of a meter face a reader may attach, MB", bounds=(1, 20))
+    BILL_HIGH_MULTIPLE: int = setting(3, "the bill run holds a bill above this many times the account's average of "
+                                      "its last 6 issued bills for review", bounds=(2, 100))
+    BILL_DUE_DAYS: int = setting(15, "days from a bill's issue to its due date", bounds=(1, 90))
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]

@@ -27,7 +27,7 @@ from portal.reads_check import check_command, loss_command, opened_lines
 from portal.wiring import Services, services
 
 SHOWN_PROBLEMS = 20  # report lines printed; the rest are in the report file
-STAGES = {"check": "checking", "write": "writing "}
+STAGES = {"check": "checking", "write": "writing ", "bill": "billing "}
 
 
 @click.group("reads")

@@ -1,0 +1,169 @@
+"""One account's bill for one month, as the bill run makes it: the period's energy from the 00:00
+freezes of the 1st of the month and of the next month (across meter changes), priced at the
+account's tariff with the year's use before it, plus the carried differences of superseded
+estimates, and the reasons (if any) to hold it for review instead of issuing it.
+
+Reading and pricing come first and write nothing, so an account that cannot be billed (a missing
+read, a use its tariff cannot price) is left as it was, to be billed by a later run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from billing import bills
+from billing.accounts import CLOSED, DEFAULT_TARIFFS, Account
+from billing.bill_records import CANCELLED, ISSUED, Bill
+from billing.bill_run_records import BillRunAccount
+from billing.errors import BillingError
+from billing.meters import Energy, MeterInstallation, ReadMissing, energy
+from billing.money import round_half_up
+from billing.pricing import Quote, Usage, quote
+from billing.reads import EstimateCarry
+from billing.review import OPEN, READ_FINDING, ReviewItem
+from billing.tariff_files import ANNUAL, SINGLE, TIERED, TWO_PART, Tariff, find_tariff
+
+DEFAULT_CAPACITY_KVA = 315  # a large-industry account without a recorded transformer: the common 10 kV size
+# No reactive-energy reads yet: the standard itself, which the published table adjusts by 0 %.
+DEFAULT_POWER_FACTOR = Decimal("0.90")
+CARRY = "estimate_carry"
+
+# Hold rules, in the order a reviewer reads them.
+FIRST, FINAL, ESTIMATED, NEGATIVE, HIGH, READ_FINDINGS = (
+    "first_bill", "final_bill", "estimated_read", "negative_bill", "high_amount", "open_read_finding")
+
+
+class NegativeUse(BillingError):
+    """The period's registers went backwards (a misread, a rollover, a swapped meter): no bill can
+    be priced until the read is decided in the review queue."""
+
+    code = "negative_use"
+
+
+@dataclass(frozen=True)
+class HoldRules:
+    high_multiple: int = 3  # hold a bill above this many times the account's own average
+    average_of: int = 6  # ... of its last issued bills
+    due_days: int = 15  # from the issue date
+
+
+@dataclass(frozen=True)
+class Made:
+    draft: bills.Draft
+    energy_wh: int
+    holds: tuple[str, ...]
+    detail: dict
+    carry_ids: tuple[int, ...]
+
+
+def make(session: Session, account: Account, start: date, after: date, *, issue_on: date, rules: HoldRules,
+         tariffs: Mapping[str, Tariff]) -> Made:
+    """The draft of ``account``'s bill for ``start .. after - 1`` and why to hold it; raises a
+    ``BillingError`` (naming the field) when it cannot be billed yet."""
+    removed = _removed_on(session, account)
+    final = account.status == CLOSED and removed is not None and removed < after
+    used = energy(session, account.id, start, after)
+    if used.total_wh < 0:
+        raise NegativeUse(f"the registers fell by {-used.total_wh} Wh from {start} to {after}", field="read_on")
+    tariff = find_tariff(account.tariff_id or DEFAULT_TARIFFS[account.category], tariffs)
+    usage = _usage(session, tariff, account, used, start, move_out=removed - timedelta(days=1) if final else None)
+    priced = quote(tariff, start, after - timedelta(days=1), usage, tariffs)
+    carries = _carries(session, account.id)
+    lines = [*_lines(priced), *_carry_lines(priced, carries)] or [bills.Line("no_use", "bill.line.no_use", 0)]
+    # The days served: a move-in or a final read shortens the month.
+    draft = bills.Draft(account.id, priced.start, priced.end, issue_on + timedelta(days=rules.due_days), tuple(lines))
+    total = sum(line.amount_fen for line in lines)
+    holds, detail = _holds(session, account, start, total, used, final=final, rules=rules)
+    detail |= {"tariff": tariff.id, "energy_wh": used.total_wh, "total_fen": total}
+    return Made(draft, used.total_wh, holds, detail, tuple(carry_id for carry_id, _ in carries))
+
+
+def _removed_on(session: Session, account: Account) -> date | None:
+    """The day the account's last meter came off, if none serves it any more."""
+    spans = session.execute(select(MeterInstallation.removed_on).where(MeterInstallation.account_id == account.id)).all()
+    if not spans or any(removed is None for (removed,) in spans):
+        return None
+    return max(removed for (removed,) in spans)
+
+
+def _usage(session: Session, tariff: Tariff, account: Account, used: Energy, start: date, *,
+           move_out: date | None) -> Usage:
+    two_part = tariff.kind == TWO_PART
+    return Usage(used.total_wh, _buckets(tariff, used), before_wh=_year_before(session, tariff, account.id, start),
+                 move_in=account.opened_on, move_out=move_out,
+                 capacity_kva=(account.capacity_kva or DEFAULT_CAPACITY_KVA) if two_part else None,
+                 power_factor=DEFAULT_POWER_FACTOR if two_part else None)
+
+
+def _buckets(tariff: Tariff, used: Energy) -> dict[str, int]:
+    """The TOU registers' use, where the tariff prices by them.  A resident's tiers take 峰谷 only
+    when the registers are exactly peak and valley and add up; otherwise the total is priced."""
+    buckets = {name: wh for name, wh in used.registers_wh.items() if wh}
+    if tariff.kind == SINGLE:
+        return {}
+    if tariff.kind == TIERED:
+        tou = set(tariff.versions[-1].tiers[0].tou)
+        return buckets if buckets and set(buckets) <= tou and sum(buckets.values()) == used.total_wh else {}
+    return buckets
+
+
+def _year_before(session: Session, tariff: Tariff, account_id: int, start: date) -> int:
+    """Annual tiers: the use since 1 January from the freezes; where a freeze of the year is missing
+    (a manual meter read on other days), the use of the earlier months as the bill run billed them."""
+    if tariff.kind != TIERED or tariff.tier_period != ANNUAL or (start.month, start.day) == (1, 1):
+        return 0
+    try:
+        return energy(session, account_id, date(start.year, 1, 1), start).total_wh
+    except ReadMissing:
+        pass
+    run = BillRunAccount
+    return int(session.execute(
+        select(func.coalesce(func.sum(run.energy_wh), 0)).join(Bill, Bill.id == run.bill_id)
+        .where(run.account_id == account_id, run.period_start >= date(start.year, 1, 1), run.period_start < start,
+               Bill.state != CANCELLED)).scalar())  # PostgreSQL sums to a Decimal
+
+
+def _lines(priced: Quote) -> list[bills.Line]:
+    return [bills.Line(line.kind, f"bill.line.{line.kind}", line.amount_fen, line.wh, line.price_millifen_per_kwh)
+            for line in priced.lines]
+
+
+def _carries(session: Session, account_id: int) -> list[tuple[int, int]]:
+    return list(session.execute(select(EstimateCarry.id, EstimateCarry.difference_wh).where(
+        EstimateCarry.account_id == account_id, EstimateCarry.carried_on_bill_id.is_(None)).order_by(EstimateCarry.id)))
+
+
+def _carry_lines(priced: Quote, carries: list[tuple[int, int]]) -> list[bills.Line]:
+    """Each superseded estimate's difference, priced at the period's first energy price (tier 1,
+    峰, or the single price): the estimate was billed at the bottom of the period's prices."""
+    wh = [difference for _, difference in carries if difference]
+    price = next((line.price_millifen_per_kwh for line in priced.lines if line.price_millifen_per_kwh is not None
+                  and not line.kind.startswith("surcharge:")), None)
+    if not wh or price is None:
+        return []
+    return [bills.Line(CARRY, f"bill.line.{CARRY}", _amount(difference, price), difference, price) for difference in wh]
+
+
+def _amount(wh: int, price: int) -> int:
+    return round_half_up(wh * price, bills.WH_MILLIFEN_PER_FEN)
+
+
+def _holds(session: Session, account: Account, start: date, total: int, used: Energy, *, final: bool,
+           rules: HoldRules) -> tuple[tuple[str, ...], dict]:
+    earlier = session.execute(select(Bill.state, Bill.total_fen).where(
+        Bill.account_id == account.id, Bill.period_start < start, Bill.state != CANCELLED)
+        .order_by(Bill.period_start.desc(), Bill.id.desc())).all()
+    issued = [fen for state, fen in earlier if state == ISSUED][:rules.average_of]
+    average = sum(issued) // len(issued) if issued else 0
+    findings = session.execute(select(func.count()).select_from(ReviewItem).where(
+        ReviewItem.account_id == account.id, ReviewItem.kind == READ_FINDING, ReviewItem.status == OPEN)).scalar()
+    fired = {FIRST: not earlier, FINAL: final, ESTIMATED: used.estimated, NEGATIVE: total < 0,
+             HIGH: average > 0 and total > rules.high_multiple * average, READ_FINDINGS: findings > 0}
+    detail = {"average_fen": average, "bills_averaged": len(issued), "open_read_findings": findings}
+    return tuple(rule for rule, hit in fired.items() if hit), detail
