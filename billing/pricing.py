@@ -58,7 +58,7 @@ class Usage:
 
 
 @dataclass(frozen=True)
-class BillLine:
+class QuoteLine:
     kind: str
     start: date
     end: date
@@ -101,7 +101,7 @@ class Quote:
     tariff_id: str
     start: date
     end: date
-    lines: tuple[BillLine, ...]
+    lines: tuple[QuoteLine, ...]
     tiers: TierProgress | None = None
 
     @property
@@ -139,7 +139,7 @@ def quote(tariff: Tariff | str, start: date, end: date, usage: Usage,
     start, end = _served(start, end, usage)
     _check_usage(tariff, usage)
     parts = _parts(tariff, start, end, usage)
-    lines: list[BillLine] = []
+    lines: list[QuoteLine] = []
     for part in parts:
         lines += _part_lines(tariff, part, usage, start, end)
     progress = _progress(tariff, parts[-1], usage) if tariff.kind == TIERED else None
@@ -230,7 +230,7 @@ def _share(wh: int, spans: list, start: date, total_days: int) -> list[int]:
     return [now - then for then, now in zip([0, *cumulative], cumulative)]
 
 
-def _part_lines(tariff: Tariff, part: _Part, usage: Usage, start: date, end: date) -> list[BillLine]:
+def _part_lines(tariff: Tariff, part: _Part, usage: Usage, start: date, end: date) -> list[QuoteLine]:
     if tariff.kind == TIERED:
         energy = _tier_lines(tariff, part, usage)
     elif tariff.kind == SINGLE:
@@ -246,9 +246,9 @@ def _part_lines(tariff: Tariff, part: _Part, usage: Usage, start: date, end: dat
     return [line for line in energy + surcharges if line.wh != 0]
 
 
-def _energy(kind: str, part: _Part, wh: int, price: int) -> BillLine:
+def _energy(kind: str, part: _Part, wh: int, price: int) -> QuoteLine:
     amount = round_half_up(wh * price, WH_PER_KWH * MILLIFEN_PER_FEN)
-    return BillLine(kind, part.start, part.end, amount, wh=wh, price_millifen_per_kwh=price)
+    return QuoteLine(kind, part.start, part.end, amount, wh=wh, price_millifen_per_kwh=price)
 
 
 def _bucket_price(tariff: Tariff, part: _Part, bucket: str) -> int:
@@ -258,7 +258,7 @@ def _bucket_price(tariff: Tariff, part: _Part, bucket: str) -> int:
     return part.version.prices[bucket]
 
 
-def _tier_lines(tariff: Tariff, part: _Part, usage: Usage) -> list[BillLine]:
+def _tier_lines(tariff: Tariff, part: _Part, usage: Usage) -> list[QuoteLine]:
     tiers = part.version.tiers
     in_tiers = _in_tiers(tiers, _scale(tariff, part.start, usage), part.before_wh, part.wh)
     if not part.buckets:
@@ -302,7 +302,7 @@ def _scale(tariff: Tariff, day: date, usage: Usage) -> tuple[int, int]:
     return (served_last - served_first).days + 1, (last - first).days + 1
 
 
-def _basic(tariff: Tariff, part: _Part, usage: Usage, start: date, end: date) -> BillLine:
+def _basic(tariff: Tariff, part: _Part, usage: Usage, start: date, end: date) -> QuoteLine:
     """基本电费: a whole month served pays the month (a part of it split by days of that month);
     a part month pays 1/30 of the month's charge per day served."""
     month_days = calendar.monthrange(start.year, start.month)[1]
@@ -315,19 +315,19 @@ def _basic(tariff: Tariff, part: _Part, usage: Usage, start: date, end: date) ->
         raise InvalidInput(name, f"tariff {tariff.id} has no basic charge by {'capacity' if by_capacity else 'demand'}")
     if by_capacity:
         amount = round_half_up(usage.capacity_kva * price * part.days, of_days * MILLIFEN_PER_FEN)
-        return BillLine("basic_capacity", part.start, part.end, amount, capacity_kva=usage.capacity_kva,
+        return QuoteLine("basic_capacity", part.start, part.end, amount, capacity_kva=usage.capacity_kva,
                         price_millifen_per_month=price, days=part.days, of_days=of_days)
     amount = round_half_up(usage.max_demand_w * price * part.days, of_days * MILLIFEN_PER_FEN * W_PER_KW)
-    return BillLine("basic_demand", part.start, part.end, amount, demand_w=usage.max_demand_w,
+    return QuoteLine("basic_demand", part.start, part.end, amount, demand_w=usage.max_demand_w,
                     price_millifen_per_month=price, days=part.days, of_days=of_days)
 
 
-def _power_factor(part: _Part, usage: Usage, base_fen: int) -> BillLine:
+def _power_factor(part: _Part, usage: Usage, base_fen: int) -> QuoteLine:
     """力调电费: the month's power factor to two decimals (half up) looked up in the published table."""
     hundredths = int(usage.power_factor.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
     standard = part.version.power_factor_standard
     percent = power_factor_tables()[standard][hundredths]
-    return BillLine("power_factor", part.start, part.end, round_half_up(base_fen * percent, 10_000), base_fen=base_fen,
+    return QuoteLine("power_factor", part.start, part.end, round_half_up(base_fen * percent, 10_000), base_fen=base_fen,
                     power_factor=hundredths, standard=standard, percent_hundredths=percent)
 
 
