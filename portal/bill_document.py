@@ -36,6 +36,7 @@ LINE_NAMES = {
 }
 # A bill that is not (or no longer) issued says so on every rendering; an issued one says nothing.
 STATE_WORDS = {"held": _("暂挂待审核，尚未出账"), "cancelled": _("已作废")}
+STATE_SENTENCES = {"held": _("这张账单暂挂待审核，尚未出账，暂不需缴费"), "cancelled": _("这张账单已作废，无需缴费")}
 SURCHARGE = _("政府性基金及附加")  # a surcharge line the tariff file did not name
 READ_SOURCES = {"ami": _("采集"), "manual": _("人工抄表"), "estimated": _("估抄"), "corrected": _("更正")}
 BILL_NUMBER = re.compile(r"[0-9]{4}-[0-9]{6,}", re.ASCII)
@@ -151,6 +152,7 @@ class BillDocument:
     tiers: TierStanding | None = None  # None: a tariff without tiers
     forecast: Forecast | None = None  # None: too little history to say
     state: str = "issued"  # held (no number yet: ``number`` is ""), issued or cancelled (billing/bill_records.py)
+    reads_kept: bool = True  # False: the bill did not keep its reads, so none listed does not mean none used
 
     def __post_init__(self) -> None:
         if self.state not in ("issued", *STATE_WORDS):
@@ -181,6 +183,8 @@ class BillDocument:
 
     def balance_words(self) -> tuple[str, dict[str, object]]:
         """The account in one sentence (untranslated, with its values): 余额, 本期应缴 or 欠费 overdue."""
+        if self.state in STATE_SENTENCES:  # nothing of a held or cancelled bill is to be paid
+            return STATE_SENTENCES[self.state], {}
         owed = {"owed": format_yuan(self.balance.to_pay_fen)}
         if self.balance.balance_fen >= 0:
             return _("余额 {balance} 元，本期电费已从余额中扣除，无需另行缴费"), {"balance": format_yuan(self.balance.balance_fen)}

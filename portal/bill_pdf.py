@@ -138,7 +138,7 @@ def _lines(document: BillDocument, _: Translate) -> Table:
 
 def _reads(document: BillDocument, _: Translate) -> list:
     if not document.reads:
-        return [_cell(_("本期没有使用示数"))]
+        return [_cell(_("本期没有使用示数") if document.reads_kept else _("账单未保存所用示数，请以户号的抄表记录为准"))]
     rows = [[_cell(_("抄表日期")), _cell(_("表号")), _cell(_("示数（kWh）"), BODY_RIGHT), _cell(_("来源"))]]
     marks = []
     for row, read in enumerate(document.reads, start=1):

@@ -39,4 +39,5 @@ def bill_document(session: Session, bill: Bill, today: date) -> BillDocument:
         number=bill.number or "", account_no=account.account_no, holder_masked=mask_name(account.holder_name),
         address=account.address, period_start=bill.period_start, period_end=bill.period_end,
         issue_date=bill.issue_date or beijing_date(bill.created_at), due_date=bill.due_date,
-        lines=bill_lines(session, bill.id), reads=(), balance=balance(session, account.id, today), state=bill.state)
+        lines=bill_lines(session, bill.id), reads=(), reads_kept=False, balance=balance(session, account.id, today),
+        state=bill.state)

@@ -143,7 +143,8 @@ def test_the_pdf_of_a_cancelled_bill_says_so(app, held):
     bill_id, item_id = held
     client = _as(app, "reviewer1")
     _decide(client, item_id, "cancel", reason="重算")
-    assert "已作废" in _pdf_text(client.get(f"/staff/bills/{bill_id}.pdf"))
+    text = _pdf_text(client.get(f"/staff/bills/{bill_id}.pdf"))
+    assert "已作废" in text and "无需缴费" in text and "余额" not in text
 
 
 def test_the_pdf_route_refuses_an_unknown_bill_and_a_reader(app, held):
