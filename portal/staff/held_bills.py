@@ -40,7 +40,8 @@ class HeldBill:
 
 def held_bill(session: Session, item: ReviewItem) -> HeldBill | None:
     """The bill a ``bill`` item is about, or None for any other item."""
-    bill = session.get(Bill, item.details.get("bill_id")) if item.kind == BILL_REVIEW else None
+    bill_id = item.details.get("bill_id") if item.kind == BILL_REVIEW else None
+    bill = session.get(Bill, bill_id) if isinstance(bill_id, int) else None
     if bill is None:
         return None
     today = beijing_date(services().clock())
