@@ -17,8 +17,9 @@ from sqlalchemy import delete, update
 from sqlmodel import Session
 
 from billing import bills
+from billing.bills import BillNotAllowed
 from billing.audit import audit
-from billing.bill_records import Bill
+from billing.bill_records import HELD, Bill
 from billing.bill_run import BILL_REVIEW
 from billing.bill_run_records import BillRunAccount
 from billing.clock import beijing_date
@@ -55,7 +56,10 @@ def _held(session: Session, item_id: int) -> tuple[ReviewItem, Bill]:
         raise InvalidInput("item", f"review item {item_id} is a {item.kind} item, not a held bill")
     if item.status != OPEN:
         raise ItemNotOpen(f"review item {item_id} is {item.status}")
-    return item, session.get(Bill, item.details["bill_id"])
+    bill = session.get(Bill, item.details["bill_id"])
+    if bill.state != HELD:  # issued or cancelled by another path: a stale page must not cancel an issued bill
+        raise BillNotAllowed(f"bill {bill.number or bill.id} is {bill.state}, not held", field="state")
+    return item, bill
 
 
 def _resolve(session: Session, item: ReviewItem, action: str, *, staff_id: int, now: datetime, reason: str,

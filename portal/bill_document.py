@@ -32,7 +32,11 @@ LINE_NAMES = {
     "power_factor": _("力调电费"),
     "late_fee": _("违约金"),
     "estimate_carry": _("估抄差额结转"),
+    "no_use": _("本期无用电"),
 }
+# A bill that is not (or no longer) issued says so on every rendering; an issued one says nothing.
+STATE_WORDS = {"held": _("暂挂待审核，尚未出账"), "cancelled": _("已作废")}
+STATE_SENTENCES = {"held": _("这张账单暂挂待审核，尚未出账，暂不需缴费"), "cancelled": _("这张账单已作废，无需缴费")}
 SURCHARGE = _("政府性基金及附加")  # a surcharge line the tariff file did not name
 READ_SOURCES = {"ami": _("采集"), "manual": _("人工抄表"), "estimated": _("估抄"), "corrected": _("更正")}
 BILL_NUMBER = re.compile(r"[0-9]{4}-[0-9]{6,}", re.ASCII)
@@ -147,9 +151,13 @@ class BillDocument:
     balance: Balance
     tiers: TierStanding | None = None  # None: a tariff without tiers
     forecast: Forecast | None = None  # None: too little history to say
+    state: str = "issued"  # held (no number yet: ``number`` is ""), issued or cancelled (billing/bill_records.py)
+    reads_kept: bool = True  # False: the bill did not keep its reads, so none listed does not mean none used
 
     def __post_init__(self) -> None:
-        if not BILL_NUMBER.fullmatch(self.number):
+        if self.state not in ("issued", *STATE_WORDS):
+            raise InvalidInput("state", f"{self.state[:20]!r} is not held, issued or cancelled")
+        if (self.number or self.state == "issued") and not BILL_NUMBER.fullmatch(self.number):
             raise InvalidInput("number", f"{self.number[:30]!r} is not a bill number such as '2026-000123'")
         if not ACCOUNT_NO.fullmatch(self.account_no):
             raise InvalidInput("account_no", f"{self.account_no[:30]!r} is not a 10-digit account number")
@@ -165,11 +173,18 @@ class BillDocument:
         return format_yuan(self.total_fen)
 
     @property
+    def state_words(self) -> str:
+        """"已作废" or "暂挂待审核" (untranslated), or "" for an issued bill."""
+        return STATE_WORDS.get(self.state, "")
+
+    @property
     def any_estimated(self) -> bool:
         return any(read.estimated for read in self.reads)
 
     def balance_words(self) -> tuple[str, dict[str, object]]:
         """The account in one sentence (untranslated, with its values): 余额, 本期应缴 or 欠费 overdue."""
+        if self.state in STATE_SENTENCES:  # nothing of a held or cancelled bill is to be paid
+            return STATE_SENTENCES[self.state], {}
         owed = {"owed": format_yuan(self.balance.to_pay_fen)}
         if self.balance.balance_fen >= 0:
             return _("余额 {balance} 元，本期电费已从余额中扣除，无需另行缴费"), {"balance": format_yuan(self.balance.balance_fen)}

@@ -95,7 +95,9 @@ def _table(rows: list, widths, *commands, heading: bool = False) -> Table:
 
 def _header(document: BillDocument, _: Translate) -> Table:
     left = [_cell(_("县供电公司"), SMALL), Paragraph(escape(_("电费账单")), TITLE)]
-    right = [_cell(_("账单号"), _style(8, alignment=TA_RIGHT)), _cell(document.number, _style(14, alignment=TA_RIGHT))]
+    right = [_cell(_("账单号"), _style(8, alignment=TA_RIGHT)), _cell(document.number or "—", _style(14, alignment=TA_RIGHT))]
+    if document.state_words:  # a held or cancelled bill must not pass for one to pay
+        right.append(_cell(_(document.state_words), _style(12, alignment=TA_RIGHT, textColor=colors.HexColor("#b42318"))))
     table = Table([[left, right]], colWidths=(WIDTH * 0.6, WIDTH * 0.4))
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LINEBELOW", (0, 0), (-1, 0), 1.2, colors.black)]))
     return table
@@ -136,7 +138,7 @@ def _lines(document: BillDocument, _: Translate) -> Table:
 
 def _reads(document: BillDocument, _: Translate) -> list:
     if not document.reads:
-        return [_cell(_("本期没有使用示数"))]
+        return [_cell(_("本期没有使用示数") if document.reads_kept else _("账单未保存所用示数，请以户号的抄表记录为准"))]
     rows = [[_cell(_("抄表日期")), _cell(_("表号")), _cell(_("示数（kWh）"), BODY_RIGHT), _cell(_("来源"))]]
     marks = []
     for row, read in enumerate(document.reads, start=1):
@@ -190,7 +192,7 @@ def _footer(document: BillDocument, _: Translate):
         canvas.setStrokeColor(GRID)
         canvas.line(LEFT, MARGIN + 3 * mm, RIGHT, MARGIN + 3 * mm)
         canvas.drawString(LEFT, MARGIN, _("账单号 {number}  户号 {account_no}  供电服务热线 95598",
-                                            number=document.number, account_no=document.account_no))
+                                            number=document.number or "—", account_no=document.account_no))
         canvas.drawRightString(RIGHT, MARGIN, _("第 {page} 页", page=pdf.page))
         canvas.restoreState()
     return draw

@@ -27,19 +27,26 @@ NAMES = {
     "incident_kinds": {"unknown_order": "未知订单的付款", "amount_mismatch": "金额不符", "wrong_channel": "渠道不符",
                        "wrong_merchant": "非本商户通知", "duplicate_payment": "同一订单重复支付",
                        "cash_difference": "现金差额", "transfer_conflict": "账务键冲突"},
-    # Review queue: the rule codes of billing/read_rules.py RULES and a reader's confirmed unusual read
-    # (billing/manual_reads.py); an unknown code is shown as itself.
+    # Review queue: the rule codes of billing/read_rules.py RULES, a reader's confirmed unusual read
+    # (billing/manual_reads.py) and the bill run's holds (billing/bill_drafts.py); an unknown code is
+    # shown as itself.
     "rule_names": {"high_use": "电量突增", "low_use": "电量突减", "negative_use": "示数倒走（负电量）",
                    "rollover": "示数翻转", "meter_change": "换表缺示数", "zero_use": "连续零电量",
                    "inactive_use": "空置、停电或销户仍用电", "prepaid_no_cut": "欠费未断电",
                    "out_of_order": "示数日期乱序", "duplicate_read": "重复示数", "tou_mismatch": "分时示数之和不等于总示数",
                    "ami_gap": "采集缺数", "year_high": "同比突增", "year_low": "同比突减",
                    "loss_negative": "台区负线损", "loss_high": "台区线损率超限", "loss_negative_month": "台区月度负线损",
-                   "loss_high_month": "台区月度线损率超限", "reader_confirmed_out_of_range": "抄表员确认的异常示数"},
+                   "loss_high_month": "台区月度线损率超限", "reader_confirmed_out_of_range": "抄表员确认的异常示数",
+                   "first_bill": "首次出账", "final_bill": "销户末次账单", "estimated_read": "估抄出账",
+                   "negative_bill": "负金额账单", "high_amount": "金额异常偏高",
+                   "open_read_finding": "存在未处理的抄表异常"},
     "review_kinds": {"read": "抄表异常", "bill": "账单暂挂"},
-    "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄"},
+    "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄",
+                       "approve": "批准出账", "cancel": "作废重算"},
     "audit_actions": {"review.accept": "确认无误", "review.correct": "更正示数", "review.estimate": "估抄",
-                      "review.reread": "复抄完成", "review.reread_ordered": "派发复抄", "review.reread_returned": "复抄示数不符"},
+                      "review.reread": "复抄完成", "review.reread_ordered": "派发复抄", "review.reread_returned": "复抄示数不符",
+                      "review.approve": "批准出账", "review.cancel": "作废重算"},
+    "bill_states": {"held": "暂挂待审核", "issued": "已出账", "cancelled": "已作废"},
     "read_sources": {"ami": "采集", "manual": "人工抄表", "estimated": "估抄", "corrected": "更正"},
     "read_statuses": {"valid": "有效", "superseded": "已替代"},
     "register_names": {"total": "总", "sharp": "尖", "peak": "峰", "flat": "平", "valley": "谷"},
@@ -64,7 +71,10 @@ NAMES = {
                      "customers_wh": "用户用电量", "loss_wh": "损失电量", "rate_bp": "线损率（万分之）",
                      "complete": "数据完整", "note": "抄表员备注",
                      "unusual": "异常情况", "total_wh": "本次示数", "low_wh": "预计范围下限", "high_wh": "预计范围上限",
-                     "expected_wh": "预计示数"},
+                     "expected_wh": "预计示数",
+                     # a held bill's (billing/bill_drafts.py)
+                     "average_fen": "近期账单平均金额", "bills_averaged": "参与平均的账单数",
+                     "open_read_findings": "未处理的抄表异常（条）", "tariff": "电价"},
 }
 
 

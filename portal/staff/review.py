@@ -1,6 +1,7 @@
 """The review queue (复核) at a reviewer's desk: every open item, oldest first, filtered by district,
 rule, kind and age; an item with the rule that fired, its evidence, the meter's history as a chart
-and the photo of the meter face; and the four decisions (``billing.review_actions``).
+and the photo of the meter face; and the four decisions (``billing.review_actions``), or for a held
+bill its lines and the two decisions of ``billing.bill_review`` (portal/staff/held_bills.py).
 
 Each view reads the request, calls one service and renders; a refused decision shows the item
 again with the reason and the values as typed.
@@ -20,11 +21,12 @@ from billing.errors import BillingError, InvalidInput, NotFound
 from billing.kwh import parse_kwh
 from billing.read_photos import stored_photo
 from billing.reads import REGISTERS
-from billing.review_actions import ESTIMATE, READ_ACTIONS, REREAD, ItemNotOpen
+from billing.review_actions import ESTIMATE, REREAD, ItemNotOpen
 from billing.review_queue import QueueFilter
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.evidence import audit_rows, detail_rows, loss_chart, use_chart
+from portal.staff.held_bills import approve, bill_actions, cancel, held_bill
 from portal.staff.roles import REVIEW
 from portal.wiring import services
 
@@ -77,7 +79,8 @@ def _item_page(item_id: int, problem: str | None = None, form=None, status: int 
         item = review_queue.find_item(db, item_id)
         day = review_actions.subject_day(db, item)
         found = review_queue.evidence(db, item, day)
-        actions = review_actions.actions_for(item)
+        actions = review_actions.actions_for(item) + bill_actions(item)
+        bill = held_bill(db, item)
         readers = review_actions.readers(db) if REREAD in actions else []
         guess, guess_problem = _estimate_preview(db, item, day) if ESTIMATE in actions else (None, None)
         next_id = review_queue.next_open(db, item)
@@ -85,8 +88,8 @@ def _item_page(item_id: int, problem: str | None = None, form=None, status: int 
     return render_template(
         "staff/review_item.html", item=item, found=found, actions=actions, readers=readers, guess=guess,
         guess_problem=guess_problem, next_id=next_id, trail=trail, chart=use_chart(found), problem=problem,
-        losses=loss_chart(found),
-        details=detail_rows(item.details),
+        losses=loss_chart(found), bill=bill,
+        details=detail_rows(bill.evidence if bill else item.details),
         form=form or MultiDict(),
         photos=[read for read in {read.id: read for read in (found.flagged, found.held) if read}.values()
                 if stored_photo(Path(services().settings.INSTANCE_PATH), read)],
@@ -126,15 +129,16 @@ def _estimate(db, item_id: int, form, **who):
     return review_actions.estimate(db, item_id, note=form.get("note", ""), **who)
 
 
-DECIDE = {"accept": _accept, "correct": _correct, "reread": _reread, "estimate": _estimate}
+DECIDE = {"accept": _accept, "correct": _correct, "reread": _reread, "estimate": _estimate, "approve": approve,
+          "cancel": cancel}
 DONE = {"accept": "已确认：示数无误", "correct": "已更正示数", "reread": "已派发复抄，复抄示数到达后自动结案",
-        "estimate": "已按估抄替换示数"}
+        "estimate": "已按估抄替换示数", "approve": "已批准出账", "cancel": "账单已作废，下次出账时按当时的示数重新计算"}
 
 
 @blueprint.post("/review/<int:item_id>/<action>")
 @staff_required(REVIEW)
 def review_decide(item_id: int, action: str):
-    if action not in READ_ACTIONS:
+    if action not in DECIDE:
         abort(404)
     svc = services()
     try:

@@ -13,18 +13,19 @@ REQUEST_REFUND = "request_refund"  # list refunds and ask for one
 DECIDE_REFUND = "decide_refund"  # approve or reject a refund someone else asked for
 INCIDENTS = "incidents"  # see payment incidents and decide them
 READ_METERS = "read_meters"  # 抄表: the day's meters on the phone, enter reads, re-read orders
-REVIEW = "review"  # 复核: decide the items of the review queue (read findings; held bills next)
+REVIEW = "review"  # 复核: decide the items of the review queue (read findings, held bills)
 ACCOUNT_HISTORY = "account_history"  # an account's reads, corrections and review decisions
 ASSESSMENT = "assessment"  # 差错考核 of readers and reviewers, with its CSV
 LINE_LOSS = "line_loss"  # 台区线损 by district, with its trend
 CHANGE_METER = "change_meter"  # record a meter change (换表) or a multiplier change (倍率)
+BILL_PDF = "bill_pdf"  # a bill of any state (held, issued, cancelled) as its PDF
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
     "reader": frozenset({READ_METERS, ACCOUNT_HISTORY, CHANGE_METER}),
-    "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS}),
-    "cashier": frozenset({COUNTER, REQUEST_REFUND}),
-    "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND}),
+    "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF}),
+    "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF}),
+    "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

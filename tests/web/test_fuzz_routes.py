@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
-from billing import ledger
+from billing import bills, ledger
+from billing.bill_records import Bill
 from billing.db import read_session, unit_of_work
 from billing.accounts import Account
 from billing.clock import beijing_date
@@ -36,6 +37,7 @@ from payments.refunds import Refund
 from portal import sealed
 from portal.auth import MAX_NEXT
 from portal.staff.counter import RECEIPT_SEAL
+from portal.staff.held_bills import BILL_ACTIONS
 from portal.security import local_path
 from tests import factories
 from tests.payment_helpers import acknowledged, phone, start_payment
@@ -105,7 +107,7 @@ def _log_in(app, role: str) -> list[tuple[str, str]]:
 
 def _people(engine, clock) -> tuple:
     """Residents (one with two bound 户号, one in arrears), a property manager with its member, staff
-    with each role; a counter receipt.  Returns the two 户号 of the resident."""
+    with each role; a counter receipt; a read finding and a held bill in the review queue.  Returns the two 户号 of the resident."""
     with unit_of_work(engine) as db:
         mine = factories.account(db, at=clock(), account_no="3301000001", regime="prepaid")
         owing = factories.account(db, at=clock(), account_no="3301000002")
@@ -125,6 +127,11 @@ def _people(engine, clock) -> tuple:
                                           reader_id=staff["reader"]), now=clock())
         open_item(db, kind="read", rule="high_use", subject_on=read.read_on, at=clock(), account_id=mine.id,
                   meter_id=mine.meter_id, read_id=read.id)
+        held = bills.create(db, bills.Draft(theirs.id, date(2026, 10, 1), date(2026, 10, 31), date(2026, 12, 15),
+                                            (bills.Line("energy", "bill.line.energy", 5380, 100_000, 53_800),)),
+                            now=clock(), hold=True)
+        open_item(db, kind="bill", rule="first_bill", subject_on=date(2026, 10, 1), at=clock(), account_id=theirs.id,
+                  detail={"bill_id": held.id, "rules": ["first_bill"]})
     return mine, owing
 
 
@@ -160,7 +167,8 @@ def _ids(engine) -> dict[str, list[str]]:
             "refund_no": list(db.execute(select(Refund.refund_no)).scalars()),
             "incident_id": [str(i) for i in db.execute(select(Incident.id)).scalars()],
             "item_id": [str(i) for i in db.execute(select(ReviewItem.id)).scalars()],
-            "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()], "action": list(READ_ACTIONS),
+            "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()],
+            "action": [*READ_ACTIONS, *BILL_ACTIONS], "bill_id": [str(i) for i in db.execute(select(Bill.id)).scalars()],
             "decision": ["approve", "reject"], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
         }

@@ -1,0 +1,43 @@
+"""A stored bill (billing/bill_records.py) as the BillDocument its page and PDF show: the holder
+masked, the lines as billed, the account's balance from the ledger.
+
+The bill keeps no reads of its own (the run reads the month's freezes and stores only the energy),
+so the document lists none; the tier standing and the forecast are left for the bill page's issue.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from billing.accounts import Account
+from billing.bill_records import Bill, BillLine
+from billing.bill_status import bill_statuses, position
+from billing.clock import beijing_date
+from billing.privacy import mask_name
+from portal.bill_document import Balance, BillDocument, DocumentLine
+
+
+def bill_lines(session: Session, bill_id: int) -> tuple[DocumentLine, ...]:
+    rows = session.exec(select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.position))
+    return tuple(DocumentLine(kind=row.kind, amount_fen=row.amount_fen, wh=row.energy_wh,
+                              price_millifen_per_kwh=row.unit_price_millifen_per_kwh) for row in rows)
+
+
+def balance(session: Session, account_id: int, today: date) -> Balance:
+    """The account's balance now, and how many days its oldest unpaid bill is overdue."""
+    overdue = max((status.overdue_days for status in bill_statuses(session, on=today, account_id=account_id).values()),
+                  default=0)
+    return Balance(position(session, account_id).balance_fen, overdue)
+
+
+def bill_document(session: Session, bill: Bill, today: date) -> BillDocument:
+    """``bill`` in any state; a held bill (not issued yet) is dated by the run that made it."""
+    account = session.get(Account, bill.account_id)
+    return BillDocument(
+        number=bill.number or "", account_no=account.account_no, holder_masked=mask_name(account.holder_name),
+        address=account.address, period_start=bill.period_start, period_end=bill.period_end,
+        issue_date=bill.issue_date or beijing_date(bill.created_at), due_date=bill.due_date,
+        lines=bill_lines(session, bill.id), reads=(), reads_kept=False, balance=balance(session, account.id, today),
+        state=bill.state)
