@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from functools import partial
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
@@ -28,7 +29,7 @@ from billing.errors import InvalidInput
 from billing.kwh import format_kwh
 from billing.money import format_yuan
 from portal.bill_document import BillDocument, TierStanding
-from portal.i18n import LANGUAGES, catalog
+from portal.i18n import LANGUAGES, translate
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -75,11 +76,7 @@ def render_bill_pdf(document: BillDocument, lang: str = "zh") -> bytes:
 def _translator(lang: str) -> Translate:
     if lang not in LANGUAGES:
         raise InvalidInput("lang", f"{lang[:10]!r} is not one of {', '.join(LANGUAGES)}")
-    table = catalog(lang)
-
-    def translate(text: str, **values: object) -> str:
-        return table.get(text, text).format(**values) if values else table.get(text, text)
-    return translate
+    return partial(translate, lang)
 
 
 def _cell(text: str, style: ParagraphStyle = BODY) -> Paragraph:

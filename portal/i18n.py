@@ -158,10 +158,14 @@ def current_language() -> str:
     return chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
 
 
-def gettext(text: str, **values: object) -> str:
-    language = current_language()
+def translate(language: str, text: str, **values: object) -> str:
+    """``text`` in ``language``, its placeholders filled: for what is made outside a request (a PDF)."""
     translated = text if language == "zh" else catalog(language).get(text, text)
     return translated.format(**values) if values else translated
+
+
+def gettext(text: str, **values: object) -> str:
+    return translate(current_language(), text, **values)
 
 
 def error_message(error) -> str:
