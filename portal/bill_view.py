@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from billing.accounts import Account
-from billing.bill_records import Bill, BillLine
+from billing.bill_records import Bill
 from billing.bill_status import bill_statuses, position
+from billing.bills import lines_of
 from billing.clock import beijing_date
 from billing.privacy import mask_name
 from portal.bill_document import Balance, BillDocument, DocumentLine
 
 
 def bill_lines(session: Session, bill_id: int) -> tuple[DocumentLine, ...]:
-    rows = session.exec(select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.position))
     return tuple(DocumentLine(kind=row.kind, amount_fen=row.amount_fen, wh=row.energy_wh,
-                              price_millifen_per_kwh=row.unit_price_millifen_per_kwh) for row in rows)
+                              price_millifen_per_kwh=row.unit_price_millifen_per_kwh) for row in lines_of(session, bill_id))
 
 
 def balance(session: Session, account_id: int, today: date) -> Balance:
