@@ -33,6 +33,7 @@ from sqlmodel import Session, select
 from billing import kwh
 from billing.accounts import Account, Meter
 from billing.errors import InvalidInput
+from billing.read_rules import ReadRules, check_reads
 from billing.reads import ESTIMATED, MANUAL_READ, REGISTERS, VALID, NewRead, Read, record_read
 from billing.review import READ_FINDING, open_item
 from billing.review_actions import reread_done
@@ -215,12 +216,15 @@ def assess(entry: Entry, expected: ExpectedRange) -> Assessment:
 
 
 def save_manual_read(session: Session, *, meter_id: int, day: date, reader_id: int, entry: Entry, rule: RangeRule,
-                     now: datetime, confirmed: str | None = None, photo: str | None = None) -> Saved:
+                     now: datetime, confirmed: str | None = None, photo: str | None = None,
+                     checks: ReadRules | None = None) -> Saved:
     """Save a reader's read of ``meter_id`` taken on ``day``.
 
     An unusual read raises ``Unconfirmed`` unless ``confirmed`` is its ``values_key`` (the reader
     saw the warning for these very values), and ``NoteMissing`` unless it has a note.  A different read
-    already held that day raises ``billing.reads.ReadConflict``."""
+    already held that day raises ``billing.reads.ReadConflict``.  With ``checks``, a new read runs the
+    read rules for that meter and day, as an import does; a confirmed unusual read does not, being in
+    the queue with the reader's note already."""
     assessment = assess(entry, expected_range(session, meter_id, day, rule))
     if assessment.unusual and confirmed != entry.values_key:
         raise Unconfirmed(assessment)
@@ -230,6 +234,8 @@ def save_manual_read(session: Session, *, meter_id: int, day: date, reader_id: i
         meter_id=meter_id, read_on=day, source=MANUAL_READ, total_wh=entry.total_wh,
         registers_wh=entry.registers_wh, reader_id=reader_id, note=entry.note, photo=photo), now)
     item_id = _open_finding(session, read, assessment, now) if assessment.unusual else None
+    if checks is not None and outcome != "duplicate" and item_id is None:
+        check_reads(session, rules=checks, first=day, last=day, now=now, meter_ids=[meter_id])
     answered = tuple((item.id, reread_done(session, item, read, now))
                      for item in rereads_for(session, reader_id) if item.meter_id == meter_id)
     return Saved(read, outcome, assessment, item_id, answered)

@@ -23,7 +23,6 @@ from billing.manual_reads import (
     save_manual_read,
 )
 from billing.read_photos import MEDIA_TYPES, accept_photo, store_photo, stored_photo
-from billing.read_rules import check_reads
 from billing.reader_day import reader_day, stop_for
 from billing.reads import Read, ReadConflict
 from billing.review_queue import MAX_ID
@@ -78,11 +77,8 @@ def reading_save(meter_id: int):
     try:
         with unit_of_work(svc.engine) as db:
             saved = save_manual_read(db, meter_id=meter_id, day=day, reader_id=g.staff.id, entry=entry,
-                                     rule=range_rule(), now=svc.clock(), confirmed=form.get("confirmed"), photo=photo)
-            if saved.outcome != "duplicate" and saved.review_item_id is None:
-                # The read rules as on import; a confirmed unusual read is in the queue with its note already.
-                check_reads(db, rules=svc.settings.read_rules, first=day, last=day, now=svc.clock(),
-                            meter_ids=[meter_id])
+                                     rule=range_rule(), now=svc.clock(), confirmed=form.get("confirmed"), photo=photo,
+                                     checks=svc.settings.read_rules)
     except Unconfirmed as unusual:
         note = {"note": error_message(unusual)} if isinstance(unusual, NoteMissing) else {}
         return _entry_page(meter_id, problems=note, photo=photo, unusual=unusual.assessment.unusual,
