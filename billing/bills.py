@@ -32,6 +32,7 @@ from billing.money import MAX_FEN, round_half_up
 
 BILL_ISSUED, BILL_CANCELLED = "bill_issued", "bill_cancelled"
 REVENUE = "revenue:energy"
+LATE_FEE, LATE_FEE_REVENUE = "late_fee", "revenue:late_fee"  # a bill of late_fee lines only earns late-fee revenue
 WH_MILLIFEN_PER_FEN = 1000 * 1000  # Wh x millifen/kWh -> fen: 1000 Wh per kWh, 1000 millifen per fen
 
 
@@ -136,10 +137,12 @@ def _locked(session: Session, bill_id: int) -> Bill:
     return bill
 
 
-def _posting(bill: Bill, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
+def _posting(session: Session, bill: Bill, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
     """The bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
     customer = ledger.customer_code(account_no)
-    debit, credit = (customer, REVENUE) if (bill.total_fen > 0) != reverse else (REVENUE, customer)
+    kinds = {line.kind for line in lines_of(session, bill.id)}
+    revenue = LATE_FEE_REVENUE if kinds == {LATE_FEE} else REVENUE
+    debit, credit = (customer, revenue) if (bill.total_fen > 0) != reverse else (revenue, customer)
     return Posting(key, debit, credit, abs(bill.total_fen), "bill_cancel" if reverse else "bill", bill.number or "",
                    business_date=on)
 
@@ -165,7 +168,7 @@ def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None
     bill.state, bill.issue_date, bill.due_date, bill.issued_at, bill.issued_by = ISSUED, issued_on, due, now, staff_id
     posting = posted = None
     if bill.total_fen:
-        posting = _posting(bill, account.account_no, f"bill:{bill.id}", reverse=False, on=issued_on)
+        posting = _posting(session, bill, account.account_no, f"bill:{bill.id}", reverse=False, on=issued_on)
         posted = ledger.post(session, posting, at=now)
         bill.transfer_id = posted.transfer_id
     session.add(bill)
@@ -192,7 +195,7 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
     before = _snapshot(bill)
     account = session.get(Account, bill.account_id)
     if bill.transfer_id is not None:
-        posting = _posting(bill, account.account_no, f"bill-cancel:{bill.id}", reverse=True, on=beijing_date(now))
+        posting = _posting(session, bill, account.account_no, f"bill-cancel:{bill.id}", reverse=True, on=beijing_date(now))
         bill.cancel_transfer_id = ledger.post(session, posting, at=now).transfer_id
     bill.state, bill.cancelled_at, bill.cancelled_by, bill.cancel_reason = CANCELLED, now, staff_id, reason
     session.add(bill)

@@ -31,6 +31,8 @@ MODEL_MODULES = (
     "billing.ledger",
     "billing.bill_records",
     "billing.bill_run_records",
+    "billing.late_fee_posting",
+    "billing.waivers",
     "billing.incidents",
     "billing.events",
     "billing.audit",
