@@ -16,6 +16,7 @@ from billing.events import Event
 from billing.late_fee_posting import LateFeePosting
 from tests.bill_helpers import issue_bill, new_account
 from tests.late_fee_helpers import accrued_posted, balance, expected_fee, fee_bills, pay, post_late_fees
+from tests.payment_helpers import acknowledged, balance as payment_balance, phone, start_payment
 
 
 def _overdue(engine, clock, fen: int = 100_000, *, days: int = 10, **fields):
@@ -141,3 +142,18 @@ def test_the_fee_bill_is_paid_after_the_bill_it_comes_from(engine, clock):
     assert _statuses(engine, clock, bill, fee) == [OVERDUE, "unpaid"]
     with read_session(engine) as db:
         assert db.execute(select(Bill.due_date).where(Bill.id == fee.id)).scalar() == beijing_date(clock())
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+def test_a_sandbox_channel_payment_of_an_overdue_bill_posts_its_fee_once(request, engine, clock, app, gateways,
+                                                                         channel):
+    account, bill = _overdue(engine, clock)
+    placed = start_payment(engine, gateways[channel], account, 100_000, clock, purpose="arrears")
+    device = phone(request, channel)
+    txn = device.pay(placed)
+    delivery = device.notification(placed.out_trade_no, txn)
+    for _ in range(3):  # the channel resends: credited once, fee posted once
+        assert acknowledged(channel, device.deliver(delivery))
+    assert [fee.total_fen for fee in fee_bills(engine, bill)] == [1000]
+    assert payment_balance(engine, account) == -1000
+    assert _statuses(engine, clock, bill) == [PAID]
