@@ -171,8 +171,9 @@ def fee_bills(session: Session, bill_id: int) -> list[Bill]:
                                 .order_by(Bill.id)).scalars())
 
 
-def is_fee_bill(session: Session, bill_id: int) -> bool:
-    return session.execute(select(_p.c.id).where(_p.c.fee_bill_id == bill_id)).first() is not None
+def overdue_bill_id(session: Session, fee_bill_id: int) -> int | None:
+    """The overdue bill a fee bill was posted for; None for a bill that is no fee bill."""
+    return session.execute(select(_p.c.bill_id).where(_p.c.fee_bill_id == fee_bill_id)).scalar()
 
 
 def _key(bill_id: int, on: date) -> str:

@@ -2,7 +2,7 @@
 
     pending -> approved | refused
 
-A waiver names an overdue bill and an amount up to the late fee posted on it and still standing
+A waiver names an overdue bill (or one of its fee bills) and an amount up to the late fee posted on it and still standing
 (its issued fee bills, ``billing.late_fee_posting``), with a reason.  Approval cancels those fee
 bills (``bills.cancel``: each reversed on the ledger, the account re-allocated) and, for a partial
 waiver, issues one replacement fee bill of what is left, recorded under ``late-fee-waiver:<id>``
@@ -23,6 +23,7 @@ from billing.bill_records import Bill
 from billing.errors import BillingError, InvalidInput, NotFound, PermissionDenied
 from billing.late_fee_posting import LateFeePosting
 from billing.money import MAX_FEN, require_fen
+from billing.review_queue import MAX_ID
 
 PENDING, APPROVED, REFUSED = "pending", "approved", "refused"
 MAX_REASON = 400
@@ -63,15 +64,17 @@ def request(session: Session, *, bill_id: int, amount_fen: int, reason: str, sta
     """Ask for ``amount_fen`` of a bill's late fee to be waived; one pending waiver per bill."""
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > MAX_REASON:
-        raise InvalidInput("reason", f"a waiver needs a reason of 1 to {MAX_REASON} characters")
-    if require_fen(amount_fen, "amount") <= 0 or amount_fen > MAX_FEN:
-        raise InvalidInput("amount", "must be more than 0")
-    bill = session.get(Bill, bill_id) if isinstance(bill_id, int) else None
+        raise InvalidInput("waiver_reason", f"a waiver needs a reason of 1 to {MAX_REASON} characters")
+    if require_fen(amount_fen, "waiver_amount") <= 0 or amount_fen > MAX_FEN:
+        raise InvalidInput("waiver_amount", "must be more than 0")
+    bill = session.get(Bill, bill_id) if isinstance(bill_id, int) and 0 < bill_id <= MAX_ID else None
     if bill is None:
         raise NotFound(f"no bill {bill_id}", field="bill_id")
+    bill = session.get(Bill, late_fee_posting.overdue_bill_id(session, bill.id) or bill.id)  # a fee bill: its bill's fee
+    bill_id = bill.id
     standing = standing_fee_fen(session, bill_id)
     if amount_fen > standing:
-        raise InvalidInput("amount", f"{amount_fen} fen is more than the late fee standing on the bill ({standing} fen)",
+        raise InvalidInput("waiver_amount", f"{amount_fen} fen is more than the late fee standing on the bill ({standing} fen)",
                            standing_fen=standing)
     if session.exec(select(Waiver.id).where(Waiver.bill_id == bill_id, Waiver.state == PENDING)).first() is not None:
         raise WaiverNotAllowed(f"bill {bill.number} already has a waiver waiting for a decision", field="bill_id")
@@ -92,7 +95,7 @@ def decide(session: Session, waiver_id: int, *, staff_id: int, approve: bool, no
     if waiver.state != PENDING:
         raise WaiverNotAllowed(f"waiver {waiver.id} is {waiver.state}, not waiting for a decision", field="state")
     if waiver.requested_by == staff_id:
-        raise PermissionDenied("a waiver needs a second staff member to decide it", field="staff")
+        raise PermissionDenied("a waiver needs a second staff member to decide it", field="approver")
     before = _snapshot(waiver)
     if approve:
         _reverse(session, waiver, staff_id=staff_id, now=now)
@@ -109,7 +112,7 @@ def _reverse(session: Session, waiver: Waiver, *, staff_id: int, now: datetime) 
     fees = late_fee_posting.fee_bills(session, waiver.bill_id)
     standing = sum(fee.total_fen for fee in fees)
     if waiver.amount_fen > standing:
-        raise WaiverNotAllowed(f"only {standing} fen of late fee stands on the bill now", field="amount")
+        raise WaiverNotAllowed(f"only {standing} fen of late fee stands on the bill now", field="waiver_amount")
     for fee in fees:
         bills.cancel(session, fee.id, reason=f"违约金减免 {waiver.id}: {waiver.reason}"[:MAX_REASON],
                      staff_id=staff_id, now=now)

@@ -60,7 +60,7 @@ def test_the_one_who_asked_cannot_decide_and_a_second_person_approves_a_partial_
     waiver = _request(engine, clock, bill.id, 600, asker)
     with pytest.raises(PermissionDenied) as refused:
         _decide(engine, clock, waiver, asker)
-    assert refused.value.field == "staff"
+    assert refused.value.field == "approver"
     assert standing_fee(engine, bill) == 1000
     decided = _decide(engine, clock, waiver, approver)
     assert (decided.state, decided.decided_by) == (waivers.APPROVED, approver)
@@ -89,7 +89,9 @@ def test_a_full_waiver_of_a_paid_fee_gives_the_money_back_to_the_balance(engine,
 
 def test_a_refused_waiver_changes_no_money(engine, clock, staff, fined):
     account, bill = fined
-    waiver = _request(engine, clock, bill.id, 1000, staff[0])
+    (fee,) = fee_bills(engine, bill)
+    waiver = _request(engine, clock, fee.id, 1000, staff[0])  # asked on the fee bill: the fee of its bill
+    assert waiver.bill_id == bill.id
     assert _decide(engine, clock, waiver, staff[1], approve=False).state == waivers.REFUSED
     assert standing_fee(engine, bill) == 1000 and len(fee_bills(engine, bill)) == 1
     with pytest.raises(WaiverNotAllowed) as again:
@@ -98,8 +100,8 @@ def test_a_refused_waiver_changes_no_money(engine, clock, staff, fined):
 
 
 @pytest.mark.parametrize(("amount", "reason", "field"), [
-    (1001, "减免", "amount"), (0, "减免", "amount"), (-5, "减免", "amount"), (100, "  ", "reason"),
-    (100, "x" * 401, "reason"),
+    (1001, "减免", "waiver_amount"), (0, "减免", "waiver_amount"), (-5, "减免", "waiver_amount"),
+    (100, "  ", "waiver_reason"), (100, "x" * 401, "waiver_reason"),
 ])
 def test_bad_requests_name_the_field_and_write_nothing(engine, clock, staff, fined, amount, reason, field):
     _, bill = fined
@@ -117,7 +119,7 @@ def test_a_bill_without_a_fee_or_with_a_pending_waiver_cannot_be_asked_again(eng
     fresh = issue_bill(engine, clock, account, 5_000)
     with pytest.raises(InvalidInput) as no_fee:
         _request(engine, clock, fresh.id, 100, staff[0])
-    assert no_fee.value.field == "amount"
+    assert no_fee.value.field == "waiver_amount"
     _request(engine, clock, bill.id, 100, staff[0])
     with pytest.raises(WaiverNotAllowed) as pending:
         _request(engine, clock, bill.id, 100, staff[1])
