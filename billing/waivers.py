@@ -89,7 +89,8 @@ def request(session: Session, *, bill_id: int, amount_fen: int, reason: str, sta
 
 def decide(session: Session, waiver_id: int, *, staff_id: int, approve: bool, now: datetime) -> Waiver:
     """Approve (reverse the waived fee) or refuse; whoever asked cannot decide."""
-    waiver = session.exec(select(Waiver).where(Waiver.id == waiver_id).with_for_update()).first()
+    waiver = (session.exec(select(Waiver).where(Waiver.id == waiver_id).with_for_update()).first()
+              if 0 < waiver_id <= MAX_ID else None)
     if waiver is None:
         raise NotFound(f"no waiver {waiver_id}", field="waiver_id")
     if waiver.state != PENDING:
