@@ -106,18 +106,20 @@ def waiver_form():
 @blueprint.post("/waivers")
 @staff_required(REQUEST_WAIVER)
 def request_waiver():
-    svc, text = services(), request.form.get("bill_id", "")[:40]
+    svc, found = services(), {}
     try:
         with unit_of_work(svc.engine) as db:
-            bill = find_bill(db, text).bill
+            bill = find_bill(db, request.form.get("bill_id", "")[:40]).bill
+            found = {"bill_id": bill.id}
             waiver = waivers.request(db, bill_id=bill.id, amount_fen=parse_yuan(request.form.get("amount", ""),
                                                                                  "waiver_amount"),
                                      reason=request.form.get("reason", ""), staff_id=g.staff.id, now=svc.clock())
-        flash(_("账单 {number} 的违约金减免申请已提交，等待另一位工作人员审批", number=bill.number), "info")
-        return redirect(url_for("staff.waiver_list", _anchor=f"waiver-{waiver.id}"))
+            number, waiver_id = bill.number, waiver.id
+        flash(_("账单 {number} 的违约金减免申请已提交，等待另一位工作人员审批", number=number), "info")
+        return redirect(url_for("staff.waiver_list", _anchor=f"waiver-{waiver_id}"))
     except BillingError as error:
-        flash(error_message(error), "error")
-        return redirect(url_for("staff.waiver_form", bill_id=text))
+        flash(error_message(error), "error")  # back to the bill found, by its id: no input goes into a URL
+        return redirect(url_for("staff.waiver_form", **found))
 
 
 @blueprint.post("/waivers/<int:waiver_id>/<decision>")
