@@ -31,7 +31,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from billing import bills, late_fees
 from billing.accounts import Account
-from billing.bill_records import ISSUED, Allocation, Bill
+from billing.bill_records import ISSUED, Allocation, Bill, BillSequence
 from billing.clock import beijing_date
 from billing.ledger import LedgerAccount
 
@@ -132,18 +132,28 @@ def post_late_fees(session: Session, account_ids: list[int], *, on: date, now: d
 def post_paid_in_full(session: Session, account_id: int, *, now: datetime) -> int:
     """After a payment: post the fee of every overdue bill of the account it completed.  Runs in a
     savepoint and swallows any error (the bill run posts the fee later): a payment never fails
-    because of a fee.  Returns the fen posted."""
+    because of a fee, nor waits for one: if a bill run holds the year's bill numbers, the fee
+    waits for ``post_late_fees`` instead.  Returns the fen posted."""
     today = beijing_date(now)
     try:
         with session.begin_nested():
             paid = [accrual for accrual in accruals(session, [account_id], on=today)
                     if accrual.unposted_fen and _fully_paid(session, accrual.bill_id)]
+            if paid:
+                _claim_numbers(session, today.year)
             for accrual in paid:
                 post_fee_bill(session, accrual.bill_id, accrual.unposted_fen, key=_key(accrual.bill_id, today),
                               accrued_to=today, accrued_fen=accrual.unposted_fen, now=now)
     except Exception:  # noqa: BLE001 - any failure here is the bill run's to retry, never the payment's
         return 0
     return sum(accrual.unposted_fen for accrual in paid)
+
+
+def _claim_numbers(session: Session, year: int) -> None:
+    """Lock the year's bill-number counter now or fail (PostgreSQL; SQLite writers queue at BEGIN):
+    a bill run numbering bills holds it until its chunk commits, while holding balances this
+    payment may hold too."""
+    session.execute(select(BillSequence.last_no).where(BillSequence.year == year).with_for_update(nowait=True))
 
 
 def _fully_paid(session: Session, bill_id: int) -> bool:
