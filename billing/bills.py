@@ -137,11 +137,14 @@ def _locked(session: Session, bill_id: int) -> Bill:
     return bill
 
 
+_lines = BillLine.__table__
+_OTHER_THAN_LATE_FEE = select(_lines.c.id).where(_lines.c.bill_id == bindparam("bill_id"), _lines.c.kind != LATE_FEE).limit(1)
+
+
 def _posting(session: Session, bill: Bill, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
     """The bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
     customer = ledger.customer_code(account_no)
-    kinds = {line.kind for line in lines_of(session, bill.id)}
-    revenue = LATE_FEE_REVENUE if kinds == {LATE_FEE} else REVENUE
+    revenue = REVENUE if session.connection().execute(_OTHER_THAN_LATE_FEE, {"bill_id": bill.id}).first() else LATE_FEE_REVENUE
     debit, credit = (customer, revenue) if (bill.total_fen > 0) != reverse else (revenue, customer)
     return Posting(key, debit, credit, abs(bill.total_fen), "bill_cancel" if reverse else "bill", bill.number or "",
                    business_date=on)
