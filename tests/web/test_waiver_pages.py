@@ -1,7 +1,12 @@
 """违约金减免 pages: a cashier finds a bill by its number and asks for a waiver; the asker sees no
 buttons on their own waiver; a finance member approves it and the fee is taken back; bad input
-names the field and changes nothing; readers cannot open the pages."""
+names the field and changes nothing; readers cannot open the pages; a fee bill's PDF names the bill
+it was charged on."""
 
+import io
+import re
+
+from pypdf import PdfReader
 from sqlmodel import select
 
 from billing.db import read_session
@@ -85,3 +90,15 @@ def test_readers_cannot_open_the_waiver_pages(app, engine):
     log_in(client, "reader1")
     assert client.get("/staff/waivers").status_code == 403
     assert client.get("/staff/waivers/new").status_code == 403
+
+
+def test_a_fee_bill_pdf_shows_the_late_fee_line_and_the_bill_it_was_charged_on(app, engine, clock):
+    add_team(engine)
+    bill = _fined(engine, clock)
+    (fee,) = fee_bills(engine, bill)
+    client = app.test_client()
+    log_in(client, "cashier1")
+    answer = client.get(f"/staff/bills/{fee.id}.pdf")
+    assert answer.status_code == 200
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.data)).pages))
+    assert "违约金" in text and bill.number in text and fee.number in text and "10.00" in text
