@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, and_, exists, func, insert, or_, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel
 
 from billing import bills, late_fees
 from billing.accounts import Account
 from billing.bill_records import ISSUED, Allocation, Bill, BillSequence
 from billing.clock import beijing_date
+from billing.db import read_session, unit_of_work
+from billing.errors import InvalidInput
 from billing.ledger import LedgerAccount
 
 
@@ -68,6 +71,7 @@ class Accrual:
         return max(self.accrued_fen - self.posted_fen, 0)
 
 
+CHUNK = 1_000  # accounts per transaction, as the bill run chunks them
 _b, _a, _p = Bill.__table__, Allocation.__table__, LateFeePosting.__table__
 _FEE_BILL = exists().where(_p.c.fee_bill_id == _b.c.id)
 
@@ -127,6 +131,31 @@ def post_late_fees(session: Session, account_ids: list[int], *, on: date, now: d
                           accrued_to=on, accrued_fen=accrual.unposted_fen, now=now)
             posted += accrual.unposted_fen
     return posted
+
+
+@dataclass(frozen=True)
+class Posted:
+    accounts: int  # accounts with an issued bill overdue at ``on``
+    fee_bills: int
+    fen: int
+
+
+def post_all(engine: Engine, *, on: date, now: datetime, chunk: int = CHUNK) -> Posted:
+    """``post_late_fees`` for every account with a bill overdue at ``on``, one transaction per
+    chunk (a rerun after a crash posts what the crashed chunk did not, and nothing twice)."""
+    if on > beijing_date(now):
+        raise InvalidInput("date", f"{on} is in the future: fees accrue up to today at most")
+    with read_session(engine) as db:
+        ids = list(db.execute(select(_b.c.account_id).distinct().where(
+            _b.c.state == ISSUED, _b.c.total_fen > 0, _b.c.due_date < on, ~_FEE_BILL).order_by(_b.c.account_id))
+            .scalars())
+    fee_bills = fen = 0
+    for start in range(0, len(ids), chunk):
+        with unit_of_work(engine) as db:
+            before = db.execute(select(func.count()).select_from(_p)).scalar()
+            fen += post_late_fees(db, ids[start:start + chunk], on=on, now=now)
+            fee_bills += db.execute(select(func.count()).select_from(_p)).scalar() - before
+    return Posted(len(ids), fee_bills, fen)
 
 
 def post_paid_in_full(session: Session, account_id: int, *, now: datetime) -> int:

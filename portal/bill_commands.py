@@ -2,6 +2,7 @@
 
     dianfei bills run --period YYYY-MM [--district D]
     dianfei bills late-fee --category C --arrears YUAN --due YYYY-MM-DD [--paid YYYY-MM-DD]
+    dianfei bills post-late-fees [--date YYYY-MM-DD]
 
 ``run`` bills a finished month for every post-paid account (``billing.bill_run``), with a progress
 bar on a terminal, and says how many bills it issued, how many it held for review and why, and
@@ -10,6 +11,9 @@ which accounts it could not bill yet.  Rerun it at will: nothing is billed twice
 ``late-fee`` answers the counter's "how much if I pay today": the 违约金 computation as JSON
 (``billing.late_fees``).  It is arithmetic only, so it needs no database and works with it down.
 Bad input ends with one line naming the option and exit status 1.
+
+``post-late-fees`` posts the 违约金 accrued up to a day and not posted yet, as fee bills
+(``billing.late_fee_posting``); the bill run will call the same per chunk.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from billing.bill_drafts import HoldRules
 from billing.bill_run import CHUNK, RunResult, run_bills
 from billing.clock import beijing_date, system_clock
 from billing.errors import BillingError, InvalidInput
+from billing.late_fee_posting import post_all
 from billing.late_fees import LateFee, late_fee
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan
 from portal.read_commands import ProgressBars
@@ -79,6 +84,21 @@ def late_fee_command(category: str | None, arrears: str | None, due: str | None,
     except InvalidInput as error:
         raise click.ClickException(f"{OPTIONS[error.field]}: {error.message}") from None
     click.echo(json.dumps(as_json(fee), ensure_ascii=False, indent=2))
+
+
+@bills_group.command("post-late-fees")
+@click.option("--date", "day", default=None, help="Accrue up to this day, YYYY-MM-DD (Beijing); default today.")
+@with_appcontext
+def post_late_fees_command(day: str | None) -> None:
+    """Post the late fees (违约金) accrued and not posted yet, as fee bills; rerun at will."""
+    svc = services()
+    try:
+        on = _day("date", day) if day is not None else beijing_date(svc.clock())
+        posted = post_all(svc.engine, on=on, now=svc.clock())
+    except BillingError as error:
+        raise click.ClickException(f"--{error.field or 'date'}: {error.message}") from None
+    click.echo(f"{on}: {posted.accounts} accounts with overdue bills; {posted.fee_bills} fee bills posted, "
+               f"{format_yuan(posted.fen)} 元")
 
 
 def _required(field: str, value: str | None) -> str:
