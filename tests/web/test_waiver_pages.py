@@ -102,3 +102,15 @@ def test_a_fee_bill_pdf_shows_the_late_fee_line_and_the_bill_it_was_charged_on(a
     assert answer.status_code == 200
     text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.data)).pages))
     assert "违约金" in text and bill.number in text and fee.number in text and "10.00" in text
+
+
+def test_finance_sees_on_the_dashboard_how_many_waivers_others_asked_for(app, engine, clock):
+    add_team(engine)
+    bill = _fined(engine, clock)
+    cashier, finance = app.test_client(), app.test_client()
+    log_in(cashier, "cashier1")
+    _ask(cashier, bill.number, "1.00", "核实减免")
+    log_in(finance, "finance1")
+    desk = finance.get("/staff/").get_data(as_text=True)
+    assert re.search(r'等待审批的违约金减免 <span class="count">1</span>', desk)
+    assert "等待审批的违约金减免" not in cashier.get("/staff/").get_data(as_text=True)
