@@ -76,7 +76,8 @@ def timed_pass(engine, ids: list[int], now: datetime) -> tuple[float, int]:
     started, posted = time.perf_counter(), 0
     for start in range(0, len(ids), CHUNK):
         with unit_of_work(engine) as db:
-            posted += post_late_fees(db, ids[start:start + CHUNK], on=beijing_date(now), now=now)
+            posted += sum(accrual.unposted_fen
+                          for accrual in post_late_fees(db, ids[start:start + CHUNK], on=beijing_date(now), now=now))
     return time.perf_counter() - started, posted
 
 

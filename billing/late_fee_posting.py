@@ -22,6 +22,7 @@ payment path, in a savepoint so a fee can never fail a payment) and the bill run
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +37,7 @@ from billing.bill_records import ISSUED, Allocation, Bill, BillSequence
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput
+from billing.failure_log import cause, quiet_repeats
 from billing.ledger import LedgerAccount
 
 
@@ -72,6 +74,7 @@ class Accrual:
 
 
 CHUNK = 1_000  # accounts per transaction, as the bill run chunks them
+log = quiet_repeats(logging.getLogger(__name__))
 _b, _a, _p = Bill.__table__, Allocation.__table__, LateFeePosting.__table__
 _FEE_BILL = exists().where(_p.c.fee_bill_id == _b.c.id)
 
@@ -115,22 +118,24 @@ def _accrued(bill, slices: list[tuple[int, date]], on: date) -> int:
     return late_fees.bill_late_fee(bill.category, bill.due_date, owed, on)
 
 
-def post_late_fees(session: Session, account_ids: list[int], *, on: date, now: datetime) -> int:
+def post_late_fees(session: Session, account_ids: list[int], *, on: date, now: datetime) -> list[Accrual]:
     """Post, for the accounts, the late fees accrued up to ``on`` and not posted yet, in the caller's
-    transaction; returns the fen posted."""
+    transaction; returns the accruals posted, one fee bill each."""
     if not account_ids:
-        return 0
+        return []
     _lock_balances(session, account_ids)
     due = [accrual for accrual in accruals(session, account_ids, on=on) if accrual.unposted_fen]
     keys = {_key(accrual.bill_id, on) for accrual in due}
     taken = set(session.execute(select(_p.c.key).where(_p.c.key.in_(keys))).scalars()) if keys else set()
-    posted = 0
-    for accrual in due:
-        if _key(accrual.bill_id, on) not in taken:
-            post_fee_bill(session, accrual.bill_id, accrual.unposted_fen, key=_key(accrual.bill_id, on),
-                          accrued_to=on, accrued_fen=accrual.unposted_fen, now=now)
-            posted += accrual.unposted_fen
+    posted = [accrual for accrual in due if _key(accrual.bill_id, on) not in taken]
+    _post(session, posted, now=now)
     return posted
+
+
+def _post(session: Session, accruals_: list[Accrual], *, now: datetime) -> None:
+    for accrual in accruals_:
+        post_fee_bill(session, accrual.bill_id, accrual.unposted_fen, key=_key(accrual.bill_id, accrual.on),
+                      accrued_to=accrual.on, accrued_fen=accrual.unposted_fen, now=now)
 
 
 @dataclass(frozen=True)
@@ -149,20 +154,18 @@ def post_all(engine: Engine, *, on: date, now: datetime, chunk: int = CHUNK) -> 
         ids = list(db.execute(select(_b.c.account_id).distinct().where(
             _b.c.state == ISSUED, _b.c.total_fen > 0, _b.c.due_date < on, ~_FEE_BILL).order_by(_b.c.account_id))
             .scalars())
-    fee_bills = fen = 0
+    posted: list[Accrual] = []
     for start in range(0, len(ids), chunk):
         with unit_of_work(engine) as db:
-            before = db.execute(select(func.count()).select_from(_p)).scalar()
-            fen += post_late_fees(db, ids[start:start + chunk], on=on, now=now)
-            fee_bills += db.execute(select(func.count()).select_from(_p)).scalar() - before
-    return Posted(len(ids), fee_bills, fen)
+            posted += post_late_fees(db, ids[start:start + chunk], on=on, now=now)
+    return Posted(len(ids), len(posted), sum(accrual.unposted_fen for accrual in posted))
 
 
-def post_paid_in_full(session: Session, account_id: int, *, now: datetime) -> int:
+def post_paid_in_full(session: Session, account_id: int, *, now: datetime) -> list[Accrual]:
     """After a payment: post the fee of every overdue bill of the account it completed.  Runs in a
     savepoint and swallows any error (the bill run posts the fee later): a payment never fails
     because of a fee, nor waits for one: if a bill run holds the year's bill numbers, the fee
-    waits for ``post_late_fees`` instead.  Returns the fen posted."""
+    waits for ``post_late_fees`` instead.  Returns the accruals posted."""
     today = beijing_date(now)
     try:
         with session.begin_nested():
@@ -170,12 +173,11 @@ def post_paid_in_full(session: Session, account_id: int, *, now: datetime) -> in
                     if accrual.unposted_fen and _fully_paid(session, accrual.bill_id)]
             if paid:
                 _claim_numbers(session, today.year)
-            for accrual in paid:
-                post_fee_bill(session, accrual.bill_id, accrual.unposted_fen, key=_key(accrual.bill_id, today),
-                              accrued_to=today, accrued_fen=accrual.unposted_fen, now=now)
-    except Exception:  # noqa: BLE001 - any failure here is the bill run's to retry, never the payment's
-        return 0
-    return sum(accrual.unposted_fen for accrual in paid)
+                _post(session, paid, now=now)
+    except Exception as error:  # noqa: BLE001 - any failure here is the bill run's to retry, never the payment's
+        log.warning("late fee of account %s left for the bill run: %s", account_id, cause(error), exc_info=True)
+        return []
+    return paid
 
 
 def _claim_numbers(session: Session, year: int) -> None:

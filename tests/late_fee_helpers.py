@@ -24,9 +24,11 @@ def pay(engine, clock, account, fen: int) -> None:
 
 
 def post_late_fees(engine, clock, accounts, on: date | None = None) -> int:
+    """The fen ``post_late_fees`` posted for the accounts."""
     with unit_of_work(engine) as db:
-        return late_fee_posting.post_late_fees(db, [account.id for account in accounts],
-                                               on=on or beijing_date(clock()), now=clock())
+        posted = late_fee_posting.post_late_fees(db, [account.id for account in accounts],
+                                                 on=on or beijing_date(clock()), now=clock())
+    return sum(accrual.unposted_fen for accrual in posted)
 
 
 def fee_bills(engine, bill) -> list[Bill]:
