@@ -120,7 +120,7 @@ def test_a_crash_after_posting_leaves_no_fee_and_the_rerun_posts_it(engine, cloc
         assert db.execute(select(func.count()).select_from(LateFeePosting)).scalar() == 1
 
 
-def test_a_fee_that_fails_to_post_never_fails_the_payment(engine, clock, monkeypatch):
+def test_a_fee_that_fails_to_post_never_fails_the_payment(engine, clock, monkeypatch, caplog):
     account, bill = _overdue(engine, clock)
 
     def broken(*args, **kwargs):
@@ -130,6 +130,7 @@ def test_a_fee_that_fails_to_post_never_fails_the_payment(engine, clock, monkeyp
     pay(engine, clock, account, 100_000)
     assert balance(engine, ledger.customer_code(account.account_no)) == 0
     assert fee_bills(engine, bill) == []
+    assert f"late fee of account {account.id} left for the bill run: RuntimeError: fee posting broke" in caplog.text
     monkeypatch.undo()
     assert post_late_fees(engine, clock, [account]) == 1000  # the bill run catches up
 
