@@ -84,7 +84,7 @@ def _candidates(account_ids: list[int], on: date):
     ``on``, or paid late after the day their fee was last posted to."""
     paid = (select(func.coalesce(func.sum(_a.c.amount_fen), 0))
             .where(_a.c.bill_id == _b.c.id, _a.c.paid_on <= on).scalar_subquery())
-    posted_to = select(func.max(_p.c.accrued_to)).where(_p.c.bill_id == _b.c.id).scalar_subquery()
+    posted_to = select(func.max(_p.c.accrued_to)).where(_p.c.bill_id == _b.c.id).correlate(_b).scalar_subquery()
     paid_late = exists().where(_a.c.bill_id == _b.c.id, _a.c.amount_fen > 0,
                                _a.c.paid_on > func.coalesce(posted_to, _b.c.due_date))
     return (select(_b.c.id, _b.c.account_id, Account.category, _b.c.total_fen, _b.c.due_date)

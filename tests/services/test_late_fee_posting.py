@@ -16,6 +16,7 @@ from billing.events import Event
 from billing.late_fee_posting import LateFeePosting
 from tests.bill_helpers import issue_bill, new_account
 from tests.late_fee_helpers import accrued_posted, balance, expected_fee, fee_bills, pay, post_late_fees
+from tests.threads import Threads
 from tests.payment_helpers import acknowledged, balance as payment_balance, phone, start_payment
 
 
@@ -121,7 +122,10 @@ def test_a_crash_after_posting_leaves_no_fee_and_the_rerun_posts_it(engine, cloc
 
 
 def test_a_fee_that_fails_to_post_never_fails_the_payment(engine, clock, monkeypatch, caplog):
+    other = new_account(engine, clock)  # its fee is posted today, before this one's: it must not hide it
+    issue_bill(engine, clock, other, 100_000)
     account, bill = _overdue(engine, clock)
+    pay(engine, clock, other, 100_000)
 
     def broken(*args, **kwargs):
         raise RuntimeError("fee posting broke")
@@ -132,7 +136,7 @@ def test_a_fee_that_fails_to_post_never_fails_the_payment(engine, clock, monkeyp
     assert fee_bills(engine, bill) == []
     assert f"late fee of account {account.id} left for the bill run: RuntimeError: fee posting broke" in caplog.text
     monkeypatch.undo()
-    assert post_late_fees(engine, clock, [account]) == 1000  # the bill run catches up
+    assert post_late_fees(engine, clock, [other, account]) == 1000  # the bill run catches up
 
 
 def test_the_fee_bill_is_paid_after_the_bill_it_comes_from(engine, clock):
@@ -170,3 +174,24 @@ def test_a_payment_does_not_wait_for_a_bill_run_holding_the_bill_numbers(engine,
     assert balance(engine, ledger.customer_code(account.account_no)) == 0
     assert fee_bills(engine, bill) == []
     assert post_late_fees(engine, clock, [account]) == 1000
+
+
+def test_a_payment_and_a_bill_run_at_once_post_the_fee_once(engine, clock):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers queue one at a time: nothing can interleave")
+    accounts = [new_account(engine, clock) for _ in range(6)]
+    for account in accounts:
+        issue_bill(engine, clock, account, 100_000)
+    clock.advance(days=30)  # 10 days overdue: 10 元 each
+    threads = Threads()
+    for account in accounts:
+        threads.start(pay, engine, clock, account, 100_000)
+    threads.start(post_late_fees, engine, clock, accounts)
+    threads.join()
+    post_late_fees(engine, clock, accounts)  # whatever a payment left, the next run posts
+    with read_session(engine) as db:
+        bill_ids = [db.execute(select(Bill.id).where(Bill.account_id == account.id).order_by(Bill.id)).scalars().first()
+                    for account in accounts]
+        rows = db.execute(select(LateFeePosting.bill_id, func.count(), func.sum(LateFeePosting.accrued_fen))
+                          .group_by(LateFeePosting.bill_id)).all()
+    assert sorted((bill_id, int(fen)) for bill_id, _, fen in rows) == sorted((bill_id, 1000) for bill_id in bill_ids)
