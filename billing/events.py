@@ -14,6 +14,8 @@ from sqlmodel import Field, Session, SQLModel
 PAYMENT_POSTED = "payment_posted"
 REFUND_CONFIRMED = "refund_confirmed"
 INCIDENT_OPENED = "incident_opened"
+LATE_FEE_POSTED = "late_fee_posted"  # a fee bill for an overdue bill (billing.late_fee_posting)
+LATE_FEE_WAIVED = "late_fee_waived"  # a waiver approved (billing.waivers)
 
 
 class Event(SQLModel, table=True):

@@ -31,7 +31,7 @@ from sqlalchemy import BigInteger, CheckConstraint, and_, exists, func, insert, 
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel
 
-from billing import bills, late_fees
+from billing import bills, events, late_fees
 from billing.accounts import Account
 from billing.bill_records import ISSUED, Allocation, Bill, BillSequence
 from billing.clock import beijing_date
@@ -202,6 +202,10 @@ def post_fee_bill(session: Session, bill_id: int, amount_fen: int, *, key: str, 
     session.execute(insert(_p), {"key": key, "bill_id": bill_id, "fee_bill_id": fee_bill.id,
                                  "account_id": overdue.account_id, "accrued_to": accrued_to,
                                  "accrued_fen": accrued_fen, "posted_at": now})
+    if accrued_fen:  # a waiver's replacement says so with its own event
+        events.emit(session, events.LATE_FEE_POSTED, at=now, account_id=overdue.account_id, bill_id=bill_id,
+                    number=overdue.number, fee_bill_id=fee_bill.id, fee_number=fee_bill.number, amount_fen=amount_fen,
+                    accrued_to=accrued_to.isoformat())
     return fee_bill
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, func
 from sqlmodel import Field, Session, SQLModel, select
 
-from billing import bills, late_fee_posting
+from billing import bills, events, late_fee_posting
 from billing.audit import audit
 from billing.bill_records import Bill
 from billing.errors import BillingError, InvalidInput, NotFound, PermissionDenied
@@ -100,6 +100,8 @@ def decide(session: Session, waiver_id: int, *, staff_id: int, approve: bool, no
     before = _snapshot(waiver)
     if approve:
         _reverse(session, waiver, staff_id=staff_id, now=now)
+        events.emit(session, events.LATE_FEE_WAIVED, at=now, account_id=waiver.account_id, bill_id=waiver.bill_id,
+                    waiver_id=waiver.id, amount_fen=waiver.amount_fen)
     waiver.state, waiver.decided_by, waiver.decided_at = (APPROVED if approve else REFUSED), staff_id, now
     session.add(waiver)
     session.flush()

@@ -43,7 +43,10 @@ def test_paying_an_overdue_bill_in_full_posts_its_fee_once_as_a_bill_of_its_own(
         line = db.execute(select(BillLine).where(BillLine.bill_id == fee.id)).scalar_one()
         assert (line.kind, line.amount_fen) == ("late_fee", 1000)
         issued = db.execute(select(func.count()).select_from(Event).where(Event.kind == "bill_issued")).scalar()
+        told = db.execute(select(Event).where(Event.kind == "late_fee_posted")).scalar_one()
     assert issued == 2
+    assert (told.account_id, told.data["bill_id"], told.data["fee_number"], told.data["amount_fen"]) == (
+        account.id, bill.id, fee.number, 1000)
     assert balance(engine, ledger.customer_code(account.account_no)) == -1000
     assert balance(engine, "revenue:late_fee") == 1000
     assert _statuses(engine, clock, bill, fee) == [PAID, "unpaid"]

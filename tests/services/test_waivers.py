@@ -12,6 +12,7 @@ from billing.bill_records import CANCELLED, ISSUED
 from billing.bill_status import position
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput, NotFound, PermissionDenied
+from billing.events import Event
 from billing.staff import add_staff
 from billing.waivers import Waiver, WaiverNotAllowed
 from tests.bill_helpers import issue_bill, new_account
@@ -72,6 +73,11 @@ def test_the_one_who_asked_cannot_decide_and_a_second_person_approves_a_partial_
         assert position(db, account.id).unpaid_bills_fen == 400
     assert _audit(engine, f"waiver:{waiver.id}") == [("request_waiver", asker, "pending"),
                                                      ("approve_waiver", approver, "approved")]
+    with read_session(engine) as db:
+        told = db.execute(select(Event).where(Event.kind == "late_fee_waived")).scalar_one()
+        posted = db.execute(select(Event).where(Event.kind == "late_fee_posted")).scalars().all()
+    assert [event.data["amount_fen"] for event in posted] == [1000]  # the replacement fee bill is no new fee
+    assert (told.data["bill_id"], told.data["amount_fen"]) == (bill.id, 600)
     clock.advance(days=5)
     assert post_late_fees(engine, clock, [account]) == 0  # the waived part is not posted again
 
