@@ -3,6 +3,7 @@ explained, cancelled and rebilled: September 200 kWh (all tier 1), October 300 k
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +15,8 @@ from billing.bill_records import Bill
 from billing.bill_run import run_bills
 from billing.db import read_session, unit_of_work
 from billing.reads import AMI, NewRead, record_read
+from tests import factories
+from tests.conftest import csrf_token
 from tests.read_helpers import old_account
 
 JAN, SEP, OCT, NOV = date(2026, 1, 1), date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
@@ -48,3 +51,15 @@ def billed_account(engine, clock, **fields) -> Billed:
 def correct_read(engine, clock, meter_id: int, day: date, wh: int) -> None:
     with unit_of_work(engine) as db:
         record_read(db, NewRead(meter_id, day, AMI, wh), now=clock(), replace=True)
+
+
+def bind(engine, clock, phone: str, *account_ids: int) -> None:
+    with unit_of_work(engine) as db:
+        factories.resident(db, phone, at=clock(), accounts=tuple(db.get(Account, a) for a in account_ids))
+
+
+def resident_log_in(client, phone: str):
+    token = csrf_token(client, "/login")
+    page = client.post("/login/code", data={"phone": phone, "csrf_token": token}, follow_redirects=True)
+    code = re.search(r"验证码：(\d{6})", page.get_data(as_text=True)).group(1)
+    return client.post("/login", data={"phone": phone, "code": code, "csrf_token": token})
