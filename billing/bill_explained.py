@@ -62,11 +62,12 @@ class Forecast:
     amount_fen: int
 
 
-def account_bills(session: Session, account_id: int, *, on: date) -> list[AccountBill]:
-    """The account's issued and cancelled bills, newest first; a held bill is not a bill yet."""
+def account_bills(session: Session, account_id: int, *, on: date, include_held: bool = False) -> list[AccountBill]:
+    """The account's issued and cancelled bills, newest first; a held bill is not a bill yet to its
+    resident (the desk includes it)."""
     statuses = bill_statuses(session, on=on, account_id=account_id)
-    found = session.exec(select(Bill).where(Bill.account_id == account_id, Bill.state != HELD)
-                         .order_by(Bill.period_start.desc(), Bill.id.desc()))
+    query = select(Bill).where(Bill.account_id == account_id).order_by(Bill.period_start.desc(), Bill.id.desc())
+    found = session.exec(query if include_held else query.where(Bill.state != HELD))
     return [AccountBill(bill, statuses[bill.id]) for bill in found]
 
 
