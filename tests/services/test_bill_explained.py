@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from billing import bill_explained, bills
+from billing.assessment import BillCorrections, assess, month_start
 from billing.bill_records import CANCELLED, ISSUED, Bill
 from billing.bill_status import OVERDUE, PAID, PART_PAID, UNPAID, bill_statuses, position
 from billing.db import read_session, unit_of_work
@@ -144,3 +145,19 @@ def test_a_cancel_without_a_reason_names_the_field(engine, clock):
     assert refused.value.field == "reason"
     with read_session(engine) as db:
         assert db.get(Bill, billed.october.id).state == ISSUED
+
+
+def test_the_error_assessment_counts_cancelled_and_reissued_bills(engine, clock):
+    billed = billed_account(engine, clock)
+    with unit_of_work(engine) as db:
+        people = staff(db)
+        bills.cancel(db, billed.october.id, reason="抄错", staff_id=people["reviewer1"], now=clock())
+        rebill_from_reads(db, billed.october.id, staff_id=people["reviewer1"], now=clock())
+    clock.advance(days=5)  # 2026-12-02: cancelled again in December
+    with unit_of_work(engine) as db:
+        bills.cancel(db, billed.september.id, reason="抄错", staff_id=people["reviewer1"], now=clock())
+    with read_session(engine) as db:
+        november, december = (assess(db, month_start(month)).bills for month in ("2026-11", "2026-12"))
+    # November: September, October and the rebill issued; October cancelled; one rebill
+    assert november == BillCorrections(issued=3, cancelled=1, reissued=1)
+    assert december == BillCorrections(issued=0, cancelled=1, reissued=0)
