@@ -67,8 +67,9 @@ def account_bills(account_no: str):
     with read_session(services().engine) as db:
         account = _bound(db, account_no)
         found = bill_explained.account_bills(db, account.id, on=today)
-        words = standing_words(bill_explained.standing(db, account.id, on=today))
-    return render_template("pages/bills.html", account=account, bills=found, words=words)
+        standing = bill_explained.standing(db, account.id, on=today)
+    return render_template("pages/bills.html", account=account, bills=found, words=standing_words(standing),
+                           balance=standing.balance_fen)
 
 
 @blueprint.get("/<account_no>/<int:bill_id>")
