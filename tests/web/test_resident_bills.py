@@ -87,3 +87,11 @@ def test_logged_out_the_bills_ask_for_a_login(billed, client):
     mine, _other = billed
     answer = client.application.test_client().get(f"/bills/{mine.account.account_no}")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_the_bill_pages_read_in_english(billed, client):
+    mine, _other = billed
+    listing = client.get(f"/bills/{mine.account.account_no}?lang=en").get_data(as_text=True)
+    assert "My bills" in listing and "¥276.00 to pay by 2026-12-12" in listing and "Due 2026-12-12" in listing
+    page = client.get(f"/bills/{mine.account.account_no}/{mine.october.id}").get_data(as_text=True)
+    assert "Download the bill as PDF" in page and "Tier 2 ends at 4800.00 kWh" in page
