@@ -1,6 +1,7 @@
 """A resident's bills: the list of a bound 户号's bills with their states, one bill explained (its
 lines, reads, tier standing, forecast) and its PDF, and the account's standing in words for the home
-page.  Someone else's 户号 or bill is a 404, as on the pay pages: nothing to probe."""
+page.  A resident reads the bills of the 户号 they bound and of those a property manager they act for
+manages (its page links them); anyone else's 户号 or bill is a 404, as on the pay pages: nothing to probe."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from billing.accounts import Account
 from billing.bill_explained import Standing
 from billing.clock import beijing_date
 from billing.db import read_session
+from billing.managers import managers_of
 from billing.money import format_yuan
 from billing.residents import bound_accounts
 from billing.review_queue import MAX_ID
+from payments.bulk import managed_accounts
 from portal.auth import current_resident_id, resident_required
 from portal.bill_pdf import render_bill_pdf
 from portal.bill_view import explained_document
@@ -45,7 +48,10 @@ def _today():
 
 
 def _bound(db, account_no: str) -> Account:
-    account = next((a for a in bound_accounts(db, current_resident_id()) if a.account_no == account_no), None)
+    resident_id = current_resident_id()
+    account = next((a for a in bound_accounts(db, resident_id) if a.account_no == account_no), None)
+    for manager in managers_of(db, resident_id) if account is None else ():
+        account = account or managed_accounts(db, manager.id).get(account_no)
     if account is None:
         abort(404)
     return account

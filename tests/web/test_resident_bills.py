@@ -7,6 +7,9 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from billing.db import unit_of_work
+from billing.managers import ManagerAccount
+from tests import factories
 from tests.bill_helpers import pay
 from tests.explained_helpers import OCT_FEN, SEP_FEN, billed_account, bind, resident_log_in
 
@@ -95,3 +98,15 @@ def test_the_bill_pages_read_in_english(billed, client):
     assert "My bills" in listing and "¥276.00 to pay by 2026-12-12" in listing and "Due 2026-12-12" in listing
     page = client.get(f"/bills/{mine.account.account_no}/{mine.october.id}").get_data(as_text=True)
     assert "Download the bill as PDF" in page and "Tier 2 ends at 4800.00 kWh" in page
+
+
+def test_a_property_manager_member_reads_the_bills_of_the_managed_accounts(engine, clock, client):
+    managed, other = billed_account(engine, clock), billed_account(engine, clock)
+    with unit_of_work(engine) as db:
+        org, _ = factories.manager(db, at=clock(), account_nos=[], member_phone="13900000011")
+        db.add(ManagerAccount(manager_id=org.id, account_id=managed.account.id))
+    resident_log_in(client, "13900000011")
+    assert f'href="/bills/{managed.account.account_no}"' in client.get("/manager/").get_data(as_text=True)
+    assert managed.october.number in client.get(f"/bills/{managed.account.account_no}").get_data(as_text=True)
+    assert client.get(f"/bills/{managed.account.account_no}/{managed.october.id}.pdf").status_code == 200
+    assert client.get(f"/bills/{other.account.account_no}").status_code == 404
