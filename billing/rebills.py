@@ -25,9 +25,10 @@ from billing.tariff_files import Tariff, shipped_tariffs
 
 
 def rebill_from_reads(session: Session, cancelled_bill_id: int, *, staff_id: int, now: datetime,
-                      tariffs: Mapping[str, Tariff] | None = None, rules: HoldRules = HoldRules()) -> Bill:
-    """The cancelled bill's month billed again from the current reads and issued at once (staff
-    decided it); raises a ``BillingError`` naming the field when it cannot be (a read still missing)."""
+                      tariffs: Mapping[str, Tariff] | None = None) -> Bill:
+    """The cancelled bill's month billed again from the current reads and issued at once: staff
+    decided it, so the run's hold rules do not hold it.  Raises a ``BillingError`` naming the field
+    when it cannot be billed (a read still missing)."""
     old = session.get(Bill, cancelled_bill_id)
     if old is None:
         raise NotFound(f"no bill {cancelled_bill_id}", field="bill_id")
@@ -38,7 +39,7 @@ def rebill_from_reads(session: Session, cancelled_bill_id: int, *, staff_id: int
     after = date(start.year + start.month // 12, start.month % 12 + 1, 1)
     carries = update(EstimateCarry).where(EstimateCarry.carried_on_bill_id == old.id)
     session.execute(carries.values(carried_on_bill_id=None))
-    made = make(session, session.get(Account, old.account_id), start, after, issue_on=beijing_date(now), rules=rules,
+    made = make(session, session.get(Account, old.account_id), start, after, issue_on=beijing_date(now), rules=HoldRules(),
                 tariffs=tariffs or shipped_tariffs())
     bill = bills.rebill(session, old.id, made.draft, staff_id=staff_id, now=now)
     if made.carry_ids:
