@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, render_template
 from billing import bill_explained
 from billing.accounts import Account
 from billing.bill_explained import Standing
+from billing.bill_status import bill_statuses
 from billing.clock import beijing_date
 from billing.db import read_session
 from billing.managers import managers_of
@@ -82,7 +83,9 @@ def account_bills(account_no: str):
 @resident_required
 def bill_page(account_no: str, bill_id: int):
     account, bill, document = _document(account_no, bill_id)
-    return render_template("pages/bill.html", account=account, bill=bill, document=document)
+    with read_session(services().engine) as db:
+        status = bill_statuses(db, on=_today(), bill_ids=[bill.id])[bill.id]
+    return render_template("pages/bill.html", account=account, bill=bill, document=document, status=status)
 
 
 @blueprint.get("/<account_no>/<int:bill_id>.pdf")

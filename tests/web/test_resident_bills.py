@@ -54,7 +54,7 @@ def test_the_bill_list_shows_each_bill_newest_first_with_its_state(billed, clien
 def test_a_bill_page_explains_lines_reads_tiers_and_forecast(billed, client):
     mine, _other = billed
     page = client.get(f"/bills/{mine.account.account_no}/{mine.october.id}").get_data(as_text=True)
-    assert mine.october.number in page and "168.40" in page
+    assert mine.october.number in page and "168.40" in page and "截止 2026-12-12" in page
     assert "第一档电费" in page and "第二档电费" in page and "0.588" in page
     assert "2026-10-01" in page and "2600.00" in page and "2900.00" in page and "本期示数均为实际抄表或采集所得" in page
     assert "本年累计用电 2900.00 kWh，处于第 2 档，本档还剩 1900.00 kWh" in page
