@@ -17,8 +17,8 @@ LINES = (bills.Line("tier_1", "bill.line.tier_1", 10760, 200_000, 53_800),
          bills.Line("tier_2", "bill.line.tier_2", 5880, 100_000, 58_800))  # 200 kWh x 0.538, 100 kWh x 0.588
 
 
-def _issue_a_bill(site) -> tuple[str, str]:
-    """An issued bill for last month on the demo resident's first 户号: (户号, bill number)."""
+def _issue_a_bill(site) -> tuple[str, int, str]:
+    """An issued bill for last month on the demo resident's first 户号: (户号, bill id, bill number)."""
     now = datetime.now(UTC)
     first = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
     with unit_of_work(site.engine) as db:
@@ -26,18 +26,18 @@ def _issue_a_bill(site) -> tuple[str, str]:
         account = bound_accounts(db, resident.id)[0]
         last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
         bill = bills.create(db, bills.Draft(account.id, first, last, now.date() + timedelta(days=15), LINES), now=now)
-        return account.account_no, bill.number
+        return account.account_no, bill.id, bill.number
 
 
 def test_a_resident_opens_a_bill_on_the_phone(site, phone):
-    account_no, number = _issue_a_bill(site)
+    account_no, bill_id, number = _issue_a_bill(site)
     log_in(phone, PHONE_NUMBER)
     phone.wait_for_text("我的户号")
     phone.shoot("home-with-standing")
     phone.find(f'a[href="/bills/{account_no}"]').click()  # 查看账单 of this 户号
     phone.wait_for_text("我的账单")
     phone.shoot("bills")
-    phone.find(".bill-list a").click()
+    phone.find(f'.bill-list a[href="/bills/{account_no}/{bill_id}"]').click()
     phone.wait_for_text("电费明细")
     phone.shoot("bill")
     text = phone.text()
