@@ -6,7 +6,11 @@ between the 00:00 freezes of ``day`` and ``day + 1`` (across a meter change, lik
 account's tariff.  Tiers run across the year (or month, for monthly tiers): the day is priced
 after the use of the tier period already charged (``before_wh``), against the tier period's own
 thresholds (not a day's share of them), so a year of daily charges puts exactly as many kWh in
-each tier as one annual quote of the year's use; only the rounding to the fen is per day.
+each tier as one annual quote of the year's use.  Rounding is carried across the year too: each
+priced line (kind at a price) is charged ``round(year's Wh after the day x price) - round(year's Wh
+before x price)``, so a year of daily charges comes to the fen of that annual quote, and more kWh
+never costs less (a day's own half-up rounding could shave a fen where a later day's kWh move up a
+tier).  The carry (the year's Wh per line) is kept on each row, from charge to charge.
 
 Each charge is a ``customer -> revenue:energy`` transfer keyed ``daily:<户号>:<day>`` with business
 date ``day``, written with its ``daily_settlement`` row in one transaction.  A charge that meets
@@ -46,7 +50,8 @@ from billing.errors import BillingError, InvalidInput
 from billing.ledger import LedgerAccount, Transfer
 from billing.bill_drafts import NegativeUse
 from billing.meters import MeterInstallation, ReadMissing
-from billing.pricing import Quote, Usage, quote, tou_buckets
+from billing.money import MILLIFEN_PER_FEN, round_half_up
+from billing.pricing import WH_PER_KWH, Quote, Usage, quote, tou_buckets
 from billing.reads import ESTIMATED, REGISTERS, VALID, Read
 from billing.tariff_files import ANNUAL, TIERED, Tariff, find_tariff, shipped_tariffs
 
@@ -147,6 +152,12 @@ _BEFORE = (
            _s.c.day != _D)
     .group_by(_s.c.account_id)
 )
+# The year's carry: on the account's latest row of the year (charge_no counts them in charge order).
+_in_year = and_(_s.c.account_id.in_(_IDS), _s.c.day >= _YEAR, _s.c.day < bindparam("next_year", type_=_s.c.day.type))
+_latest = select(_s.c.account_id, func.max(_s.c.charge_no).label("charge_no")).where(_in_year) \
+    .group_by(_s.c.account_id).subquery()
+_CARRY = select(_s.c.account_id, _s.c.charge_no, _s.c.year_lines).where(_in_year) \
+    .join(_latest, and_(_latest.c.account_id == _s.c.account_id, _latest.c.charge_no == _s.c.charge_no))
 _TRANSFER = insert(Transfer.__table__).returning(Transfer.__table__.c.id, sort_by_parameter_order=True)
 _DEBIT = update(_led).where(_led.c.id == bindparam("ledger")).values(debits_fen=_led.c.debits_fen + bindparam("amount"))
 _CREDIT = update(_led).where(_led.c.id == bindparam("ledger")).values(credits_fen=_led.c.credits_fen + bindparam("amount"))
@@ -159,14 +170,27 @@ class ReadEstimated(BillingError):
 
 
 @dataclass(frozen=True)
-class _Charge:
-    account: object  # a row of _ACCOUNTS
+class DayCharge:
+    """A day priced: its lines with the year's rounding carried, and the carry after it."""
+
     energy_wh: int
-    priced: Quote
+    lines: tuple[dict, ...]  # kind, wh, price_millifen_per_kwh, amount_fen
+    year_lines: dict[str, int]  # the year's Wh per priced line ("kind@price") after this day
 
     @property
     def amount_fen(self) -> int:
-        return self.priced.total_fen
+        return sum(line["amount_fen"] for line in self.lines)
+
+
+@dataclass(frozen=True)
+class _Charge:
+    account: object  # a row of _ACCOUNTS
+    charge_no: int
+    day: DayCharge
+
+    @property
+    def amount_fen(self) -> int:
+        return self.day.amount_fen
 
 
 def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime, tariffs: Mapping[str, Tariff],
@@ -175,13 +199,15 @@ def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime,
     accounts = db.execute(_ACCOUNTS, {"ids": ids, "day": day}).all()
     ids = [account.id for account in accounts]  # a racing run may have settled some meanwhile
     used = _used(session, ids, day)
-    before = {row[0]: (int(row[1]), int(row[2])) for row in db.execute(_BEFORE, {
-        "ids": ids, "day": day, "year_start": date(day.year, 1, 1), "month_start": day.replace(day=1),
-        "next_year": date(day.year + 1, 1, 1)})}
+    bounds = {"ids": ids, "day": day, "year_start": date(day.year, 1, 1), "month_start": day.replace(day=1),
+              "next_year": date(day.year + 1, 1, 1)}
+    before = {row[0]: (int(row[1]), int(row[2])) for row in db.execute(_BEFORE, bounds)}
+    carry = {row.account_id: (row.charge_no, json.loads(row.year_lines)) for row in db.execute(_CARRY, bounds)}
     charges = []
     for account in accounts:
         try:
-            charges.append(_charge(account, used.get(account.id), before.get(account.id, (0, 0)), day, tariffs))
+            charges.append(_charge(account, used.get(account.id), before.get(account.id, (0, 0)),
+                                   carry.get(account.id, (0, {})), day, tariffs))
         except BillingError as error:
             _not_charged(result, error, account.account_no)
     _write(session, charges, day, now=now, result=result)
@@ -213,7 +239,8 @@ def _used(session: Session, ids: list[int], day: date) -> dict[int, tuple[int, d
     return used
 
 
-def _charge(account, used, before: tuple[int, int], day: date, tariffs: Mapping[str, Tariff]) -> _Charge:
+def _charge(account, used, before: tuple[int, int], carry: tuple[int, dict[str, int]], day: date,
+            tariffs: Mapping[str, Tariff]) -> _Charge:
     if isinstance(used, BillingError):
         raise used
     total_wh, registers = used
@@ -223,7 +250,8 @@ def _charge(account, used, before: tuple[int, int], day: date, tariffs: Mapping[
     year_wh, month_wh = before
     priced = price_day(tariff, day, total_wh, registers, year_wh=year_wh, month_wh=month_wh,
                        move_in=account.opened_on, tariffs=tariffs)
-    return _Charge(account, total_wh, priced)
+    charge_no, year_lines = carry
+    return _Charge(account, charge_no + 1, carry_rounding(priced, total_wh, year_lines))
 
 
 def price_day(tariff: Tariff, day: date, wh: int, registers: Mapping[str, int] | None = None, *, year_wh: int = 0,
@@ -233,6 +261,25 @@ def price_day(tariff: Tariff, day: date, wh: int, registers: Mapping[str, int] |
     before_wh = 0 if tariff.kind != TIERED else year_wh if tariff.tier_period == ANNUAL else month_wh
     usage = Usage(wh, tou_buckets(tariff, registers or {}, wh), before_wh=before_wh, move_in=move_in)
     return quote(tariff, day, day, usage, tariffs)
+
+
+def carry_rounding(priced: Quote, energy_wh: int, carry: Mapping[str, int]) -> DayCharge:
+    """The day's lines charged as the growth of the year's rounded line amounts (see the module's
+    doc); a line without a price per kWh (a basic charge) keeps its own amount."""
+    year_lines, lines = dict(carry), []
+    for line in priced.lines:
+        amount = line.amount_fen
+        if line.price_millifen_per_kwh is not None:
+            key = f"{line.kind}@{line.price_millifen_per_kwh}"
+            was, year_lines[key] = year_lines.get(key, 0), year_lines.get(key, 0) + line.wh
+            amount = _fen(year_lines[key], line.price_millifen_per_kwh) - _fen(was, line.price_millifen_per_kwh)
+        lines.append({"kind": line.kind, "wh": line.wh, "price_millifen_per_kwh": line.price_millifen_per_kwh,
+                      "amount_fen": amount})
+    return DayCharge(energy_wh, tuple(lines), year_lines)
+
+
+def _fen(wh: int, price_millifen_per_kwh: int) -> int:
+    return round_half_up(wh * price_millifen_per_kwh, WH_PER_KWH * MILLIFEN_PER_FEN)
 
 
 def _not_charged(result: DayResult, error: BillingError, account_no: str) -> None:
@@ -260,8 +307,9 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
         db.execute(_DEBIT, [{"ledger": charge.account.ledger_id, "amount": charge.amount_fen} for charge in paid])
         db.execute(_CREDIT, {"ledger": revenue, "amount": sum(charge.amount_fen for charge in paid)})
     db.execute(insert(_s), [{
-        "account_id": charge.account.id, "day": day, "energy_wh": charge.energy_wh, "amount_fen": charge.amount_fen,
-        "transfer_id": transfer_ids.get(charge.account.id), "lines": _lines_json(charge.priced), "created_at": now,
+        "account_id": charge.account.id, "day": day, "energy_wh": charge.day.energy_wh, "amount_fen": charge.amount_fen,
+        "transfer_id": transfer_ids.get(charge.account.id), "lines": _json(charge.day.lines),
+        "charge_no": charge.charge_no, "year_lines": _json(charge.day.year_lines), "created_at": now,
     } for charge in charges])
     _crossings(session, paid, day, now=now, result=result)
     for charge in paid:
@@ -269,12 +317,11 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
             allocation.reallocate(session, charge.account.id, at=now)
     result.charged += len(charges)
     result.amount_fen += sum(charge.amount_fen for charge in charges)
-    result.energy_wh += sum(charge.energy_wh for charge in charges)
+    result.energy_wh += sum(charge.day.energy_wh for charge in charges)
 
 
-def _lines_json(priced: Quote) -> str:
-    return json.dumps([{"kind": line.kind, "wh": line.wh, "price_millifen_per_kwh": line.price_millifen_per_kwh,
-                        "amount_fen": line.amount_fen} for line in priced.lines], separators=(",", ":"))
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _crossings(session: Session, paid: list[_Charge], day: date, *, now: datetime, result: DayResult) -> None:

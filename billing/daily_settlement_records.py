@@ -4,8 +4,11 @@ what is done.
 
 ``energy_wh`` is the day's use as charged: later days of the year (or month, for monthly tiers) sum
 it to know where the account stands in its tiers.  ``lines`` is the day's priced lines as JSON
-(kind, wh, price, amount), for the month's statement.  A day without use has a row of 0 fen and
-no transfer.
+(kind, wh, price, amount), for the month's statement; ``year_lines`` the year's Wh per priced line
+after it (``kind@price``), from which the next charge carries the year's rounding; ``charge_no``
+counts the account's rows of the year in the order they were charged (a missing day charged late
+comes after the days charged meanwhile), so the next charge finds the latest carry.  A day charged
+0 fen (no use) has no transfer.
 """
 
 from __future__ import annotations
@@ -29,4 +32,6 @@ class DailySettlement(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     transfer_id: int | None = Field(default=None, foreign_key="ledger_transfer.id", unique=True)
     lines: str = Field(default="[]", sa_type=Text)
+    charge_no: int
+    year_lines: str = Field(default="{}", sa_type=Text)
     created_at: datetime

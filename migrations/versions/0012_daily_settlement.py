@@ -29,6 +29,8 @@ def upgrade() -> None:
     sa.Column('amount_fen', sa.BigInteger(), nullable=False),
     sa.Column('transfer_id', sa.Integer(), nullable=True),
     sa.Column('lines', sa.Text(), nullable=False),
+    sa.Column('charge_no', sa.Integer(), nullable=False),
+    sa.Column('year_lines', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('(amount_fen = 0) = (transfer_id IS NULL)', name=op.f('ck_daily_settlement_transfer_when_charged')),
     sa.CheckConstraint('energy_wh >= 0 AND amount_fen >= 0', name=op.f('ck_daily_settlement_not_negative')),
