@@ -158,7 +158,9 @@ _latest = select(_s.c.account_id, func.max(_s.c.charge_no).label("charge_no")).w
     .group_by(_s.c.account_id).subquery()
 _CARRY = select(_s.c.account_id, _s.c.charge_no, _s.c.year_lines).where(_in_year) \
     .join(_latest, and_(_latest.c.account_id == _s.c.account_id, _latest.c.charge_no == _s.c.charge_no))
-_TRANSFER = insert(Transfer.__table__).returning(Transfer.__table__.c.id, sort_by_parameter_order=True)
+_TRANSFER = insert(Transfer.__table__)  # executemany, then the ids by key: RETURNING would go row by row on SQLite
+_TRANSFER_IDS = select(Transfer.__table__.c.key, Transfer.__table__.c.id).where(
+    Transfer.__table__.c.key.in_(bindparam("keys", expanding=True)))
 _DEBIT = update(_led).where(_led.c.id == bindparam("ledger")).values(debits_fen=_led.c.debits_fen + bindparam("amount"))
 _CREDIT = update(_led).where(_led.c.id == bindparam("ledger")).values(credits_fen=_led.c.credits_fen + bindparam("amount"))
 
@@ -302,8 +304,9 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
         rows = [{"key": f"daily:{charge.account.account_no}:{day.isoformat()}", "debit_id": charge.account.ledger_id,
                  "credit_id": revenue, "amount_fen": charge.amount_fen, "code": TRANSFER_CODE,
                  "memo": f"智能交费 {day.isoformat()}", "posted_at": now, "business_date": day} for charge in paid]
-        ids = db.execute(_TRANSFER, rows).scalars().all()
-        transfer_ids = {charge.account.id: transfer_id for charge, transfer_id in zip(paid, ids)}
+        db.execute(_TRANSFER, rows)
+        by_key = dict(db.execute(_TRANSFER_IDS, {"keys": [row["key"] for row in rows]}).all())
+        transfer_ids = {charge.account.id: by_key[row["key"]] for charge, row in zip(paid, rows)}
         db.execute(_DEBIT, [{"ledger": charge.account.ledger_id, "amount": charge.amount_fen} for charge in paid])
         db.execute(_CREDIT, {"ledger": revenue, "amount": sum(charge.amount_fen for charge in paid)})
     db.execute(insert(_s), [{
@@ -326,16 +329,18 @@ def _json(value: object) -> str:
 
 def _crossings(session: Session, paid: list[_Charge], day: date, *, now: datetime, result: DayResult) -> None:
     """balance_low and balance_negative, for the charges that took the balance across the line."""
+    happened = []
     for charge in paid:
-        was, now_fen, low = charge.account.balance, charge.account.balance - charge.amount_fen, charge.account.balance_low_fen
-        if was >= low > now_fen:
-            events.emit(session, BALANCE_LOW, at=now, account_id=charge.account.id, day=day.isoformat(),
-                        balance_fen=now_fen, threshold_fen=low)
-            result.low += 1
-        if was >= 0 > now_fen:
-            events.emit(session, BALANCE_NEGATIVE, at=now, account_id=charge.account.id, day=day.isoformat(),
-                        balance_fen=now_fen)
-            result.negative += 1
+        was, low = charge.account.balance, charge.account.balance_low_fen
+        left = was - charge.amount_fen
+        if was >= low > left:
+            happened.append((BALANCE_LOW, charge.account.id, {"day": day.isoformat(), "balance_fen": left,
+                                                              "threshold_fen": low}))
+        if was >= 0 > left:
+            happened.append((BALANCE_NEGATIVE, charge.account.id, {"day": day.isoformat(), "balance_fen": left}))
+    events.emit_many(session, happened, at=now)
+    result.low += sum(1 for kind, _, _ in happened if kind == BALANCE_LOW)
+    result.negative += sum(1 for kind, _, _ in happened if kind == BALANCE_NEGATIVE)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,13 @@ _INSERT = insert(Event.__table__)  # events are written on hot paths (every paym
 
 
 def emit(session: Session, kind: str, *, at: datetime, account_id: int | None = None, **payload: object) -> None:
-    session.connection().execute(_INSERT, {
-        "kind": kind, "account_id": account_id, "payload": json.dumps(payload, ensure_ascii=False, default=str),
-        "created_at": at,
-    })
+    emit_many(session, [(kind, account_id, payload)], at=at)
+
+
+def emit_many(session: Session, happened: list[tuple[str, int | None, dict]], *, at: datetime) -> None:
+    """Many events in one statement (kind, account id, payload each): the bulk paths' ``emit``."""
+    if happened:
+        session.connection().execute(_INSERT, [{
+            "kind": kind, "account_id": account_id, "payload": json.dumps(payload, ensure_ascii=False, default=str),
+            "created_at": at,
+        } for kind, account_id, payload in happened])
