@@ -12,14 +12,13 @@ file with the app's pragmas.
 
     python bench/settle_daily.py            # 100,000 accounts
     python bench/settle_daily.py --quick    # 5,000 accounts
-    DATABASE_URL=postgresql://... python bench/settle_daily.py --quick   # on PostgreSQL (an empty database)
+    python bench/settle_daily.py --quick --db postgresql   # a throwaway cluster, or DATABASE_URL (an empty database)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import migrations  # noqa: E402
 from bench.bill_run import baseline  # noqa: E402
+from bench.read_import import _server  # noqa: E402
 from billing.accounts import Account, Customer, District, Meter  # noqa: E402
 from billing.bill_records import Allocation  # noqa: E402
 from billing.clock import beijing_date  # noqa: E402
@@ -80,7 +80,10 @@ def populate(engine, accounts: int, day: date, now: datetime) -> None:
                         "amount_fen": abs(balances[n]), "code": "opening", "memo": "", "posted_at": now,
                         "business_date": day} for n in numbers]
             db.execute(insert(Transfer.__table__), opening)
-    with engine.begin() as db:  # the opening side of every balance
+    with engine.begin() as db:  # the opening side of every balance; PostgreSQL's sequences past the ids given
+        if db.dialect.name == "postgresql":
+            for table in ("district", "customer", "meter", "account", "ledger_account"):
+                db.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         debits = db.execute(select(func.sum(Transfer.amount_fen)).where(Transfer.debit_id == 1)).scalar() or 0
         credits = db.execute(select(func.sum(Transfer.amount_fen)).where(Transfer.credit_id == 1)).scalar() or 0
         db.execute(LedgerAccount.__table__.update().where(LedgerAccount.id == 1).values(debits_fen=int(debits),
@@ -96,12 +99,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5,000 accounts instead of 100,000")
     parser.add_argument("--accounts", type=int, default=None, help="how many prepaid accounts")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     accounts = args.accounts or (5_000 if args.quick else 100_000)
     now = datetime.now(UTC)
     day = beijing_date(now) - timedelta(days=2)
-    with tempfile.TemporaryDirectory() as folder:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(folder) / 'dianfei.sqlite3'}"
+    with tempfile.TemporaryDirectory() as folder, _server(args.db, Path(folder)) as url:
         engine = make_engine(url)
         migrations.upgrade(engine)
         populate(engine, accounts, day, now)
