@@ -57,7 +57,7 @@ def populate(engine, accounts: int, day: date, now: datetime) -> None:
                                                      "debits_fen": 0, "credits_fen": 0})
     for first in range(1, accounts + 1, BATCH):
         numbers = range(first, min(first + BATCH, accounts + 1))
-        balances = {n: rng.choice((20_000, 20_000, 20_000, 3_200, -5_000)) for n in numbers}
+        balances = {n: rng.choice((20_000, 20_000, 20_000, 3_200, 300, -5_000)) for n in numbers}
         with engine.begin() as db:
             db.execute(insert(Customer.__table__), [{"id": n, "name": f"户主{n}", "created_at": now} for n in numbers])
             db.execute(insert(Meter.__table__), [{"id": n, "meter_no": f"B{n:010d}", "kind": "smart", "role": "customer",

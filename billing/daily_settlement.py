@@ -178,10 +178,7 @@ class DayCharge:
     energy_wh: int
     lines: tuple[dict, ...]  # kind, wh, price_millifen_per_kwh, amount_fen
     year_lines: dict[str, int]  # the year's Wh per priced line ("kind@price") after this day
-
-    @property
-    def amount_fen(self) -> int:
-        return sum(line["amount_fen"] for line in self.lines)
+    amount_fen: int  # the lines' sum
 
 
 @dataclass(frozen=True)
@@ -277,7 +274,7 @@ def carry_rounding(priced: Quote, energy_wh: int, carry: Mapping[str, int]) -> D
             amount = _fen(year_lines[key], line.price_millifen_per_kwh) - _fen(was, line.price_millifen_per_kwh)
         lines.append({"kind": line.kind, "wh": line.wh, "price_millifen_per_kwh": line.price_millifen_per_kwh,
                       "amount_fen": amount})
-    return DayCharge(energy_wh, tuple(lines), year_lines)
+    return DayCharge(energy_wh, tuple(lines), year_lines, sum(line["amount_fen"] for line in lines))
 
 
 def _fen(wh: int, price_millifen_per_kwh: int) -> int:
