@@ -38,14 +38,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
 from sqlmodel import Session
 
 from billing import allocation, events, ledger
 from billing.accounts import DEFAULT_TARIFFS, PREPAID, Account
 from billing.clock import beijing_date
 from billing.daily_settlement_records import DailySettlement
-from billing.db import read_session, unit_of_work
+from billing.db import bulk_insert, read_session, timestamp_value, unit_of_work
 from billing.errors import BillingError, InvalidInput
 from billing.ledger import LedgerAccount, Transfer
 from billing.bill_drafts import NegativeUse
@@ -158,10 +158,16 @@ _latest = select(_s.c.account_id, func.max(_s.c.charge_no).label("charge_no")).w
     .group_by(_s.c.account_id).subquery()
 _CARRY = select(_s.c.account_id, _s.c.charge_no, _s.c.year_lines).where(_in_year) \
     .join(_latest, and_(_latest.c.account_id == _s.c.account_id, _latest.c.charge_no == _s.c.charge_no))
-_TRANSFER = insert(Transfer.__table__)  # executemany, then the ids by key: RETURNING would go row by row on SQLite
-_TRANSFER_IDS = select(Transfer.__table__.c.key, Transfer.__table__.c.id).where(
-    Transfer.__table__.c.key.in_(bindparam("keys", expanding=True)))
-_DEBIT = update(_led).where(_led.c.id == bindparam("ledger")).values(debits_fen=_led.c.debits_fen + bindparam("amount"))
+# Written by COPY on PostgreSQL (executemany on SQLite), then the transfers' ids read back by key.
+_TRANSFER_COLUMNS = ("key", "debit_id", "credit_id", "amount_fen", "code", "memo", "posted_at", "business_date")
+_SETTLEMENT_COLUMNS = ("account_id", "day", "energy_wh", "amount_fen", "transfer_id", "lines", "charge_no", "year_lines",
+                       "created_at")
+_t = Transfer.__table__
+_TRANSFER_IDS = select(_t.c.key, _t.c.id).where(_t.c.key.in_(bindparam("keys", expanding=True)))
+# Each customer balance charged takes its day's transfer into its cached debits: one statement for the chunk.
+_DEBITS = update(_led).where(_led.c.id.in_(bindparam("ledger_ids", expanding=True))).values(
+    debits_fen=_led.c.debits_fen + select(_t.c.amount_fen).where(
+        _t.c.debit_id == _led.c.id, _t.c.business_date == _D, _t.c.code == TRANSFER_CODE).scalar_subquery())
 _CREDIT = update(_led).where(_led.c.id == bindparam("ledger")).values(credits_fen=_led.c.credits_fen + bindparam("amount"))
 
 
@@ -294,23 +300,22 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
     if not charges:
         return
     db = session.connection()
+    stamp = timestamp_value(db, now)
     paid = [charge for charge in charges if charge.amount_fen > 0]
     transfer_ids = {}
     if paid:
         revenue = ledger.account_ids(session, [REVENUE])[REVENUE]
-        rows = [{"key": f"daily:{charge.account.account_no}:{day.isoformat()}", "debit_id": charge.account.ledger_id,
-                 "credit_id": revenue, "amount_fen": charge.amount_fen, "code": TRANSFER_CODE,
-                 "memo": f"智能交费 {day.isoformat()}", "posted_at": now, "business_date": day} for charge in paid]
-        db.execute(_TRANSFER, rows)
-        by_key = dict(db.execute(_TRANSFER_IDS, {"keys": [row["key"] for row in rows]}).all())
-        transfer_ids = {charge.account.id: by_key[row["key"]] for charge, row in zip(paid, rows)}
-        db.execute(_DEBIT, [{"ledger": charge.account.ledger_id, "amount": charge.amount_fen} for charge in paid])
+        keys = [f"daily:{charge.account.account_no}:{day.isoformat()}" for charge in paid]
+        bulk_insert(db, Transfer.__table__, _TRANSFER_COLUMNS, [
+            (key, charge.account.ledger_id, revenue, charge.amount_fen, TRANSFER_CODE, f"智能交费 {day.isoformat()}",
+             stamp, day.isoformat()) for key, charge in zip(keys, paid)])
+        by_key = dict(db.execute(_TRANSFER_IDS, {"keys": keys}).all())
+        transfer_ids = {charge.account.id: by_key[key] for charge, key in zip(paid, keys)}
+        db.execute(_DEBITS, {"ledger_ids": [charge.account.ledger_id for charge in paid], "day": day})
         db.execute(_CREDIT, {"ledger": revenue, "amount": sum(charge.amount_fen for charge in paid)})
-    db.execute(insert(_s), [{
-        "account_id": charge.account.id, "day": day, "energy_wh": charge.day.energy_wh, "amount_fen": charge.amount_fen,
-        "transfer_id": transfer_ids.get(charge.account.id), "lines": _json(charge.day.lines),
-        "charge_no": charge.charge_no, "year_lines": _json(charge.day.year_lines), "created_at": now,
-    } for charge in charges])
+    bulk_insert(db, _s, _SETTLEMENT_COLUMNS, [
+        (charge.account.id, day.isoformat(), charge.day.energy_wh, charge.amount_fen, transfer_ids.get(charge.account.id),
+         _json(charge.day.lines), charge.charge_no, _json(charge.day.year_lines), stamp) for charge in charges])
     _crossings(session, paid, day, now=now, result=result)
     meets_credit = [charge.account.id for charge in paid if charge.account.balance > 0]
     if meets_credit:  # a charge that meets credit takes it now; one into arrears waits for a payment
