@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from billing import ledger
 from billing.bill_records import CANCELLED, Allocation, Bill
+from billing.db import bulk_insert, timestamp_value
 from billing.errors import NotFound
 from billing.ledger import LedgerAccount, Posted, Posting, Transfer
 
@@ -157,6 +158,7 @@ _ACTIVE = select(_a.c.id, _a.c.account_id, _a.c.credit_transfer_id, _a.c.debit_t
                                                       _a.c.amount_fen > 0,
                                                       ~exists().where(_reversal.c.reverses_id == _a.c.id)).order_by(_a.c.id)
 _INSERT = insert(_a)
+_COLUMNS = ("account_id", "credit_transfer_id", "debit_transfer_id", "bill_id", "amount_fen", "reverses_id", "paid_on", "at")
 _ledger = LedgerAccount.__table__
 _BY_CODE = select(_ledger.c.account_id).where(_ledger.c.code == bindparam("code"))
 _BY_ACCOUNT = select(_ledger.c.id).where(_ledger.c.account_id == bindparam("account_id"),
@@ -204,7 +206,11 @@ def reallocate_many(session: Session, account_ids: list[int], *, at: datetime) -
     rows = []
     for account_id in sorted(ledger_ids):
         rows += _difference(account_id, have[account_id], replay(histories[account_id]), at)
-    if rows:
+    if len(rows) > 1:  # by COPY on PostgreSQL: many accounts' rows at once
+        stamp = timestamp_value(db, at)
+        bulk_insert(db, _a, _COLUMNS, [(*(row[name] for name in _COLUMNS[:-2]), row["paid_on"].isoformat(), stamp)
+                                       for row in rows])
+    elif rows:
         db.execute(_INSERT, rows)
     return len(rows)
 
