@@ -103,6 +103,7 @@ def settle_days(engine, first: date, last: date, *, now: datetime, progress: Cal
 
 def settle_day(engine, day: date, *, now: datetime, progress: Progress | None = None,
                tariffs: Mapping[str, Tariff] | None = None, chunk: int = CHUNK) -> DayResult:
+    """Charge ``day`` to every prepaid account served that day without a row for it, ``chunk`` accounts per transaction."""
     check_day(day, now)
     tariffs = shipped_tariffs() if tariffs is None else tariffs
     with read_session(engine) as db:
