@@ -130,8 +130,11 @@ _CANDIDATES = (
            ~exists().where(_s.c.account_id == _acc.c.id, _s.c.day == _D))
     .order_by(_acc.c.id)
 )
-# Locked like the bill run's chunk (FOR NO KEY UPDATE: payments' allocation rows only share-lock the
-# account); the customer balance is read in the same transaction that charges it.
+# Two runs at once: the chunk's accounts are locked first (FOR NO KEY UPDATE, like the bill run's:
+# payments' allocation rows only share-lock the account), then read in a statement of its own, which
+# on PostgreSQL sees what a run that held the lock committed and leaves those accounts out.  Their
+# customer balances are locked too: a payment waits, so the balance read is the one charged.
+_LOCK = select(_acc.c.id).where(_acc.c.id.in_(_IDS)).order_by(_acc.c.id).with_for_update(key_share=True)
 _ACCOUNTS = (
     select(_acc.c.id, _acc.c.account_no, _acc.c.category, _acc.c.tariff_id, _acc.c.opened_on,
            _acc.c.balance_low_fen, _led.c.id.label("ledger_id"), (_led.c.credits_fen - _led.c.debits_fen).label("balance"))
@@ -139,7 +142,7 @@ _ACCOUNTS = (
     .where(_acc.c.id.in_(_IDS), _led.c.code.startswith(ledger.customer_code("")),
            ~exists().where(_s.c.account_id == _acc.c.id, _s.c.day == _D))
     .order_by(_acc.c.id)
-    .with_for_update(of=_acc, key_share=True)
+    .with_for_update(of=_led)
 )
 _SPANS = select(_i.c.account_id, _i.c.meter_id, _i.c.multiplier).where(_i.c.account_id.in_(_IDS), _serves)
 _FREEZES = select(_r.c.meter_id, _r.c.read_on, _r.c.source, _r.c.total_wh, *(_r.c[f"{name}_wh"] for name in REGISTERS)) \
@@ -202,6 +205,7 @@ class _Charge:
 def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime, tariffs: Mapping[str, Tariff],
                   result: DayResult) -> None:
     db = session.connection()
+    db.execute(_LOCK, {"ids": ids}).all()
     accounts = db.execute(_ACCOUNTS, {"ids": ids, "day": day}).all()
     ids = [account.id for account in accounts]  # a racing run may have settled some meanwhile
     used = _used(session, ids, day)

@@ -26,6 +26,7 @@ from billing.reads import ESTIMATED, NewRead, record_read
 from tests.bill_helpers import active, pay
 from tests.read_helpers import old_account
 from tests.review_helpers import staff
+from tests.threads import Threads
 
 D1, D2, D3 = date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)
 DAY = timedelta(days=1)
@@ -115,6 +116,17 @@ def test_a_missing_read_leaves_the_day_for_a_later_run(engine, clock):
     assert (later.accounts, later.charged) == (2, 1)
     assert _settled(engine, account) == [(D1, 2_000, 108)]
     assert _settled(engine, estimated) == []
+
+
+def test_two_runs_at_once_charge_each_account_once(engine, clock):
+    accounts = [_prepaid(engine, clock, {D1: 0, D2: 5_000}, credit_fen=1_000) for _ in range(6)]
+    results, threads = [], Threads()
+    for _ in range(2):
+        threads.start(lambda: results.append(settle_day(engine, D1, now=clock(), chunk=2)))
+    threads.join()
+    assert [_settled(engine, account) for account in accounts] == [[(D1, 5_000, 269)]] * 6
+    assert sum(result.charged for result in results) == 6
+    assert [_balance(engine, account) for account in accounts] == [1_000 - 269] * 6
 
 
 def test_a_day_without_use_has_a_row_and_no_transfer(engine, clock):
