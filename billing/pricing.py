@@ -131,6 +131,18 @@ class _Part:
         return (self.end - self.start).days + 1
 
 
+def tou_buckets(tariff: Tariff, registers_wh: Mapping[str, int], total_wh: int) -> dict[str, int]:
+    """The TOU registers' use, where the tariff prices by them.  A resident's tiers take 峰谷 only
+    when the registers are exactly peak and valley and add up; otherwise the total is priced."""
+    buckets = {name: wh for name, wh in registers_wh.items() if wh}
+    if tariff.kind == SINGLE:
+        return {}
+    if tariff.kind == TIERED:
+        tou = set(tariff.versions[-1].tiers[0].tou)
+        return buckets if buckets and set(buckets) <= tou and sum(buckets.values()) == total_wh else {}
+    return buckets
+
+
 def quote(tariff: Tariff | str, start: date, end: date, usage: Usage,
           tariffs: Mapping[str, Tariff] | None = None) -> Quote:
     """Price ``usage`` over ``start..end`` (clipped to the days served) at ``tariff`` (or its id)."""
