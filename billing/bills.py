@@ -126,7 +126,7 @@ def lines_of(session: Session, bill_id: int) -> list[BillLine]:
     return list(session.exec(select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.position)))
 
 
-def _locked(session: Session, bill_id: int) -> Bill:
+def locked(session: Session, bill_id: int) -> Bill:
     """The bill, locked against another issue or cancel.  FOR NO KEY UPDATE on PostgreSQL: a
     payment re-allocating meanwhile writes allocation rows that refer to this bill (a KEY SHARE
     lock), while holding the balance this cancel waits for; FOR UPDATE would deadlock with it."""
@@ -152,7 +152,7 @@ def _snapshot(bill: Bill) -> dict:
 def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None = None,
           due_date: date | None = None) -> Bill:
     """Number a held bill, post it and allocate credit to it; ``due_date`` overrides the draft's."""
-    bill = _locked(session, bill_id)
+    bill = locked(session, bill_id)
     if bill.state != HELD:
         raise BillNotAllowed(f"bill {bill.number or bill.id} is {bill.state}, not held", field="state")
     before = _snapshot(bill)
@@ -186,7 +186,7 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 400:
         raise InvalidInput("reason", "a cancellation needs a reason of 1 to 400 characters")
-    bill = _locked(session, bill_id)
+    bill = locked(session, bill_id)
     if bill.state == CANCELLED:
         raise BillNotAllowed(f"bill {bill.number or bill.id} is already cancelled", field="state")
     before = _snapshot(bill)
@@ -210,9 +210,7 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
 def rebill(session: Session, cancelled_bill_id: int, draft: Draft, *, staff_id: int, now: datetime,
            hold: bool = False) -> Bill:
     """The corrected bill for a cancelled one, on the same account; a cancelled bill is rebilled once."""
-    old = session.get(Bill, cancelled_bill_id)
-    if old is None:
-        raise NotFound(f"no bill {cancelled_bill_id}", field="bill_id")
+    old = locked(session, cancelled_bill_id)  # two desks rebilling at once: the second finds the first's rebill
     if old.state != CANCELLED:
         raise BillNotAllowed(f"bill {old.number or old.id} is {old.state}: cancel it before rebilling", field="state")
     if draft.account_id != old.account_id:

@@ -19,7 +19,6 @@ from billing.accounts import Account
 from billing.bill_drafts import HoldRules, make
 from billing.bill_records import CANCELLED, Bill
 from billing.clock import beijing_date
-from billing.errors import NotFound
 from billing.reads import EstimateCarry
 from billing.tariff_files import Tariff, shipped_tariffs
 
@@ -29,9 +28,7 @@ def rebill_from_reads(session: Session, cancelled_bill_id: int, *, staff_id: int
     """The cancelled bill's month billed again from the current reads and issued at once: staff
     decided it, so the run's hold rules do not hold it.  Raises a ``BillingError`` naming the field
     when it cannot be billed (a read still missing)."""
-    old = session.get(Bill, cancelled_bill_id)
-    if old is None:
-        raise NotFound(f"no bill {cancelled_bill_id}", field="bill_id")
+    old = bills.locked(session, cancelled_bill_id)  # before anything is read: a second desk waits here
     if old.state != CANCELLED:
         raise bills.BillNotAllowed(f"bill {old.number or old.id} is {old.state}: cancel it before rebilling",
                                    field="state")

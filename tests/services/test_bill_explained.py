@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -22,6 +23,7 @@ from tests.bill_helpers import active, bill_key, pay
 from tests.explained_helpers import NOV, OCT, OCT_FEN, SEP_FEN, billed_account, correct_read
 from tests.read_helpers import old_account
 from tests.review_helpers import staff
+from tests.threads import Threads
 
 TODAY = date(2026, 11, 27)
 
@@ -120,6 +122,32 @@ def test_a_bill_is_rebilled_only_once_and_only_when_cancelled(engine, clock):
     with pytest.raises(bills.BillNotAllowed) as again, unit_of_work(engine) as db:
         rebill_from_reads(db, billed.october.id, staff_id=people["reviewer1"], now=clock())
     assert again.value.field == "replaces_bill_id"
+
+
+def test_two_desks_rebilling_at_once_make_one_rebill(engine, clock):
+    """The second desk starts while the first's rebill is not committed yet: it waits, then is told
+    the bill was rebilled (not a unique-key failure)."""
+    billed = billed_account(engine, clock)
+    with unit_of_work(engine) as db:
+        people = staff(db)
+        bills.cancel(db, billed.october.id, reason="抄错", staff_id=people["reviewer1"], now=clock())
+    second = []
+
+    def rebill_again() -> None:
+        with pytest.raises(bills.BillNotAllowed) as refused, unit_of_work(engine) as db:
+            rebill_from_reads(db, billed.october.id, staff_id=people["reviewer2"], now=clock())
+        second.append(refused.value.field)
+
+    threads = Threads()
+    with unit_of_work(engine) as db:
+        rebill_from_reads(db, billed.october.id, staff_id=people["reviewer1"], now=clock())
+        threads.start(rebill_again)
+        time.sleep(0.5)  # the second desk is in its rebill, waiting on this transaction
+    threads.join()
+    assert second == ["replaces_bill_id"]
+    with read_session(engine) as db:
+        assert len(db.execute(select(Bill.id).where(Bill.replaces_bill_id == billed.october.id)).all()) == 1
+        check_invariants(db)
 
 
 def test_a_rebill_without_its_reads_is_refused_and_changes_nothing(engine, clock):
