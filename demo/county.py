@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -20,7 +20,7 @@ from billing.accounts import (
     DISTRICT_METER, LARGE_INDUSTRY, MANUAL, NON_RESIDENTIAL, POSTPAID, PREPAID, RESIDENTIAL, SMART,
     Account, Customer, District, Meter,
 )
-from billing.clock import beijing_date
+from billing.clock import beijing_date, from_beijing
 from billing.db import bulk_insert, timestamp_value, writer
 from demo.routes import add_routes
 from demo.reads import (
@@ -101,7 +101,7 @@ def load_demo_county(engine: Engine, *, accounts: int = 400, seed: int = 2026, n
         reader_id = _staff(session, summary)
         account_ids, district_meters = _entities(connection, plan, days[0], now)
         summary.manager_accounts = _people(session, plan, account_ids, now, summary)
-        _opening_balances(session, plan, now)
+        _opening_balances(session, plan, _opening_at(days[0]))
         session.flush()
         summary.reads = _reads(connection, plan, district_meters, days, rng, now, reader_id)
         add_trouble(session, days=days, now=now)
@@ -242,14 +242,20 @@ def _people(session: Session, plan: list[Planned], account_ids: list[int], now: 
     return len(managed)
 
 
-def _opening_balances(session: Session, plan: list[Planned], now: datetime) -> None:
+def _opening_at(first_day: date) -> datetime:
+    """The opening balances are brought over the evening before the first day of the county's
+    history: the bills that follow are paid from them (and after them) in the order of the days."""
+    return from_beijing(datetime.combine(first_day - timedelta(days=1), time(18)))
+
+
+def _opening_balances(session: Session, plan: list[Planned], at: datetime) -> None:
     for planned in plan:
         if planned.opening_fen == 0:
             continue
         customer = ledger.customer_code(planned.account_no)
         debit, credit = ("equity:opening", customer) if planned.opening_fen > 0 else (customer, "equity:opening")
         ledger.post(session, Posting(f"opening:{planned.account_no}", debit, credit, abs(planned.opening_fen), "opening",
-                                     "期初余额 opening balance"), at=now)
+                                     "期初余额 opening balance"), at=at)
 
 
 def _reads(connection: Connection, plan: list[Planned], district_meters: list[tuple[int, int]], days: list[date],
