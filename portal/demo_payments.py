@@ -28,3 +28,14 @@ def load_demo_bills(engine, *, seed: int, now: datetime, first_read: date,
                     rules: ReadRules = ReadRules()) -> DemoBills:
     return add_bills(engine, seed=seed, now=now, first_read=first_read, pay=pay_at_counter,
                      receipt_max_fen=counter.MAX_RECEIPT_FEN, rules=rules)
+
+
+def bills_line(billed: DemoBills) -> str:
+    """``demo load``'s report of the bills: how many issued and in what state, held, paid, owed."""
+    states = ", ".join(f"{state} {count}" for state, count in sorted(billed.states.items()))
+    aging = ", ".join(f"{label} {format_yuan(fen)}" for label, fen in billed.past_due_fen.items())
+    skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(billed.not_billed.items())) or "none"
+    months = f"{billed.months[0]}..{billed.months[-1]}" if billed.months else "no month"
+    return (f"demo bills {months}: {billed.issued} issued ({states}), {billed.held} held in the review queue "
+            f"(after the reviewer estimated {billed.estimated} misread month-end reads), {billed.payments} counter receipts; "
+            f"past due by days (元): {aging}; not billed: {skipped}")
