@@ -36,6 +36,7 @@ from billing.errors import BillingError
 from billing.read_rules import ReadRules
 from billing.review import READ_FINDING, open_items
 from billing.staff import StaffUser
+from demo.reads import day_range
 from demo.trouble import find_trouble
 
 RUN_DAY, RUN_HOUR = 3, 9  # the bill run: the 3rd of the next month, 09:00 Beijing
@@ -152,13 +153,17 @@ def _habits(engine, rng: random.Random, months: int) -> dict[int, tuple[str, int
 def _month(engine, period: tuple[int, int], n: int, habits: dict, rng: random.Random, desk: _Desk,
            result: DemoBills, *, run_at: datetime, until: datetime, pay: Pay, receipt_max_fen: int,
            approve_all: bool) -> None:
-    """One month of the county's billing: the run, the review, then the payments up to ``until``
-    (the next month's run)."""
+    """One month of the county's billing: the run, the review, then day by day the payments up to
+    ``until`` (the next month's run)."""
     run = run_bills(engine, period, now=run_at)
     result.not_billed.update(run.not_billed)
     _review(engine, desk, at=min(run_at + REVIEW_AFTER, until) if approve_all else run_at, approve_all=approve_all)
+    dues: dict[date, list[_Due]] = {}
     for due in sorted(_payments(engine, period, n, habits, rng, until), key=lambda d: (d.at, d.account_no)):
-        result.payments += _take(engine, due, rng, desk, pay, receipt_max_fen)
+        dues.setdefault(beijing_date(due.at), []).append(due)
+    for day in day_range(beijing_date(run_at), beijing_date(until)):
+        for due in dues.get(day, []):
+            result.payments += _take(engine, due, rng, desk, pay, receipt_max_fen)
 
 
 def _review(engine, desk: _Desk, *, at: datetime, approve_all: bool) -> None:
