@@ -27,7 +27,7 @@ from sqlmodel import Session
 from billing import bill_review, ledger, review_actions
 from billing.accounts import POSTPAID, Account
 from billing.bill_drafts import FIRST, HIGH
-from billing.bill_records import ISSUED, Bill
+from billing.bill_records import CANCELLED, HELD, ISSUED, Bill
 from billing.bill_run import BILL_REVIEW, run_bills
 from billing.bill_status import BUCKETS, OVERDUE, PAID, BillStatus, aging, bill_statuses
 from billing.clock import beijing_date, from_beijing
@@ -116,7 +116,7 @@ def add_bills(engine, *, seed: int, now: datetime, first_read: date, pay: Pay, r
 
 def _finished_months(first_read: date, today: date) -> list[tuple[int, int]]:
     """The months whose last freeze (the 1st of the next month) is among the reads (to yesterday)."""
-    periods, start = [], first_read.replace(day=1) if first_read.day == 1 else _next_month(first_read)
+    periods, start = [], first_read if first_read.day == 1 else _next_month(first_read)
     while _next_month(start) < today:
         periods.append((start.year, start.month))
         start = _next_month(start)
@@ -154,7 +154,8 @@ def _month(engine, period: tuple[int, int], n: int, habits: dict, rng: random.Ra
            result: DemoBills, *, run_at: datetime, until: datetime, pay: Pay, receipt_max_fen: int,
            approve_all: bool) -> None:
     """One month of the county's billing: the run, the review, then day by day the payments up to
-    ``until`` (the next month's run)."""
+    ``until`` (the next month's run).  A step of each run (posting late fees) is one call before
+    ``run_bills``; a step of each day (the prepaid settlement) one call at the top of the day loop."""
     run = run_bills(engine, period, now=run_at)
     result.not_billed.update(run.not_billed)
     _review(engine, desk, at=min(run_at + REVIEW_AFTER, until) if approve_all else run_at, approve_all=approve_all)
@@ -162,8 +163,10 @@ def _month(engine, period: tuple[int, int], n: int, habits: dict, rng: random.Ra
     for due in sorted(_payments(engine, period, n, habits, rng, until), key=lambda d: (d.at, d.account_no)):
         dues.setdefault(beijing_date(due.at), []).append(due)
     for day in day_range(beijing_date(run_at), beijing_date(until)):
-        for due in dues.get(day, []):
-            result.payments += _take(engine, due, rng, desk, pay, receipt_max_fen)
+        if day in dues:
+            with unit_of_work(engine) as db:  # the counter's day
+                for due in dues[day]:
+                    result.payments += _take(db, due, rng, desk, pay, receipt_max_fen)
 
 
 def _review(engine, desk: _Desk, *, at: datetime, approve_all: bool) -> None:
@@ -222,19 +225,18 @@ def _pay_day(habit: str, stops_at: int, n: int, issued_on: date, due: date, rng:
     return issued_on + timedelta(days=rng.randint(1, max(1, (due - issued_on).days)))
 
 
-def _take(engine, due: _Due, rng: random.Random, desk: _Desk, pay: Pay, receipt_max_fen: int) -> int:
+def _take(db: Session, due: _Due, rng: random.Random, desk: _Desk, pay: Pay, receipt_max_fen: int) -> int:
     """Pay what the account owes then (half of it in whole yuan, for a part payer), in receipts of
     at most ``receipt_max_fen``; returns how many receipts."""
     method = rng.choice(("cash", "card"))
-    with unit_of_work(engine) as db:
-        owed = -ledger.balance_fen(db, ledger.customer_code(due.account_no))
-        amount = owed // 200 * 100 if due.half else owed
-        receipts = 0
-        while amount >= 100:  # the counter takes at least 1 元
-            part = min(amount, receipt_max_fen)
-            pay(db, Payment(due.at, due.account_no, part, method, f"{rng.getrandbits(64):016X}", desk.cashier_id))
-            amount -= part
-            receipts += 1
+    owed = -ledger.balance_fen(db, ledger.customer_code(due.account_no))
+    amount = owed // 200 * 100 if due.half else owed
+    receipts = 0
+    while amount >= 100:  # the counter takes at least 1 元
+        part = min(amount, receipt_max_fen)
+        pay(db, Payment(due.at, due.account_no, part, method, f"{rng.getrandbits(64):016X}", desk.cashier_id))
+        amount -= part
+        receipts += 1
     return receipts
 
 
@@ -244,7 +246,7 @@ def _states(engine, today: date, result: DemoBills) -> None:
     with read_session(engine) as db:
         result.held = len(open_items(db, kind=BILL_REVIEW))
         now_states = bill_statuses(db, on=today)
-        issued = {bill_id: s for bill_id, s in now_states.items() if s.state not in ("held", "cancelled")}
+        issued = {bill_id: s for bill_id, s in now_states.items() if s.state not in (HELD, CANCELLED)}
         result.issued = len(issued)
         for due in {s.due_date for s in issued.values()}:
             by_due = [bill_id for bill_id, s in issued.items() if s.due_date == due]
