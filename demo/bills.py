@@ -34,8 +34,10 @@ from billing.clock import beijing_date, from_beijing
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError
 from billing.read_rules import ReadRules
+from billing.residents import Binding, Resident
 from billing.review import READ_FINDING, open_items
 from billing.staff import StaffUser
+from demo.county import FIRST_LOGIN, SECOND_LOGIN
 from demo.reads import day_range
 from demo.trouble import find_trouble
 
@@ -48,6 +50,8 @@ OFTEN_LATE = 8  # percent of months a prompt payer pays late all the same
 
 PROMPT, LATE, PART, STOPS, NEVER = "prompt", "late", "part", "stops", "never"
 HABITS = {PROMPT: 55, LATE: 18, PART: 10, STOPS: 10, NEVER: 7}  # percent of post-paid 户号
+# The demo logins' post-paid 户号: the first owes (overdue, part paid), the second pays on time.
+LOGIN_HABITS = {FIRST_LOGIN: PART, SECOND_LOGIN: PROMPT}
 
 
 @dataclass(frozen=True)
@@ -140,14 +144,20 @@ def _desk(engine) -> _Desk:
 
 def _habits(engine, rng: random.Random, months: int) -> dict[int, tuple[str, int]]:
     """Each post-paid account's habit and, for one that stops paying, the month it stops; every habit
-    has at least one account (when there are enough)."""
+    has at least one account (when there are enough), the demo logins' 户号 have theirs."""
     with read_session(engine) as db:
         ids = list(db.execute(select(Account.id).where(Account.regime == POSTPAID).order_by(Account.account_no))
                    .scalars())
+        shown = dict(db.execute(select(Binding.account_id, Resident.phone).join(Resident, Resident.id == Binding.resident_id)
+                                .where(Resident.phone.in_(LOGIN_HABITS))).all())
     rng.shuffle(ids)
     names = list(HABITS)
     chosen = names[:len(ids)] + rng.choices(names, weights=list(HABITS.values()), k=max(0, len(ids) - len(names)))
-    return {account_id: (habit, rng.randrange(1, max(2, months))) for account_id, habit in zip(ids, chosen)}
+    habits = {account_id: (habit, rng.randrange(1, max(2, months))) for account_id, habit in zip(ids, chosen)}
+    for account_id, phone in shown.items():
+        if account_id in habits:
+            habits[account_id] = (LOGIN_HABITS[phone], months)
+    return habits
 
 
 def _month(engine, period: tuple[int, int], n: int, habits: dict, rng: random.Random, desk: _Desk,

@@ -35,6 +35,7 @@ from billing.staff import add_staff
 from demo.trouble import add_trouble
 
 DEMO_PASSWORD = "demo1234"
+FIRST_LOGIN, SECOND_LOGIN = "13800000001", "13800000002"  # the residents the README names
 DEMO_STAFF = (
     ("admin", "系统管理员", ["admin"]),
     ("reader1", "王建国", ["reader"]),
@@ -223,7 +224,7 @@ def _people(session: Session, plan: list[Planned], account_ids: list[int], now: 
     prepaid = next((h for h in households if h[0].regime == PREPAID), households[0])
     in_arrears = next((h for h in households if h[0].opening_fen < 0), households[1])
     others = [h for h in households if h not in (prepaid, in_arrears)]
-    logins = [("13800000001", [prepaid, in_arrears]), ("13800000002", [others[0]])]
+    logins = [(FIRST_LOGIN, [prepaid, in_arrears]), (SECOND_LOGIN, [others[0]])]
     logins += [(p.phone, [(p, i)]) for p, i in others[1:18]]
     for phone, bound in logins:
         resident = Resident(phone=phone, name=bound[0][0].holder_name, created_at=now)

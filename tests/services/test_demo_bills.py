@@ -19,7 +19,8 @@ from billing.clock import beijing_date
 from billing.db import make_engine, read_session
 from billing.ledger import LedgerAccount, Transfer
 from billing.review import open_items
-from demo.county import load_demo_county
+from billing.residents import Binding, Resident
+from demo.county import FIRST_LOGIN, SECOND_LOGIN, load_demo_county
 from portal.demo_payments import bills_line, load_demo_bills
 
 ACCOUNTS = 60
@@ -143,3 +144,18 @@ def test_same_seed_same_bills_and_payments(tmp_path, clock):
     other, _ = _load(tmp_path, "other.sqlite3", 8, clock)
     assert first_billed == second_billed and bills_line(first_billed) == bills_line(second_billed)
     assert _digest(first) == _digest(second) != _digest(other)
+
+
+def test_the_demo_logins_show_arrears_and_a_clean_record(engine, clock, billed):
+    """README: 13800000001 has a post-paid 户号 in arrears, 13800000002 one that pays on time."""
+    today = beijing_date(clock())
+    with read_session(engine) as db:
+        states = {}
+        for phone in (FIRST_LOGIN, SECOND_LOGIN):
+            (account_id,) = db.execute(select(Account.id).join(Binding, Binding.account_id == Account.id)
+                                       .join(Resident, Resident.id == Binding.resident_id)
+                                       .where(Resident.phone == phone, Account.regime == POSTPAID)).one()
+            states[phone] = Counter(s.state for s in bill_statuses(db, on=today, account_id=account_id).values())
+    assert states[FIRST_LOGIN][OVERDUE] >= 1
+    assert set(states[SECOND_LOGIN]) <= {PAID, UNPAID} and states[SECOND_LOGIN][PAID] >= 12
+
