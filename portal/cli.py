@@ -113,10 +113,11 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool
     )
     if bills:
         click.echo(f"billing {summary.first_read:%Y-%m} to last month: bill runs, reviews and counter payments ...")
+        started = time.monotonic()
         billed = load_demo_bills(svc.engine, seed=seed, now=svc.clock(), first_read=summary.first_read,
                                  rules=svc.settings.read_rules)
         click.echo(trouble_line(billed.found))
-        click.echo(bills_line(billed))
+        click.echo(f"{bills_line(billed)} (in {time.monotonic() - started:.0f} s)")
     else:
         click.echo(check_demo(svc, summary))
     ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
