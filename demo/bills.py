@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from billing import bill_review, ledger, review_actions
@@ -97,25 +98,36 @@ class _Desk:
     cashier_id: int
 
 
-def add_bills(engine, *, seed: int, now: datetime, first_read: date, pay: Pay, receipt_max_fen: int,
+@dataclass
+class _County:
+    """What each month of the demo's billing works with."""
+
+    engine: Engine
+    rng: random.Random
+    desk: _Desk
+    habits: dict[int, tuple[str, int]]  # account id -> (habit, the month a STOPS payer stops)
+    pay: Pay
+    receipt_max_fen: int
+    result: DemoBills
+
+
+def add_bills(engine: Engine, *, seed: int, now: datetime, first_read: date, pay: Pay, receipt_max_fen: int,
               rules: ReadRules = ReadRules()) -> DemoBills:
     """Bill, review and pay every finished month of the demo county just loaded (``first_read``: its
     first read day); returns what it did and the bills' states on the demo's day."""
     rng = random.Random(f"bills:{seed}")
     periods = _finished_months(first_read, beijing_date(now))
     runs = [_run_at(period) for period in periods[:-1]] + [now]
-    desk = _desk(engine)
-    habits = _habits(engine, rng, len(periods))
-    result = DemoBills(months=[f"{year}-{month:02d}" for year, month in periods])
+    county = _County(engine, rng, _desk(engine), _habits(engine, rng, len(periods)), pay, receipt_max_fen,
+                     DemoBills(months=[f"{year}-{month:02d}" for year, month in periods]))
     for n, period in enumerate(periods):
         last = n == len(periods) - 1
         if last:
-            result.found = find_trouble(engine, rules=rules, first_read=first_read, now=now)
-            result.estimated = _estimate_month_end(engine, period, desk, now)
-        _month(engine, period, n, habits, rng, desk, result, run_at=runs[n], until=now if last else runs[n + 1],
-               pay=pay, receipt_max_fen=receipt_max_fen, approve_all=not last)
-    _states(engine, beijing_date(now), result)
-    return result
+            county.result.found = find_trouble(engine, rules=rules, first_read=first_read, now=now)
+            county.result.estimated = _estimate_month_end(engine, period, county.desk, now)
+        _month(county, period, n, run_at=runs[n], until=now if last else runs[n + 1], approve_all=not last)
+    _states(engine, beijing_date(now), county.result)
+    return county.result
 
 
 def _finished_months(first_read: date, today: date) -> list[tuple[int, int]]:
@@ -160,23 +172,23 @@ def _habits(engine, rng: random.Random, months: int) -> dict[int, tuple[str, int
     return habits
 
 
-def _month(engine, period: tuple[int, int], n: int, habits: dict, rng: random.Random, desk: _Desk,
-           result: DemoBills, *, run_at: datetime, until: datetime, pay: Pay, receipt_max_fen: int,
+def _month(county: _County, period: tuple[int, int], n: int, *, run_at: datetime, until: datetime,
            approve_all: bool) -> None:
     """One month of the county's billing: the run, the review, then day by day the payments up to
     ``until`` (the next month's run).  A step of each run (posting late fees) is one call before
     ``run_bills``; a step of each day (the prepaid settlement) one call at the top of the day loop."""
-    run = run_bills(engine, period, now=run_at)
-    result.not_billed.update(run.not_billed)
-    _review(engine, desk, at=min(run_at + REVIEW_AFTER, until) if approve_all else run_at, approve_all=approve_all)
+    run = run_bills(county.engine, period, now=run_at)
+    county.result.not_billed.update(run.not_billed)
+    _review(county.engine, county.desk, at=min(run_at + REVIEW_AFTER, until) if approve_all else run_at,
+            approve_all=approve_all)
     dues: dict[date, list[_Due]] = {}
-    for due in sorted(_payments(engine, period, n, habits, rng, until), key=lambda d: (d.at, d.account_no)):
+    for due in sorted(_payments(county, period, n, until), key=lambda d: (d.at, d.account_no)):
         dues.setdefault(beijing_date(due.at), []).append(due)
     for day in day_range(beijing_date(run_at), beijing_date(until)):
         if day in dues:
-            with unit_of_work(engine) as db:  # the counter's day
+            with unit_of_work(county.engine) as db:  # the counter's day
                 for due in dues[day]:
-                    result.payments += _take(db, due, rng, desk, pay, receipt_max_fen)
+                    county.result.payments += _take(db, county, due)
 
 
 def _review(engine, desk: _Desk, *, at: datetime, approve_all: bool) -> None:
@@ -206,17 +218,17 @@ def _estimate_month_end(engine, period: tuple[int, int], desk: _Desk, now: datet
     return done
 
 
-def _payments(engine, period: tuple[int, int], n: int, habits: dict, rng: random.Random,
-              until: datetime) -> list[_Due]:
+def _payments(county: _County, period: tuple[int, int], n: int, until: datetime) -> list[_Due]:
     """This month's bills as their payers will pay them, before ``until``."""
-    with read_session(engine) as db:
+    rng = county.rng
+    with read_session(county.engine) as db:
         issued = db.execute(select(Bill.account_id, Account.account_no, Bill.issue_date, Bill.due_date)
                             .join(Account, Account.id == Bill.account_id)
                             .where(Bill.period_start == date(*period, 1), Bill.state == ISSUED)
                             .order_by(Account.account_no)).all()
     payments = []
     for account_id, account_no, issued_on, due in issued:
-        habit, stops_at = habits[account_id]
+        habit, stops_at = county.habits[account_id]
         day = _pay_day(habit, stops_at, n, issued_on, due, rng)
         if day is None:
             continue
@@ -235,16 +247,17 @@ def _pay_day(habit: str, stops_at: int, n: int, issued_on: date, due: date, rng:
     return issued_on + timedelta(days=rng.randint(1, max(1, (due - issued_on).days)))
 
 
-def _take(db: Session, due: _Due, rng: random.Random, desk: _Desk, pay: Pay, receipt_max_fen: int) -> int:
+def _take(db: Session, county: _County, due: _Due) -> int:
     """Pay what the account owes then (half of it in whole yuan, for a part payer), in receipts of
     at most ``receipt_max_fen``; returns how many receipts."""
-    method = rng.choice(("cash", "card"))
+    method = county.rng.choice(("cash", "card"))
     owed = -ledger.balance_fen(db, ledger.customer_code(due.account_no))
     amount = owed // 200 * 100 if due.half else owed
     receipts = 0
     while amount >= 100:  # the counter takes at least 1 元
-        part = min(amount, receipt_max_fen)
-        pay(db, Payment(due.at, due.account_no, part, method, f"{rng.getrandbits(64):016X}", desk.cashier_id))
+        part = min(amount, county.receipt_max_fen)
+        county.pay(db, Payment(due.at, due.account_no, part, method, f"{county.rng.getrandbits(64):016X}",
+                               county.desk.cashier_id))
         amount -= part
         receipts += 1
     return receipts
