@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select
 from sqlmodel import Session
 
 from billing import ledger
@@ -206,13 +206,73 @@ def reallocate_many(session: Session, account_ids: list[int], *, at: datetime) -
     rows = []
     for account_id in sorted(ledger_ids):
         rows += _difference(account_id, have[account_id], replay(histories[account_id]), at)
+    _insert(db, rows, at)
+    return len(rows)
+
+
+def _insert(db, rows: list[dict], at: datetime) -> None:
     if len(rows) > 1:  # by COPY on PostgreSQL: many accounts' rows at once
         stamp = timestamp_value(db, at)
         bulk_insert(db, _a, _COLUMNS, [(*(row[name] for name in _COLUMNS[:-2]), row["paid_on"].isoformat(), stamp)
                                        for row in rows])
     elif rows:
         db.execute(_INSERT, rows)
+
+
+@dataclass(frozen=True)
+class NewDebit:
+    """A non-bill debit just posted to a customer balance that held credit (owing nothing)."""
+
+    account_id: int
+    ledger_id: int
+    transfer_id: int
+    amount_fen: int
+    on: date
+
+
+# A balance's credits that some of is not allocated yet, newest first, with what is left of each.
+_allocated = select(func.coalesce(func.sum(_a.c.amount_fen), 0)).where(_a.c.credit_transfer_id == _t.c.id)
+_UNALLOCATED = (
+    select(_t.c.credit_id, _t.c.id, _t.c.business_date, (_t.c.amount_fen - _allocated.scalar_subquery()).label("left"))
+    .outerjoin(_issued, _issued.c.transfer_id == _t.c.id)
+    .where(_t.c.credit_id.in_(bindparam("ledger_ids", expanding=True)),
+           or_(_issued.c.id.is_(None), _issued.c.state != CANCELLED),
+           ~exists().where(_cancelled.c.cancel_transfer_id == _t.c.id))
+    .order_by(_t.c.id.desc())
+)
+
+
+def take_credit(session: Session, debits: list[NewDebit], *, at: datetime) -> int:
+    """The rows ``reallocate`` would write for new non-bill debits on balances in credit, without
+    replaying their histories: such a debit takes the unallocated credit newest first (``replay``),
+    and while the stored allocation is current (every posting keeps it so) what is unallocated of
+    each credit is its amount less its rows.  The daily settlement's path: one statement for a
+    chunk of accounts, however long their histories.  Returns how many rows were written."""
+    if not debits:
+        return 0
+    db = session.connection()
+    left: dict[int, list] = {}
+    for ledger_id, transfer_id, on, amount in db.execute(_UNALLOCATED, {"ledger_ids": [d.ledger_id for d in debits]}):
+        if amount > 0:
+            left.setdefault(ledger_id, []).append([transfer_id, on, amount])
+    rows = []
+    for debit in sorted(debits, key=lambda d: d.transfer_id):
+        wanted = debit.amount_fen
+        for credit in left.get(debit.ledger_id, []):
+            if not wanted:
+                break
+            amount = min(wanted, credit[2])
+            if amount:
+                credit[2] -= amount
+                wanted -= amount
+                rows.append(_row(debit.account_id, credit[0], debit.transfer_id, None, amount,
+                                 max(_day(credit[1]), debit.on), at))
+    _insert(db, rows, at)
     return len(rows)
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _difference(account_id: int, have: dict[tuple[int, int], list], wanted: dict[tuple[int, int], Share],

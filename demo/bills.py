@@ -4,8 +4,10 @@ county does it, so that bills, arrears, aging and the held-bill desk have a hist
 Month by month (``_month``): the bill run on the 3rd of the next month (``run_bills``), the reviewer
 approving what it held at the held-bill desk (``bill_review.approve``), then the post-paid 户号
 paying at the counter as each one's habit says: on time, late, half of what it owes, or not at all
-(some from the start, some from a month on).  Prepaid 户号 are not billed (the daily settlement
-charges them).  The last month is billed on the demo's day, after the day's read checks: the
+(some from the start, some from a month on).  Prepaid 户号 are not billed: each morning the daily
+settlement charges them the day before (``settle_day``), and a 户号 whose balance fell below its
+threshold tops up at the counter that day, most at once, a few only once they are well below zero
+(so the demo has ``balance_low`` and ``balance_negative`` events and 户号 to cut off).  The last month is billed on the demo's day, after the day's read checks: the
 reviewer first estimates (估抄) the misread month-end reads the checks found, approves the bills held
 only for their size, and leaves the bills held on a read in the queue.
 
@@ -26,12 +28,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from billing import bill_review, ledger, review_actions
-from billing.accounts import POSTPAID, Account
+from billing.accounts import POSTPAID, PREPAID, Account
 from billing.bill_drafts import FIRST, HIGH
 from billing.bill_records import CANCELLED, HELD, ISSUED, Bill
 from billing.bill_run import BILL_REVIEW, run_bills
 from billing.bill_status import BUCKETS, OVERDUE, PAID, BillStatus, aging, bill_statuses
 from billing.clock import beijing_date, from_beijing
+from billing.daily_settlement import settle_day
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError
 from billing.read_rules import ReadRules
@@ -51,6 +54,10 @@ OFTEN_LATE = 8  # percent of months a prompt payer pays late all the same
 
 PROMPT, LATE, PART, STOPS, NEVER = "prompt", "late", "part", "stops", "never"
 HABITS = {PROMPT: 55, LATE: 18, PART: 10, STOPS: 10, NEVER: 7}  # percent of post-paid 户号
+SETTLE_HOUR = 1  # the daily settlement of yesterday, 01:00 Beijing
+TOP_UP_FEN = (10000, 20000, 30000)  # a prepaid top-up: this much above what the balance lacks
+LAPSES = 15  # percent of prepaid 户号 that top up only once their balance is below ...
+LAPSE_FEN = -5000  # ... minus 50 元
 # The demo logins' post-paid 户号: the first owes (overdue, part paid), the second pays on time.
 LOGIN_HABITS = {FIRST_LOGIN: PART, SECOND_LOGIN: PROMPT}
 
@@ -79,6 +86,10 @@ class DemoBills:
     payments: int = 0
     states: Counter = field(default_factory=Counter)  # paid_on_time, paid_late, part_paid, overdue, not_due
     past_due_fen: dict[str, int] = field(default_factory=dict)  # aging buckets over every account
+    settled_days: int = 0  # prepaid 户号-days charged by the daily settlement
+    low: int = 0  # balance_low events
+    negative: int = 0  # balance_negative events
+    top_ups: int = 0  # prepaid counter receipts
     estimated: int = 0  # month-end reads the reviewer estimated before the last run
     found: dict[str, int] = field(default_factory=dict)  # the read checks of the demo's day
 
@@ -106,6 +117,7 @@ class _County:
     rng: random.Random
     desk: _Desk
     habits: dict[int, tuple[str, int]]  # account id -> (habit, the month a STOPS payer stops)
+    top_up_below: dict[int, int]  # prepaid account id -> the balance under which it tops up
     pay: Pay
     receipt_max_fen: int
     result: DemoBills
@@ -118,14 +130,16 @@ def add_bills(engine: Engine, *, seed: int, now: datetime, first_read: date, pay
     rng = random.Random(f"bills:{seed}")
     periods = _finished_months(first_read, beijing_date(now))
     runs = [_run_at(period) for period in periods[:-1]] + [now]
-    county = _County(engine, rng, _desk(engine), _habits(engine, rng, len(periods)), pay, receipt_max_fen,
-                     DemoBills(months=[f"{year}-{month:02d}" for year, month in periods]))
+    county = _County(engine, rng, _desk(engine), _habits(engine, rng, len(periods)), _top_up_below(engine, rng), pay,
+                     receipt_max_fen, DemoBills(months=[f"{year}-{month:02d}" for year, month in periods]))
+    for day in day_range(first_read + timedelta(days=1), beijing_date(runs[0]) - timedelta(days=1)):
+        _prepaid_morning(county, day, now)
     for n, period in enumerate(periods):
         last = n == len(periods) - 1
         if last:
             county.result.found = find_trouble(engine, rules=rules, first_read=first_read, now=now)
             county.result.estimated = _estimate_month_end(engine, period, county.desk, now)
-        _month(county, period, n, run_at=runs[n], until=now if last else runs[n + 1], approve_all=not last)
+        _month(county, period, n, run_at=runs[n], until=now if last else runs[n + 1], approve_all=not last, now=now)
     _states(engine, beijing_date(now), county.result)
     return county.result
 
@@ -173,10 +187,9 @@ def _habits(engine, rng: random.Random, months: int) -> dict[int, tuple[str, int
 
 
 def _month(county: _County, period: tuple[int, int], n: int, *, run_at: datetime, until: datetime,
-           approve_all: bool) -> None:
-    """One month of the county's billing: the run, the review, then day by day the payments up to
-    ``until`` (the next month's run).  A step of each run (posting late fees) is one call before
-    ``run_bills``; a step of each day (the prepaid settlement) one call at the top of the day loop."""
+           approve_all: bool, now: datetime) -> None:
+    """One month of the county's billing: the run, the review, then day by day the prepaid morning
+    and the payments up to ``until`` (the next month's run, whose day the next month goes on from)."""
     run = run_bills(county.engine, period, now=run_at)
     county.result.not_billed.update(run.not_billed)
     _review(county.engine, county.desk, at=min(run_at + REVIEW_AFTER, until) if approve_all else run_at,
@@ -184,11 +197,42 @@ def _month(county: _County, period: tuple[int, int], n: int, *, run_at: datetime
     dues: dict[date, list[_Due]] = {}
     for due in sorted(_payments(county, period, n, until), key=lambda d: (d.at, d.account_no)):
         dues.setdefault(beijing_date(due.at), []).append(due)
-    for day in day_range(beijing_date(run_at), beijing_date(until)):
+    for day in day_range(beijing_date(run_at), beijing_date(until) - timedelta(days=0 if until == now else 1)):
+        _prepaid_morning(county, day, now)
         if day in dues:
             with unit_of_work(county.engine) as db:  # the counter's day
                 for due in dues[day]:
                     county.result.payments += _take(db, county, due)
+
+
+def _top_up_below(engine, rng: random.Random) -> dict[int, int]:
+    with read_session(engine) as db:
+        prepaid = db.execute(select(Account.id, Account.balance_low_fen).where(Account.regime == PREPAID)
+                             .order_by(Account.account_no)).all()
+    return {account_id: LAPSE_FEN if rng.randrange(100) < LAPSES else low for account_id, low in prepaid}
+
+
+def _prepaid_morning(county: _County, day: date, now: datetime) -> None:
+    """Yesterday settled at 01:00, then the prepaid 户号 under their line top up at the counter."""
+    settled = settle_day(county.engine, day - timedelta(days=1),
+                         now=min(from_beijing(datetime.combine(day, time(SETTLE_HOUR))), now))
+    county.result.settled_days += settled.charged
+    county.result.low += settled.low
+    county.result.negative += settled.negative
+    with unit_of_work(county.engine) as db:
+        ids = list(county.top_up_below)
+        balances = ledger.customer_balances(db, ids)
+        numbers = dict(db.execute(select(Account.id, Account.account_no).where(Account.id.in_(ids))).all())
+        for account_id in ids:
+            if balances.get(account_id, 0) >= county.top_up_below[account_id]:
+                continue
+            at = from_beijing(datetime.combine(day, time(10)) + timedelta(minutes=county.rng.randrange(8 * 60)))
+            if at >= now:
+                continue
+            amount = -min(0, balances.get(account_id, 0)) + county.rng.choice(TOP_UP_FEN)
+            county.pay(db, Payment(at, numbers[account_id], amount, county.rng.choice(("cash", "card")),
+                                   f"{county.rng.getrandbits(64):016X}", county.desk.cashier_id))
+            county.result.top_ups += 1
 
 
 def _review(engine, desk: _Desk, *, at: datetime, approve_all: bool) -> None:

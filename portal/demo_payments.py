@@ -38,4 +38,6 @@ def bills_line(billed: DemoBills) -> str:
     months = f"{billed.months[0]}..{billed.months[-1]}" if billed.months else "no month"
     return (f"demo bills {months}: {billed.issued} issued ({states}), {billed.held} held in the review queue "
             f"(after the reviewer estimated {billed.estimated} misread month-end reads), {billed.payments} counter receipts; "
+            f"prepaid: {billed.settled_days} days settled, {billed.top_ups} top-ups, {billed.low} balance_low and "
+            f"{billed.negative} balance_negative events; "
             f"past due by days (元): {aging}; not billed: {skipped}")

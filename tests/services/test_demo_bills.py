@@ -3,6 +3,7 @@ run, reviewed and paid at the counter; bills in every state, a held bill left in
 balance explained by its opening balance, bills and payments; the same seed gives the same bills."""
 
 import hashlib
+import shutil
 from collections import Counter
 from datetime import date
 
@@ -10,26 +11,51 @@ import pytest
 from sqlalchemy import func, select, text
 
 import migrations
-from billing import ledger
+from billing import allocation, ledger
 from billing.accounts import POSTPAID, PREPAID, Account
 from billing.bill_records import HELD, ISSUED, Bill
 from billing.bill_run import BILL_REVIEW
 from billing.bill_status import OVERDUE, PAID, PART_PAID, UNPAID, bill_statuses, position
-from billing.clock import beijing_date
-from billing.db import make_engine, read_session
+from billing.daily_settlement_records import DailySettlement
+from billing.clock import FixedClock, beijing_date
+from billing.db import make_engine, read_session, unit_of_work
+from billing.events import Event
 from billing.ledger import LedgerAccount, Transfer
 from billing.review import open_items
 from billing.residents import Binding, Resident
 from demo.county import FIRST_LOGIN, SECOND_LOGIN, load_demo_county
 from portal.demo_payments import bills_line, load_demo_bills
+from tests.conftest import DATABASES, START, truncate_all
 
 ACCOUNTS = 60
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def demo(request, tmp_path_factory):
+    """One billed county per database for the whole module (a load takes tens of seconds); the tests
+    only read it."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("demo_bills") / "dianfei.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+    now = FixedClock(START)()
+    county = load_demo_county(engine, accounts=ACCOUNTS, now=now)
+    try:
+        yield engine, load_demo_bills(engine, seed=2026, now=now, first_read=county.first_read)
+    finally:
+        truncate_all(engine) if request.param == "postgresql" else engine.dispose()
+
+
 @pytest.fixture
-def billed(engine, clock):
-    county = load_demo_county(engine, accounts=ACCOUNTS, now=clock())
-    return load_demo_bills(engine, seed=2026, now=clock(), first_read=county.first_read)
+def engine(demo):
+    return demo[0]
+
+
+@pytest.fixture
+def billed(demo):
+    return demo[1]
 
 
 def _bills_by_month(db) -> Counter:
@@ -133,7 +159,7 @@ def _digest(engine) -> str:
 def _load(tmp_path, name: str, seed: int, clock):
     engine = make_engine(f"sqlite:///{tmp_path / name}")
     migrations.upgrade(engine)
-    county = load_demo_county(engine, accounts=30, seed=seed, now=clock())
+    county = load_demo_county(engine, accounts=15, seed=seed, now=clock())
     billed = load_demo_bills(engine, seed=seed, now=clock(), first_read=county.first_read)
     return engine, billed
 
@@ -159,3 +185,21 @@ def test_the_demo_logins_show_arrears_and_a_clean_record(engine, clock, billed):
     assert states[FIRST_LOGIN][OVERDUE] >= 1
     assert set(states[SECOND_LOGIN]) <= {PAID, UNPAID} and states[SECOND_LOGIN][PAID] >= 12
 
+
+
+def test_prepaid_accounts_are_settled_daily_top_up_and_their_allocation_is_current(engine, clock, billed):
+    """Every prepaid 户号 charged day by day since the county's first day, topped up at the counter when
+    low (a few only once below zero), with low and negative balances on record; the allocation the
+    settlement wrote day by day is what a replay of each whole history gives."""
+    assert billed.settled_days > 0 and billed.top_ups > 0 and billed.low > 0 and billed.negative > 0
+    with unit_of_work(engine) as db:
+        prepaid = db.execute(select(Account.id, Account.account_no).where(Account.regime == PREPAID)).all()
+        days = dict(db.execute(select(DailySettlement.account_id, func.count()).group_by(DailySettlement.account_id)).all())
+        assert sum(days.values()) == billed.settled_days
+        # all but a few (a meter whose reads stop, one taken off) every day since the first
+        assert sum(days.get(account_id, 0) >= 300 for account_id, _ in prepaid) >= 0.8 * len(prepaid)
+        kinds = Counter(db.execute(select(Event.kind).where(Event.kind.in_(("balance_low", "balance_negative"))))
+                        .scalars())
+        assert kinds == Counter({"balance_low": billed.low, "balance_negative": billed.negative})
+        assert [account_no for account_id, account_no in prepaid if allocation.reallocate(db, account_id, at=clock())] == []
+        assert ledger.check_invariants(db) == []
