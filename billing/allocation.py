@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select
 from sqlmodel import Session
 
 from billing import ledger
 from billing.bill_records import CANCELLED, Allocation, Bill
+from billing.db import among
 from billing.errors import NotFound
 from billing.ledger import LedgerAccount, Posted, Posting, Transfer
 
@@ -226,3 +227,59 @@ def allocated(session: Session, account_id: int, *, on: date | None = None) -> t
         by_credit[credit_id] = by_credit.get(credit_id, 0) + fen
         by_debit[debit_id] = by_debit.get(debit_id, 0) + fen
     return by_credit, by_debit
+
+
+@dataclass(frozen=True)
+class IntoCredit:
+    """A bill just posted (transfer ``transfer_id``, business date ``on``) onto a balance that held
+    ``balance_fen`` > 0 of credit before it."""
+
+    account_id: int
+    ledger_id: int
+    balance_fen: int
+    transfer_id: int
+    bill_id: int
+    amount_fen: int
+    on: date
+
+
+def bills_into_credit(session: Session, bills: list[IntoCredit], *, at: datetime) -> None:
+    """``after_posting`` for many bills at once (the bill run's): on a balance in credit nothing is
+    owed, so ``replay`` pays the new bill from the unallocated credits, oldest first.  Those are read
+    for all the balances in one query; a balance whose unallocated credits do not add up to it is
+    replayed in full instead (``reallocate``)."""
+    if not bills:
+        return
+    left = _unallocated(session, [bill.ledger_id for bill in bills])
+    rows = []
+    for bill in bills:
+        credits = left.get(bill.ledger_id, [])
+        if sum(credit.left_fen for credit in credits) != bill.balance_fen:
+            reallocate(session, bill.account_id, at=at)
+            continue
+        owed = bill.amount_fen
+        for credit in credits:
+            if not owed:
+                break
+            amount = min(owed, credit.left_fen)
+            owed -= amount
+            rows.append(_row(bill.account_id, credit.transfer_id, bill.transfer_id, bill.bill_id, amount,
+                             max(credit.on, bill.on), at))
+    if rows:
+        session.connection().execute(_INSERT, rows)
+
+
+def _unallocated(session: Session, ledger_ids: list[int]) -> dict[int, list[_Credit]]:
+    """The credits of each balance with fen not allocated yet, in ledger order (cancelled bills and
+    their reversals left out, as ``replay`` leaves them out)."""
+    left = _t.c.amount_fen - func.coalesce(func.sum(_a.c.amount_fen), 0)
+    query = (select(_t.c.credit_id, _t.c.id, left, _t.c.business_date)
+             .outerjoin(_a, _a.c.credit_transfer_id == _t.c.id)
+             .where(among(session, _t.c.credit_id, ledger_ids),
+                    ~exists().where(_issued.c.transfer_id == _t.c.id, _issued.c.state == CANCELLED),
+                    ~exists().where(_cancelled.c.cancel_transfer_id == _t.c.id))
+             .group_by(_t.c.id).having(left > 0).order_by(_t.c.id))
+    credits: dict[int, list[_Credit]] = {}
+    for ledger_id, transfer_id, fen, on in session.execute(query):
+        credits.setdefault(ledger_id, []).append(_Credit(transfer_id, int(fen), on))
+    return credits
