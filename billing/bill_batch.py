@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlmodel import Session
 
 from billing import bills, ledger
@@ -26,7 +26,7 @@ from billing.bill_drafts import Made
 from billing.bill_records import HELD, ISSUED, Bill, BillLine
 from billing.bill_run_records import RUN_HELD, RUN_ISSUED, BillRunAccount
 from billing.clock import beijing_date
-from billing.db import among, insert_ignoring_duplicates
+from billing.db import among, bulk_insert, insert_ignoring_duplicates, timestamp_value
 from billing.errors import InvalidInput
 from billing.events import Event
 from billing.ledger import LedgerAccount, Transfer
@@ -62,10 +62,9 @@ def write(session: Session, billed: Sequence[Billed], start: date, *, now: datet
     for n, transfer_id in zip(posted, transfer_ids):
         rows[n]["transfer_id"] = transfer_id
     before = _post(session, list(zip(transfer_ids, postings)), [one.account.id for one in billed], now)
-    db = session.connection()
-    db.execute(insert(Bill.__table__), rows)
-    db.execute(insert(BillLine.__table__), [_line(bill_id, position, line) for one, bill_id in zip(billed, bill_ids)
-                                            for position, line in enumerate(one.made.draft.lines, start=1)])
+    _insert(session, Bill.__table__, rows)
+    _insert(session, BillLine.__table__, [_line(bill_id, position, line) for one, bill_id in zip(billed, bill_ids)
+                                          for position, line in enumerate(one.made.draft.lines, start=1)])
     _allocate(session, [(billed[n].account.id, rows[n], posting) for n, posting in zip(posted, postings)], before, now)
     _after_bills(session, billed, rows, start, now)
 
@@ -87,25 +86,23 @@ def _allocate(session: Session, posted: list[tuple[int, dict, ledger.Posting]], 
 
 def _after_bills(session: Session, billed: Sequence[Billed], rows: list[dict], start: date, now: datetime) -> None:
     """The events of the issued bills, the run rows, the carried estimates, the review items of the held."""
-    db = session.connection()
     issued = [(one, row) for one, row in zip(billed, rows) if row["state"] == ISSUED]
-    if issued:
-        db.execute(insert(Event.__table__), [
-            {"kind": bills.BILL_ISSUED, "account_id": one.account.id, "created_at": now,
-             "payload": json.dumps(bills.issued_payload(SimpleNamespace(**row), one.account.account_no), ensure_ascii=False,
-                                   default=str)} for one, row in issued])
+    _insert(session, Event.__table__, [
+        {"kind": bills.BILL_ISSUED, "account_id": one.account.id, "created_at": now,
+         "payload": json.dumps(bills.issued_payload(SimpleNamespace(**row), one.account.account_no), ensure_ascii=False,
+                               default=str)} for one, row in issued])
     # A plain insert: a second run racing this one fails on the primary key and rolls its chunk back.
-    db.execute(insert(BillRunAccount.__table__), [
+    _insert(session, BillRunAccount.__table__, [
         {"period_start": start, "account_id": one.account.id, "bill_id": row["id"], "energy_wh": one.made.energy_wh,
          "outcome": RUN_HELD if one.made.holds else RUN_ISSUED, "created_at": now} for one, row in zip(billed, rows)])
     carried = [{"carry_id": carry_id, "bill_id": row["id"]} for one, row in zip(billed, rows)
                for carry_id in one.made.carry_ids]
     if carried:
-        db.execute(_CARRY, carried)
+        session.connection().execute(_CARRY, carried)
     held = [(one, row) for one, row in zip(billed, rows) if one.made.holds]
     if held:
-        db.execute(insert_ignoring_duplicates(session, ReviewItem.__table__, ["key"]), [_item(one, row, start, now)
-                                                                                         for one, row in held])
+        session.connection().execute(insert_ignoring_duplicates(session, ReviewItem.__table__, ["key"]),
+                                     [_item(one, row, start, now) for one, row in held])
 
 
 _carry = EstimateCarry.__table__
@@ -153,9 +150,39 @@ def _reserve(session: Session, model, count: int) -> list[int]:
 
 _accounts = LedgerAccount.__table__
 _CUSTOMER = ledger.customer_code("")
-_MOVE = (update(_accounts).where(_accounts.c.id == bindparam("ledger_id"))
-         .values(debits_fen=_accounts.c.debits_fen + bindparam("debits", type_=BigInteger),
-                 credits_fen=_accounts.c.credits_fen + bindparam("credits", type_=BigInteger)))
+
+
+def _add_to_totals(session: Session, moves: list[tuple[int, int, int]]) -> None:
+    """Add (ledger id, debits, credits) to the ledger accounts' cached totals: one statement on
+    PostgreSQL (the moves as arrays), a raw executemany on SQLite."""
+    db = session.connection()
+    if db.dialect.name == "postgresql":
+        db.exec_driver_sql("UPDATE ledger_account AS a SET debits_fen = a.debits_fen + m.debits, "
+                           "credits_fen = a.credits_fen + m.credits "
+                           "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS m(id, debits, credits) "
+                           "WHERE a.id = m.id", tuple(map(list, zip(*moves))))
+    else:
+        db.exec_driver_sql("UPDATE ledger_account SET debits_fen = debits_fen + ?, credits_fen = credits_fen + ? "
+                           "WHERE id = ?", [(debits, credits, ledger_id) for ledger_id, debits, credits in moves])
+
+
+def _insert(session: Session, table, rows: list[dict]) -> None:
+    """Plain rows through ``billing.db.bulk_insert`` (COPY on PostgreSQL, executemany on SQLite),
+    dates and instants as the text it takes."""
+    if not rows:
+        return
+    db = session.connection()
+    texts: dict = {}
+
+    def raw(value):
+        if isinstance(value, date):  # an instant too
+            if value not in texts:
+                texts[value] = timestamp_value(db, value) if isinstance(value, datetime) else value.isoformat()
+            return texts[value]
+        return value
+
+    columns = list(rows[0])
+    bulk_insert(db, table, columns, [tuple(raw(row[column]) for column in columns) for row in rows])
 
 
 def _post(session: Session, postings: list[tuple[int, ledger.Posting]], account_ids: list[int],
@@ -184,10 +211,8 @@ def _post(session: Session, postings: list[tuple[int, ledger.Posting]], account_
         row = found[code]
         if row.debits_fen + debits > MAX_FEN or row.credits_fen + credits > MAX_FEN:
             raise InvalidInput("amount_fen", f"the bills would take the posted totals of {code} beyond {MAX_FEN} fen")
-    db = session.connection()
-    db.execute(_MOVE, [{"ledger_id": found[code].id, "debits": debits, "credits": credits}
-                       for code, (debits, credits) in sorted(moves.items(), key=lambda item: found[item[0]].id)])
-    db.execute(insert(Transfer.__table__), [
+    _add_to_totals(session, sorted((found[code].id, debits, credits) for code, (debits, credits) in moves.items()))
+    _insert(session, Transfer.__table__, [
         {"id": transfer_id, "key": posting.key, "debit_id": found[posting.debit].id,
          "credit_id": found[posting.credit].id, "amount_fen": posting.amount_fen, "code": posting.code,
          "memo": posting.memo[:200], "posted_at": now, "business_date": posting.business_date}
