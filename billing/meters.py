@@ -82,6 +82,9 @@ def energy(session: Session, account_id: int, start: date, end: date) -> Energy:
                    start, end)
 
 
+_REGISTER_COLUMNS = tuple((name, f"{name}_wh") for name in REGISTERS)
+
+
 def measure(spans: Iterable, read_on: Callable[[int, date], Read | None], start: date, end: date) -> Energy:
     """``energy`` from given installations (anything with meter_id, multiplier, installed_on and
     removed_on, in installation order) and their valid reads, ``read_on(meter_id, day)``: the bill
@@ -94,8 +97,8 @@ def measure(spans: Iterable, read_on: Callable[[int, date], Read | None], start:
             continue
         begin, finish = _boundary(read_on, installation, first), _boundary(read_on, installation, last)
         total += (finish.total_wh - begin.total_wh) * installation.multiplier
-        for name in REGISTERS:
-            before, after = getattr(begin, f"{name}_wh"), getattr(finish, f"{name}_wh")
+        for name, column in _REGISTER_COLUMNS:
+            before, after = getattr(begin, column), getattr(finish, column)
             if before is not None and after is not None:
                 registers[name] = registers.get(name, 0) + (after - before) * installation.multiplier
         estimated = estimated or "estimated" in (begin.source, finish.source)
