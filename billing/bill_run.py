@@ -3,11 +3,16 @@ one district, gets its bill, issued at once or held for review.
 
 Prepaid (智能交费) accounts are not billed here: they are charged day by day by the daily settlement.
 
-Crash-safe and idempotent by construction: accounts are billed in chunks, each chunk one
-transaction that writes the bills together with their rows in ``bill_run_account`` (primary key
-account and period).  A run killed anywhere loses at most the chunk in flight, which rolls back
-whole; any rerun bills only the accounts without a row, in the same order, so the end state is the
-one a single clean run leaves.  An account that cannot be billed yet (a missing read, a use its
+Set-based: a chunk of accounts is one transaction that locks them, reads their facts with a few set
+queries (``billing.bill_facts``), drafts each bill with the pure half of ``billing.bill_drafts``
+(pricing through a ``QuoteCache``), and writes the bills and everything issuing them writes a
+table at a time (``billing.bill_batch``): the same rows as ``bills.create`` account by account.
+Another per-chunk step (posting late fees, say) is one more call in ``_bill_chunk``.
+
+Crash-safe and idempotent by construction: each chunk writes the bills together with their rows
+in ``bill_run_account`` (primary key account and period).  A run killed anywhere loses at most the
+chunk in flight, which rolls back whole; any rerun bills only the accounts without a row, in the
+same order, so the end state is the one a single clean run leaves.  An account that cannot be billed yet (a missing read, a use its
 tariff cannot price) gets no row and is counted by reason; the next run tries it again.
 """
 
