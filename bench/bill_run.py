@@ -87,21 +87,20 @@ def generate(engine, accounts: int, month: date, now: datetime) -> None:
         bulk_insert(connection, MeterInstallation.__table__, [
             "id", "account_id", "meter_id", "multiplier", "installed_on", "reason", "recorded_at"],
             [(n, n, n, 1, opened.isoformat(), "开户", at) for n in range(1, accounts + 1)])
-        bulk_insert(connection, Read.__table__, ["meter_id", "read_on", "source", "total_wh", "received_at", "status",
-                                                 "note"],
-                    [(n, day.isoformat(), "ami", _register(n, day), at, "valid", "")
-                     for day in days for n in range(1, accounts + 1)])
-        credited = [(n, 10_000 + n * 37 % 40_000) for n in range(1, accounts + 1) if n % 5 == 0]
+        for day in days:
+            bulk_insert(connection, Read.__table__, ["meter_id", "read_on", "source", "total_wh", "received_at",
+                                                     "status", "note"],
+                        [(n, day.isoformat(), "ami", _register(n, day), at, "valid", "") for n in range(1, accounts + 1)])
+        credited = {n: 10_000 + n * 37 % 40_000 for n in range(1, accounts + 1) if n % 5 == 0}
         bulk_insert(connection, LedgerAccount.__table__, ["id", "code", "kind", "account_id", "debits_fen", "credits_fen"],
-                    [(opening_id + n, f"customer:{n:010d}", "liability", n, 0, dict(credited).get(n, 0))
+                    [(opening_id + n, f"customer:{n:010d}", "liability", n, 0, credited.get(n, 0))
                      for n in range(1, accounts + 1)])
         bulk_insert(connection, Transfer.__table__, ["key", "debit_id", "credit_id", "amount_fen", "code", "memo",
                                                      "posted_at", "business_date"],
                     [(f"opening:{n:010d}", opening_id, opening_id + n, fen, "opening", "", at,
-                      beijing_date(now).isoformat()) for n, fen in credited])
+                      beijing_date(now).isoformat()) for n, fen in credited.items()])
         opening = LedgerAccount.__table__
-        connection.execute(opening.update().where(opening.c.id == opening_id)
-                           .values(debits_fen=sum(fen for _, fen in credited)))
+        connection.execute(opening.update().where(opening.c.id == opening_id).values(debits_fen=sum(credited.values())))
     if engine.dialect.name == "postgresql":  # ids given above: move the sequences past them
         with engine.begin() as connection:
             for table in ("district", "customer", "meter", "account", "meter_installation", "ledger_account"):
