@@ -21,7 +21,7 @@ from billing.bill_records import CANCELLED, Bill
 from billing.bill_run_records import BillRunAccount
 from billing.db import among
 from billing.errors import BillingError
-from billing.meters import MeterInstallation, measure
+from billing.meters import MeterInstallation, ReadMissing, measure
 from billing.reads import VALID, EstimateCarry, Read
 from billing.review import OPEN, READ_FINDING, ReviewItem
 
@@ -45,29 +45,30 @@ def chunk_facts(session: Session, account_ids: list[int], start: date, after: da
     spans = _spans(session, account_ids)
     january = date(start.year, 1, 1)
     reads = _reads(session, spans, {january, start, after})
-    read_on = lambda meter_id, day: reads.get((meter_id, day))  # noqa: E731
-    facts, errors, year_before, missing_year = {}, {}, {}, []
+
+    def read_on(meter_id: int, day: date):
+        return reads.get((meter_id, day))
+
+    used, year_before, errors = {}, {}, {}
     for account in accounts:
         served = spans.get(account.id, [])
         try:
-            used = measure(served, read_on, start, after)
+            used[account.id] = measure(served, read_on, start, after)
         except BillingError as error:
             errors[account.id] = error
             continue
         try:
             year_before[account.id] = measure(served, read_on, january, start)
-        except BillingError:
+        except ReadMissing:
             year_before[account.id] = None
-            missing_year.append(account.id)
-        facts[account.id] = used
+    missing_year = [account_id for account_id, energy in year_before.items() if energy is None]
     billed = _year_billed(session, missing_year, start) if missing_year else {}
     carries, earlier = _carries(session, account_ids), _earlier(session, account_ids, start)
     findings = _open_findings(session, account_ids)
-    for account_id, used in facts.items():
-        facts[account_id] = Facts(last_removed([span.removed_on for span in spans[account_id]]), used,
-                                  year_before[account_id], billed.get(account_id, 0),
-                                  tuple(carries.get(account_id, ())), tuple(earlier.get(account_id, ())),
-                                  findings.get(account_id, 0))
+    facts = {account_id: Facts(last_removed([span.removed_on for span in spans[account_id]]), energy,
+                               year_before[account_id], billed.get(account_id, 0), tuple(carries.get(account_id, ())),
+                               tuple(earlier.get(account_id, ())), findings.get(account_id, 0))
+             for account_id, energy in used.items()}
     return Chunk(accounts, facts, errors)
 
 
