@@ -4,7 +4,7 @@ for the bill run, writing the very rows the single-account path writes, a table 
 Ids are reserved up front (SQLite: after the largest, under the write lock the transaction
 holds; PostgreSQL: from the table's sequence), so that transfers can be inserted before the bills
 that name them and no row is written twice: the bills, their lines, the ``bill:<id>`` transfers
-with the balances they move (the ledger's cached totals, one UPDATE per ledger account), the
+with the balances they move (the ledger's cached totals, locked and moved once per chunk), the
 allocation of credit already on a balance, ``bill_issued`` events, the run rows, the carried
 estimates and the review items of held bills.
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlmodel import Session
@@ -32,7 +32,7 @@ from billing.events import Event
 from billing.ledger import LedgerAccount, Transfer
 from billing.money import MAX_FEN
 from billing.reads import EstimateCarry
-from billing.review import OPEN, ReviewItem, item_key
+from billing.review import ReviewItem, item_row
 
 BILL_REVIEW = "bill"  # the review queue's kind for a held bill
 
@@ -110,15 +110,10 @@ _CARRY = update(_carry).where(_carry.c.id == bindparam("carry_id")).values(carri
 
 
 def _item(one: Billed, row: dict, start: date, now: datetime) -> dict:
-    """``review.open_item``'s row for a held bill."""
+    """The review item of a held bill, as the single-account run opened it."""
     account, made = one.account, one.made
-    return {"key": item_key(BILL_REVIEW, made.holds[0], start, account_id=account.id), "kind": BILL_REVIEW,
-            "rule": made.holds[0], "account_id": account.id, "meter_id": None, "district_id": account.district_id,
-            "read_id": None, "subject_on": start,
-            "detail": json.dumps({"bill_id": row["id"], "rules": list(made.holds), **made.detail}, ensure_ascii=False,
-                                 default=str),
-            "status": OPEN, "opened_at": now, "assigned_to": None, "resolved_at": None, "resolved_by": None,
-            "action": None, "reason": ""}
+    return item_row(kind=BILL_REVIEW, rule=made.holds[0], subject_on=start, at=now, account_id=account.id,
+                    district_id=account.district_id, detail={"bill_id": row["id"], "rules": list(made.holds), **made.detail})
 
 
 def _bill(draft: bills.Draft, bill_id: int, total: int, now: datetime, issue_on: date, number: str | None) -> dict:
