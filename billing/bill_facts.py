@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
 
 from sqlalchemy import String, func, select, type_coerce
 from sqlmodel import Session
@@ -22,6 +21,7 @@ from billing.bill_run_records import BillRunAccount
 from billing.db import among
 from billing.errors import BillingError
 from billing.meters import MeterInstallation, ReadMissing, measure
+from billing.read_history import Point
 from billing.reads import VALID, EstimateCarry, Read
 from billing.review import OPEN, READ_FINDING, ReviewItem
 
@@ -91,29 +91,19 @@ def _spans(session: Session, account_ids: list[int]) -> dict[int, list]:
     return spans
 
 
-def _reads(session: Session, spans: dict[int, list], days: set[date]) -> dict[tuple[int, date], object]:
+def _reads(session: Session, spans: dict[int, list], days: set[date]) -> dict[tuple[int, date], Point]:
     """The valid reads of the chunk's meters on the days ``measure`` may ask for: the period
     boundaries and the days a meter came on or off."""
     meters = {span.meter_id for served in spans.values() for span in served}
     days |= {day for served in spans.values() for span in served for day in (span.installed_on, span.removed_on) if day}
     r = Read
     # The day as text (SQLite's Date processing costs more than the rest of the row), read back once per day.
-    rows = session.execute(select(r.meter_id, type_coerce(r.read_on, String), r.total_wh, r.sharp_wh, r.peak_wh,
-                                  r.flat_wh, r.valley_wh, r.source)
+    rows = session.execute(select(r.id, r.meter_id, type_coerce(r.read_on, String), r.total_wh, r.sharp_wh,
+                                  r.peak_wh, r.flat_wh, r.valley_wh, r.source)
                            .where(among(session, r.meter_id, meters), r.read_on.in_(sorted(days)), r.status == VALID))
     as_date = {str(day): day for day in days}
-    return {(row[0], as_date[str(row[1])]): _Boundary(*row[2:]) for row in rows}
-
-
-class _Boundary(NamedTuple):
-    """A valid read as ``billing.meters.measure`` takes it."""
-
-    total_wh: int
-    sharp_wh: int | None
-    peak_wh: int | None
-    flat_wh: int | None
-    valley_wh: int | None
-    source: str
+    points = (Point(row[0], row[1], as_date[str(row[2])], *row[3:]) for row in rows)
+    return {(point.meter_id, point.day): point for point in points}
 
 
 def _year_billed(session: Session, account_ids: list[int], start: date) -> dict[int, int]:
