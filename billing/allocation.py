@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from billing import ledger
 from billing.bill_records import CANCELLED, Allocation, Bill
-from billing.db import bulk_insert, timestamp_value
+from billing.db import among, bulk_insert, timestamp_value
 from billing.errors import NotFound
 from billing.ledger import LedgerAccount, Posted, Posting, Transfer
 
@@ -219,62 +219,6 @@ def _insert(db, rows: list[dict], at: datetime) -> None:
         db.execute(_INSERT, rows)
 
 
-@dataclass(frozen=True)
-class NewDebit:
-    """A non-bill debit just posted to a customer balance that held credit (owing nothing)."""
-
-    account_id: int
-    ledger_id: int
-    transfer_id: int
-    amount_fen: int
-    on: date
-
-
-# A balance's credits that some of is not allocated yet, newest first, with what is left of each.
-_allocated = select(func.coalesce(func.sum(_a.c.amount_fen), 0)).where(_a.c.credit_transfer_id == _t.c.id)
-_UNALLOCATED = (
-    select(_t.c.credit_id, _t.c.id, _t.c.business_date, (_t.c.amount_fen - _allocated.scalar_subquery()).label("left"))
-    .outerjoin(_issued, _issued.c.transfer_id == _t.c.id)
-    .where(_t.c.credit_id.in_(bindparam("ledger_ids", expanding=True)),
-           or_(_issued.c.id.is_(None), _issued.c.state != CANCELLED),
-           ~exists().where(_cancelled.c.cancel_transfer_id == _t.c.id))
-    .order_by(_t.c.id.desc())
-)
-
-
-def take_credit(session: Session, debits: list[NewDebit], *, at: datetime) -> int:
-    """The rows ``reallocate`` would write for new non-bill debits on balances in credit, without
-    replaying their histories: such a debit takes the unallocated credit newest first (``replay``),
-    and while the stored allocation is current (every posting keeps it so) what is unallocated of
-    each credit is its amount less its rows.  The daily settlement's path: one statement for a
-    chunk of accounts, however long their histories.  Returns how many rows were written."""
-    if not debits:
-        return 0
-    db = session.connection()
-    left: dict[int, list] = {}
-    for ledger_id, transfer_id, on, amount in db.execute(_UNALLOCATED, {"ledger_ids": [d.ledger_id for d in debits]}):
-        if amount > 0:
-            left.setdefault(ledger_id, []).append([transfer_id, on, amount])
-    rows = []
-    for debit in sorted(debits, key=lambda d: d.transfer_id):
-        wanted = debit.amount_fen
-        for credit in left.get(debit.ledger_id, []):
-            if not wanted:
-                break
-            amount = min(wanted, credit[2])
-            if amount:
-                credit[2] -= amount
-                wanted -= amount
-                rows.append(_row(debit.account_id, credit[0], debit.transfer_id, None, amount,
-                                 max(_day(credit[1]), debit.on), at))
-    _insert(db, rows, at)
-    return len(rows)
-
-
-def _day(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def _difference(account_id: int, have: dict[tuple[int, int], list], wanted: dict[tuple[int, int], Share],
                 at: datetime) -> list[dict]:
     """The rows that turn the stored allocation into the replay's: reversals of what changed, then new rows."""
@@ -329,3 +273,59 @@ def allocated(session: Session, account_id: int, *, on: date | None = None) -> t
         by_credit[credit_id] = by_credit.get(credit_id, 0) + fen
         by_debit[debit_id] = by_debit.get(debit_id, 0) + fen
     return by_credit, by_debit
+
+
+@dataclass(frozen=True)
+class IntoCredit:
+    """A debit just posted (transfer ``transfer_id``, business date ``on``) onto a balance that held
+    ``balance_fen`` > 0 of credit before it: a bill (``bill_id``) or a prepaid day's charge (None)."""
+
+    account_id: int
+    ledger_id: int
+    balance_fen: int
+    transfer_id: int
+    bill_id: int | None
+    amount_fen: int
+    on: date
+
+
+def into_credit(session: Session, debits: list[IntoCredit], *, at: datetime) -> None:
+    """``after_posting`` for many new debits at once (the bill run's bills, the daily settlement's
+    charges), without replaying each balance's history: on a balance in credit nothing is owed, so
+    ``replay`` pays the debit from the unallocated credits, oldest first for a bill and newest first
+    for any other debit.  Those credits are read for all the balances in one query; a balance whose
+    unallocated credits do not add up to it is replayed in full instead (``reallocate``)."""
+    if not debits:
+        return
+    left = _unallocated(session, [debit.ledger_id for debit in debits])
+    rows = []
+    for debit in debits:
+        credits = left.get(debit.ledger_id, [])
+        if sum(credit.left_fen for credit in credits) != debit.balance_fen:
+            reallocate(session, debit.account_id, at=at)
+            continue
+        owed = debit.amount_fen
+        for credit in credits if debit.bill_id is not None else reversed(credits):
+            if not owed:
+                break
+            amount = min(owed, credit.left_fen)
+            owed -= amount
+            rows.append(_row(debit.account_id, credit.transfer_id, debit.transfer_id, debit.bill_id, amount,
+                             max(credit.on, debit.on), at))
+    _insert(session.connection(), rows, at)
+
+
+def _unallocated(session: Session, ledger_ids: list[int]) -> dict[int, list[_Credit]]:
+    """The credits of each balance with fen not allocated yet, in ledger order (cancelled bills and
+    their reversals left out, as ``replay`` leaves them out)."""
+    left = _t.c.amount_fen - func.coalesce(func.sum(_a.c.amount_fen), 0)
+    query = (select(_t.c.credit_id, _t.c.id, left, _t.c.business_date)
+             .outerjoin(_a, _a.c.credit_transfer_id == _t.c.id)
+             .where(among(session, _t.c.credit_id, ledger_ids),
+                    ~exists().where(_issued.c.transfer_id == _t.c.id, _issued.c.state == CANCELLED),
+                    ~exists().where(_cancelled.c.cancel_transfer_id == _t.c.id))
+             .group_by(_t.c.id).having(left > 0).order_by(_t.c.id))
+    credits: dict[int, list[_Credit]] = {}
+    for ledger_id, transfer_id, fen, on in session.execute(query):
+        credits.setdefault(ledger_id, []).append(_Credit(transfer_id, int(fen), on))
+    return credits

@@ -82,6 +82,11 @@ def _check(session: Session, draft: Draft) -> int:
     """Refuse a bad draft, naming the field; returns the total."""
     if session.get(Account, draft.account_id) is None:
         raise NotFound(f"no account {draft.account_id}", field="account_id")
+    return checked_total(draft)
+
+
+def checked_total(draft: Draft) -> int:
+    """The draft's total, once its period and lines are checked (the bill run checks its drafts here)."""
     if draft.period_end < draft.period_start:
         raise InvalidInput("period_end", f"{draft.period_end} is before the period's start {draft.period_start}")
     if not draft.lines:
@@ -136,12 +141,23 @@ def locked(session: Session, bill_id: int) -> Bill:
     return bill
 
 
-def _posting(bill: Bill, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
-    """The bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
+def posting(total_fen: int, number: str | None, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
+    """A bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
     customer = ledger.customer_code(account_no)
-    debit, credit = (customer, REVENUE) if (bill.total_fen > 0) != reverse else (REVENUE, customer)
-    return Posting(key, debit, credit, abs(bill.total_fen), "bill_cancel" if reverse else "bill", bill.number or "",
+    debit, credit = (customer, REVENUE) if (total_fen > 0) != reverse else (REVENUE, customer)
+    return Posting(key, debit, credit, abs(total_fen), "bill_cancel" if reverse else "bill", number or "",
                    business_date=on)
+
+
+def transfer_key(bill_id: int) -> str:
+    return f"bill:{bill_id}"
+
+
+def issued_payload(bill, account_no: str) -> dict:
+    """The ``bill_issued`` event's payload (``bill`` is anything with a Bill's columns)."""
+    return {"account_no": account_no, "bill_id": bill.id, "number": bill.number, "total_fen": bill.total_fen,
+            "due_date": bill.due_date.isoformat(), "period_start": bill.period_start.isoformat(),
+            "period_end": bill.period_end.isoformat()}
 
 
 def _snapshot(bill: Bill) -> dict:
@@ -163,18 +179,17 @@ def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None
     account = session.get(Account, bill.account_id)
     (bill.number,) = numbers(session, issued_on.year)
     bill.state, bill.issue_date, bill.due_date, bill.issued_at, bill.issued_by = ISSUED, issued_on, due, now, staff_id
-    posting = posted = None
+    posted_as = posted = None
     if bill.total_fen:
-        posting = _posting(bill, account.account_no, f"bill:{bill.id}", reverse=False, on=issued_on)
-        posted = ledger.post(session, posting, at=now)
+        posted_as = posting(bill.total_fen, bill.number, account.account_no, transfer_key(bill.id), reverse=False,
+                            on=issued_on)
+        posted = ledger.post(session, posted_as, at=now)
         bill.transfer_id = posted.transfer_id
     session.add(bill)
     session.flush()
     if posted is not None:
-        allocation.after_posting(session, posting, posted, at=now)
-    events.emit(session, BILL_ISSUED, at=now, account_id=account.id, account_no=account.account_no, bill_id=bill.id,
-                number=bill.number, total_fen=bill.total_fen, due_date=due.isoformat(),
-                period_start=bill.period_start.isoformat(), period_end=bill.period_end.isoformat())
+        allocation.after_posting(session, posted_as, posted, at=now)
+    events.emit(session, BILL_ISSUED, at=now, account_id=account.id, **issued_payload(bill, account.account_no))
     if staff_id is not None:
         audit(session, staff_id=staff_id, action="issue_bill", target=f"bill:{bill.id}", at=now, before=before,
               after=_snapshot(bill))
@@ -192,8 +207,9 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
     before = _snapshot(bill)
     account = session.get(Account, bill.account_id)
     if bill.transfer_id is not None:
-        posting = _posting(bill, account.account_no, f"bill-cancel:{bill.id}", reverse=True, on=beijing_date(now))
-        bill.cancel_transfer_id = ledger.post(session, posting, at=now).transfer_id
+        reversal = posting(bill.total_fen, bill.number, account.account_no, f"bill-cancel:{bill.id}", reverse=True,
+                           on=beijing_date(now))
+        bill.cancel_transfer_id = ledger.post(session, reversal, at=now).transfer_id
     bill.state, bill.cancelled_at, bill.cancelled_by, bill.cancel_reason = CANCELLED, now, staff_id, reason
     session.add(bill)
     session.flush()

@@ -14,7 +14,7 @@ tier).  The carry (the year's Wh per line) is kept on each row, from charge to c
 
 Each charge is a ``customer -> revenue:energy`` transfer keyed ``daily:<户号>:<day>`` with business
 date ``day``, written with its ``daily_settlement`` row in one transaction.  A charge that meets
-credit on the balance is allocated at once (``billing.allocation.take_credit``: a non-bill debit
+credit on the balance is allocated at once (``billing.allocation.into_credit``: a non-bill debit
 takes the unallocated credit and what it does not cover is owed from its own day).  A charge that
 takes the balance below the account's threshold writes ``balance_low``, below zero
 ``balance_negative``: once per crossing (the balance before the charge was above), not every day.
@@ -323,9 +323,10 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
          _json(charge.day.lines), charge.charge_no, _json(charge.day.year_lines), stamp) for charge in charges])
     _crossings(session, paid, day, now=now, result=result)
     # A charge that meets credit takes it now; one into arrears waits for a payment.
-    allocation.take_credit(session, [
-        allocation.NewDebit(charge.account.id, charge.account.ledger_id, transfer_ids[charge.account.id],
-                            charge.amount_fen, day) for charge in paid if charge.account.balance > 0], at=now)
+    allocation.into_credit(session, [
+        allocation.IntoCredit(charge.account.id, charge.account.ledger_id, charge.account.balance,
+                              transfer_ids[charge.account.id], None, charge.amount_fen, day)
+        for charge in paid if charge.account.balance > 0], at=now)
     result.charged += len(charges)
     result.amount_fen += sum(charge.amount_fen for charge in charges)
     result.energy_wh += sum(charge.day.energy_wh for charge in charges)
