@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import BigInteger, CheckConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
 from billing.errors import InvalidInput, NotFound
@@ -25,6 +25,8 @@ ACTIVE, VACANT, DISCONNECTED, CLOSED = "active", "vacant", "disconnected", "clos
 STATUSES = (ACTIVE, VACANT, DISCONNECTED, CLOSED)  # vacant: 空置, nobody should be using power
 SMART, MANUAL = "smart", "manual"
 CUSTOMER_METER, DISTRICT_METER = "customer", "district"
+
+BALANCE_LOW_FEN = 3000
 
 _ACCOUNT_NO = re.compile(r"^[0-9]{10}$")
 
@@ -94,6 +96,9 @@ class Account(SQLModel, table=True):
     opened_on: date
     tariff_id: str | None = Field(default=None, max_length=40)  # None: the category's (DEFAULT_TARIFFS)
     capacity_kva: int | None = None  # transformer capacity, for a two-part tariff's basic charge
+    # 智能交费: a settlement that takes the balance below this writes a balance_low event (30 元 unless set)
+    balance_low_fen: int = Field(default=BALANCE_LOW_FEN, sa_type=BigInteger,
+                                 sa_column_kwargs={"server_default": str(BALANCE_LOW_FEN)})
 
 
 # The tariff of an account that names none (billing/tariffs/<id>.toml).

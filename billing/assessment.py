@@ -9,8 +9,9 @@ of it was later found wrong.
   was superseded later.  An estimate they chose being replaced by the actual read is the normal
   course, not an error.
 
-Bills reissued because of a read or an approval come with the bill run (the next issue), as a third
-count beside these two.
+- Bills: of the month's issued bills (issue date in it), how many issued bills were cancelled in
+  the month (cancelled after issue, Beijing day; a held bill cancelled at review was never issued)
+  and how many rebills were issued in it: each is a bill the county had to take back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import date, datetime, time
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, select
 
+from billing.bill_records import Bill
 from billing.clock import from_beijing
 from billing.errors import InvalidInput
 from billing.reads import ESTIMATED, MANUAL_READ, SUPERSEDED, Read
@@ -43,10 +45,18 @@ class Line:
 
 
 @dataclass(frozen=True)
+class BillCorrections:
+    issued: int
+    cancelled: int
+    reissued: int
+
+
+@dataclass(frozen=True)
 class Assessment:
     month: date  # its first day
     readers: list[Line]
     reviewers: list[Line]
+    bills: BillCorrections
 
     @property
     def lines(self) -> list[Line]:
@@ -70,7 +80,7 @@ def next_month(first: date) -> date:
 
 def assess(session: Session, month: date) -> Assessment:
     end = next_month(month)
-    return Assessment(month, _readers(session, month, end), _reviewers(session, month, end))
+    return Assessment(month, _readers(session, month, end), _reviewers(session, month, end), _bills(session, month, end))
 
 
 def _readers(session: Session, start: date, end: date) -> list[Line]:
@@ -94,3 +104,12 @@ def _reviewers(session: Session, start: date, end: date) -> list[Line]:
         .group_by(StaffUser.id, StaffUser.username, StaffUser.name).order_by(StaffUser.username))
     return [Line(REVIEWER, staff_id, username, name, decided, int(wrong or 0))
             for staff_id, username, name, decided, wrong in rows]
+
+
+def _bills(session: Session, start: date, end: date) -> BillCorrections:
+    since, until = (from_beijing(datetime.combine(day, time.min)) for day in (start, end))
+    in_month = and_(Bill.issue_date >= start, Bill.issue_date < end)
+    issued, reissued = session.exec(select(func.count(Bill.id), func.count(Bill.replaces_bill_id)).where(in_month)).one()
+    cancelled = session.exec(select(func.count(Bill.id)).where(
+        Bill.number.is_not(None), Bill.cancelled_at >= since, Bill.cancelled_at < until)).one()
+    return BillCorrections(issued, cancelled, reissued)

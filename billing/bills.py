@@ -83,6 +83,11 @@ def _check(session: Session, draft: Draft) -> int:
     """Refuse a bad draft, naming the field; returns the total."""
     if session.get(Account, draft.account_id) is None:
         raise NotFound(f"no account {draft.account_id}", field="account_id")
+    return checked_total(draft)
+
+
+def checked_total(draft: Draft) -> int:
+    """The draft's total, once its period and lines are checked (the bill run checks its drafts here)."""
     if draft.period_end < draft.period_start:
         raise InvalidInput("period_end", f"{draft.period_end} is before the period's start {draft.period_start}")
     if not draft.lines:
@@ -127,7 +132,7 @@ def lines_of(session: Session, bill_id: int) -> list[BillLine]:
     return list(session.exec(select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.position)))
 
 
-def _locked(session: Session, bill_id: int) -> Bill:
+def locked(session: Session, bill_id: int) -> Bill:
     """The bill, locked against another issue or cancel.  FOR NO KEY UPDATE on PostgreSQL: a
     payment re-allocating meanwhile writes allocation rows that refer to this bill (a KEY SHARE
     lock), while holding the balance this cancel waits for; FOR UPDATE would deadlock with it."""
@@ -141,13 +146,29 @@ _lines = BillLine.__table__
 _OTHER_THAN_LATE_FEE = select(_lines.c.id).where(_lines.c.bill_id == bindparam("bill_id"), _lines.c.kind != LATE_FEE).limit(1)
 
 
-def _posting(session: Session, bill: Bill, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
-    """The bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
+def revenue_of(session: Session, bill: Bill) -> str:
+    """The revenue a bill is owed to: a fee bill (late_fee lines only) to revenue:late_fee."""
+    return REVENUE if session.connection().execute(_OTHER_THAN_LATE_FEE, {"bill_id": bill.id}).first() else LATE_FEE_REVENUE
+
+
+def posting(total_fen: int, number: str | None, account_no: str, key: str, *, reverse: bool, on: date,
+            revenue: str = REVENUE) -> Posting:
+    """A bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
     customer = ledger.customer_code(account_no)
-    revenue = REVENUE if session.connection().execute(_OTHER_THAN_LATE_FEE, {"bill_id": bill.id}).first() else LATE_FEE_REVENUE
-    debit, credit = (customer, revenue) if (bill.total_fen > 0) != reverse else (revenue, customer)
-    return Posting(key, debit, credit, abs(bill.total_fen), "bill_cancel" if reverse else "bill", bill.number or "",
+    debit, credit = (customer, revenue) if (total_fen > 0) != reverse else (revenue, customer)
+    return Posting(key, debit, credit, abs(total_fen), "bill_cancel" if reverse else "bill", number or "",
                    business_date=on)
+
+
+def transfer_key(bill_id: int) -> str:
+    return f"bill:{bill_id}"
+
+
+def issued_payload(bill, account_no: str) -> dict:
+    """The ``bill_issued`` event's payload (``bill`` is anything with a Bill's columns)."""
+    return {"account_no": account_no, "bill_id": bill.id, "number": bill.number, "total_fen": bill.total_fen,
+            "due_date": bill.due_date.isoformat(), "period_start": bill.period_start.isoformat(),
+            "period_end": bill.period_end.isoformat()}
 
 
 def _snapshot(bill: Bill) -> dict:
@@ -158,7 +179,7 @@ def _snapshot(bill: Bill) -> dict:
 def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None = None,
           due_date: date | None = None) -> Bill:
     """Number a held bill, post it and allocate credit to it; ``due_date`` overrides the draft's."""
-    bill = _locked(session, bill_id)
+    bill = locked(session, bill_id)
     if bill.state != HELD:
         raise BillNotAllowed(f"bill {bill.number or bill.id} is {bill.state}, not held", field="state")
     before = _snapshot(bill)
@@ -169,18 +190,17 @@ def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None
     account = session.get(Account, bill.account_id)
     (bill.number,) = numbers(session, issued_on.year)
     bill.state, bill.issue_date, bill.due_date, bill.issued_at, bill.issued_by = ISSUED, issued_on, due, now, staff_id
-    posting = posted = None
+    posted_as = posted = None
     if bill.total_fen:
-        posting = _posting(session, bill, account.account_no, f"bill:{bill.id}", reverse=False, on=issued_on)
-        posted = ledger.post(session, posting, at=now)
+        posted_as = posting(bill.total_fen, bill.number, account.account_no, transfer_key(bill.id), reverse=False,
+                            on=issued_on, revenue=revenue_of(session, bill))
+        posted = ledger.post(session, posted_as, at=now)
         bill.transfer_id = posted.transfer_id
     session.add(bill)
     session.flush()
     if posted is not None:
-        allocation.after_posting(session, posting, posted, at=now)
-    events.emit(session, BILL_ISSUED, at=now, account_id=account.id, account_no=account.account_no, bill_id=bill.id,
-                number=bill.number, total_fen=bill.total_fen, due_date=due.isoformat(),
-                period_start=bill.period_start.isoformat(), period_end=bill.period_end.isoformat())
+        allocation.after_posting(session, posted_as, posted, at=now)
+    events.emit(session, BILL_ISSUED, at=now, account_id=account.id, **issued_payload(bill, account.account_no))
     if staff_id is not None:
         audit(session, staff_id=staff_id, action="issue_bill", target=f"bill:{bill.id}", at=now, before=before,
               after=_snapshot(bill))
@@ -192,14 +212,15 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 400:
         raise InvalidInput("reason", "a cancellation needs a reason of 1 to 400 characters")
-    bill = _locked(session, bill_id)
+    bill = locked(session, bill_id)
     if bill.state == CANCELLED:
         raise BillNotAllowed(f"bill {bill.number or bill.id} is already cancelled", field="state")
     before = _snapshot(bill)
     account = session.get(Account, bill.account_id)
     if bill.transfer_id is not None:
-        posting = _posting(session, bill, account.account_no, f"bill-cancel:{bill.id}", reverse=True, on=beijing_date(now))
-        bill.cancel_transfer_id = ledger.post(session, posting, at=now).transfer_id
+        reversal = posting(bill.total_fen, bill.number, account.account_no, f"bill-cancel:{bill.id}", reverse=True,
+                           on=beijing_date(now), revenue=revenue_of(session, bill))
+        bill.cancel_transfer_id = ledger.post(session, reversal, at=now).transfer_id
     bill.state, bill.cancelled_at, bill.cancelled_by, bill.cancel_reason = CANCELLED, now, staff_id, reason
     session.add(bill)
     session.flush()
@@ -216,9 +237,7 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
 def rebill(session: Session, cancelled_bill_id: int, draft: Draft, *, staff_id: int, now: datetime,
            hold: bool = False) -> Bill:
     """The corrected bill for a cancelled one, on the same account; a cancelled bill is rebilled once."""
-    old = session.get(Bill, cancelled_bill_id)
-    if old is None:
-        raise NotFound(f"no bill {cancelled_bill_id}", field="bill_id")
+    old = locked(session, cancelled_bill_id)  # two desks rebilling at once: the second finds the first's rebill
     if old.state != CANCELLED:
         raise BillNotAllowed(f"bill {old.number or old.id} is {old.state}: cancel it before rebilling", field="state")
     if draft.account_id != old.account_id:

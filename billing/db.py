@@ -11,6 +11,7 @@ file that cannot be opened), so callers catch one family.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +19,7 @@ from contextlib import contextmanager, suppress
 from functools import cache
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, create_engine, event, text
+from sqlalchemy import BigInteger, ColumnElement, Table, any_, column, create_engine, event, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -237,6 +238,15 @@ def timestamp_value(connection: Connection, instant: datetime) -> str:
     if connection.dialect.name == "postgresql":
         return utc.isoformat()
     return utc.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite storage format
+
+
+def among(session: Connection | Session, column_: ColumnElement, ids: Iterable[int]) -> ColumnElement[bool]:
+    """``column_`` is one of ``ids``, bound as ONE parameter however many there are: ``= ANY(:ids)``
+    on PostgreSQL, ``IN (SELECT value FROM json_each(:ids))`` on SQLite."""
+    ids = list(ids)
+    if _dialect_name(session) == "postgresql":
+        return column_ == any_(literal(ids, postgresql.ARRAY(BigInteger)))
+    return column_.in_(select(column("value")).select_from(func.json_each(literal(json.dumps(ids)))))
 
 
 def _dialect_name(connection: Connection | Session) -> str:

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import Text, insert
 from sqlmodel import Field, Session, SQLModel
 
+from billing.db import bulk_insert, timestamp_value
+
 PAYMENT_POSTED = "payment_posted"
 REFUND_CONFIRMED = "refund_confirmed"
 INCIDENT_OPENED = "incident_opened"
@@ -37,6 +39,17 @@ _INSERT = insert(Event.__table__)  # events are written on hot paths (every paym
 
 def emit(session: Session, kind: str, *, at: datetime, account_id: int | None = None, **payload: object) -> None:
     session.connection().execute(_INSERT, {
-        "kind": kind, "account_id": account_id, "payload": json.dumps(payload, ensure_ascii=False, default=str),
-        "created_at": at,
+        "kind": kind, "account_id": account_id, "payload": _json(payload), "created_at": at,
     })
+
+
+def emit_many(session: Session, happened: list[tuple[str, int | None, dict]], *, at: datetime) -> None:
+    """Many events at once (kind, account id, payload each), by COPY on PostgreSQL: the bulk paths' ``emit``."""
+    db = session.connection()
+    created = timestamp_value(db, at)
+    bulk_insert(db, Event.__table__, ("kind", "account_id", "payload", "created_at"),
+                [(kind, account_id, _json(payload), created) for kind, account_id, payload in happened])
+
+
+def _json(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False, default=str)

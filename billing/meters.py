@@ -9,6 +9,7 @@ change is counted on both meters, once each.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -77,24 +78,35 @@ def valid_read(session: Session, meter_id: int, day: date) -> Read | None:
 
 def energy(session: Session, account_id: int, start: date, end: date) -> Energy:
     """Energy used in [start, end) (00:00 freeze of ``start`` to that of ``end``)."""
+    return measure(installations(session, account_id), lambda meter_id, day: valid_read(session, meter_id, day),
+                   start, end)
+
+
+_REGISTER_COLUMNS = tuple((name, f"{name}_wh") for name in REGISTERS)
+
+
+def measure(spans: Iterable, read_on: Callable[[int, date], Read | None], start: date, end: date) -> Energy:
+    """``energy`` from given installations (anything with meter_id, multiplier, installed_on and
+    removed_on, in installation order) and their valid reads, ``read_on(meter_id, day)``: the bill
+    run loads both for a chunk of accounts at once."""
     total, registers, estimated = 0, {}, False
-    for installation in installations(session, account_id):
+    for installation in spans:
         first = max(start, installation.installed_on)
         last = min(end, installation.removed_on) if installation.removed_on else end
         if first >= last:
             continue
-        begin, finish = _boundary(session, installation, first), _boundary(session, installation, last)
+        begin, finish = _boundary(read_on, installation, first), _boundary(read_on, installation, last)
         total += (finish.total_wh - begin.total_wh) * installation.multiplier
-        for name in REGISTERS:
-            before, after = getattr(begin, f"{name}_wh"), getattr(finish, f"{name}_wh")
+        for name, column in _REGISTER_COLUMNS:
+            before, after = getattr(begin, column), getattr(finish, column)
             if before is not None and after is not None:
                 registers[name] = registers.get(name, 0) + (after - before) * installation.multiplier
         estimated = estimated or "estimated" in (begin.source, finish.source)
     return Energy(total, registers, estimated)
 
 
-def _boundary(session: Session, installation: MeterInstallation, day: date) -> Read:
-    read = valid_read(session, installation.meter_id, day)
+def _boundary(read_on: Callable[[int, date], Read | None], installation: MeterInstallation, day: date) -> Read:
+    read = read_on(installation.meter_id, day)
     if read is None:
         raise ReadMissing(f"meter {installation.meter_id} has no read on {day}", field="read_on",
                           meter_id=installation.meter_id, day=day.isoformat())

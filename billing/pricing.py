@@ -22,6 +22,7 @@ served between ``move_in`` and ``move_out``; ``Usage.before_wh`` is the use of t
 from __future__ import annotations
 
 import calendar
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -129,6 +130,18 @@ class _Part:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+
+def tou_buckets(tariff: Tariff, registers_wh: Mapping[str, int], total_wh: int) -> dict[str, int]:
+    """The TOU registers' use, where the tariff prices by them.  A resident's tiers take 峰谷 only
+    when the registers are exactly peak and valley and add up; otherwise the total is priced."""
+    buckets = {name: wh for name, wh in registers_wh.items() if wh}
+    if tariff.kind == SINGLE:
+        return {}
+    if tariff.kind == TIERED:
+        tou = set(tariff.versions[-1].tiers[0].tou)
+        return buckets if buckets and set(buckets) <= tou and sum(buckets.values()) == total_wh else {}
+    return buckets
 
 
 def quote(tariff: Tariff | str, start: date, end: date, usage: Usage,
@@ -338,3 +351,27 @@ def _progress(tariff: Tariff, last: _Part, usage: Usage) -> TierProgress:
     tier = 1 + sum(1 for threshold in thresholds if used > threshold)
     left = thresholds[tier - 1] - used if tier <= len(thresholds) else None
     return TierProgress(tariff.tier_period, used, tier, left, thresholds)
+
+
+class QuoteCache:
+    """``quote`` remembered: the accounts of a bill run share a few tariffs and, often, the same
+    use, and ``quote`` is pure, so the same arguments give the same ``Quote`` (errors are not
+    remembered: they are raised again).  One cache serves one ``tariffs`` mapping: a tariff is known
+    by its id."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._quote = lru_cache(maxsize=size)(self._priced)
+        self._tariffs: dict[str, Tariff] = {}
+
+    def __call__(self, tariff: Tariff, start: date, end: date, usage: Usage,
+                 tariffs: Mapping[str, Tariff] | None = None) -> Quote:
+        known = self._tariffs.setdefault(tariff.id, tariff)
+        if known is not tariff:
+            raise ValueError(f"a QuoteCache serves one version of tariff {tariff.id}")
+        return self._quote(tariff.id, start, end, usage.wh, tuple(sorted(usage.buckets.items())), usage.before_wh,
+                           usage.move_in, usage.move_out, usage.capacity_kva, usage.max_demand_w, usage.power_factor)
+
+    def _priced(self, tariff_id: str, start: date, end: date, wh: int, buckets: tuple, *rest) -> Quote:
+        before_wh, move_in, move_out, capacity_kva, max_demand_w, power_factor = rest
+        usage = Usage(wh, dict(buckets), before_wh, move_in, move_out, capacity_kva, max_demand_w, power_factor)
+        return quote(self._tariffs[tariff_id], start, end, usage)

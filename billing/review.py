@@ -64,14 +64,23 @@ def open_item(session: Session, *, kind: str, rule: str, subject_on: date, at: d
               account_id: int | None = None, meter_id: int | None = None, district_id: int | None = None,
               read_id: int | None = None) -> int | None:
     """Open an item unless one with the same key exists; returns the new id, or None."""
-    key = item_key(kind, rule, subject_on, meter_id=meter_id, account_id=account_id, district_id=district_id)
     statement = insert_ignoring_duplicates(session, ReviewItem.__table__, ["key"], returning="id")
-    return session.execute(statement, {
-        "key": key, "kind": kind, "rule": rule, "account_id": account_id, "meter_id": meter_id,
+    return session.execute(statement, item_row(kind=kind, rule=rule, subject_on=subject_on, at=at, detail=detail,
+                                               account_id=account_id, meter_id=meter_id, district_id=district_id,
+                                               read_id=read_id)).scalar()
+
+
+def item_row(*, kind: str, rule: str, subject_on: date, at: datetime, detail: dict | None = None,
+             account_id: int | None = None, meter_id: int | None = None, district_id: int | None = None,
+             read_id: int | None = None) -> dict:
+    """A new open item's row, for ``open_item`` or a bulk insert ignoring duplicate keys."""
+    return {
+        "key": item_key(kind, rule, subject_on, meter_id=meter_id, account_id=account_id, district_id=district_id),
+        "kind": kind, "rule": rule, "account_id": account_id, "meter_id": meter_id,
         "district_id": district_id, "read_id": read_id, "subject_on": subject_on,
         "detail": json.dumps(detail or {}, ensure_ascii=False, default=str), "status": OPEN, "opened_at": at,
         "assigned_to": None, "resolved_at": None, "resolved_by": None, "action": None, "reason": "",
-    }).scalar()
+    }
 
 
 def open_items(session: Session, *, kind: str | None = None) -> list[ReviewItem]:

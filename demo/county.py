@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -20,7 +20,7 @@ from billing.accounts import (
     DISTRICT_METER, LARGE_INDUSTRY, MANUAL, NON_RESIDENTIAL, POSTPAID, PREPAID, RESIDENTIAL, SMART,
     Account, Customer, District, Meter,
 )
-from billing.clock import beijing_date
+from billing.clock import beijing_date, from_beijing
 from billing.db import bulk_insert, timestamp_value, writer
 from demo.routes import add_routes
 from demo.reads import (
@@ -35,6 +35,7 @@ from billing.staff import add_staff
 from demo.trouble import add_trouble
 
 DEMO_PASSWORD = "demo1234"
+FIRST_LOGIN, SECOND_LOGIN = "13800000001", "13800000002"  # the residents the README names
 DEMO_STAFF = (
     ("admin", "系统管理员", ["admin"]),
     ("reader1", "王建国", ["reader"]),
@@ -101,7 +102,7 @@ def load_demo_county(engine: Engine, *, accounts: int = 400, seed: int = 2026, n
         reader_id = _staff(session, summary)
         account_ids, district_meters = _entities(connection, plan, days[0], now)
         summary.manager_accounts = _people(session, plan, account_ids, now, summary)
-        _opening_balances(session, plan, now)
+        _opening_balances(session, plan, _opening_at(days[0]))
         session.flush()
         summary.reads = _reads(connection, plan, district_meters, days, rng, now, reader_id)
         add_trouble(session, days=days, now=now)
@@ -223,7 +224,7 @@ def _people(session: Session, plan: list[Planned], account_ids: list[int], now: 
     prepaid = next((h for h in households if h[0].regime == PREPAID), households[0])
     in_arrears = next((h for h in households if h[0].opening_fen < 0), households[1])
     others = [h for h in households if h not in (prepaid, in_arrears)]
-    logins = [("13800000001", [prepaid, in_arrears]), ("13800000002", [others[0]])]
+    logins = [(FIRST_LOGIN, [prepaid, in_arrears]), (SECOND_LOGIN, [others[0]])]
     logins += [(p.phone, [(p, i)]) for p, i in others[1:18]]
     for phone, bound in logins:
         resident = Resident(phone=phone, name=bound[0][0].holder_name, created_at=now)
@@ -242,14 +243,20 @@ def _people(session: Session, plan: list[Planned], account_ids: list[int], now: 
     return len(managed)
 
 
-def _opening_balances(session: Session, plan: list[Planned], now: datetime) -> None:
+def _opening_at(first_day: date) -> datetime:
+    """The opening balances are brought over the evening before the first day of the county's
+    history: the bills that follow are paid from them (and after them) in the order of the days."""
+    return from_beijing(datetime.combine(first_day - timedelta(days=1), time(18)))
+
+
+def _opening_balances(session: Session, plan: list[Planned], at: datetime) -> None:
     for planned in plan:
         if planned.opening_fen == 0:
             continue
         customer = ledger.customer_code(planned.account_no)
         debit, credit = ("equity:opening", customer) if planned.opening_fen > 0 else (customer, "equity:opening")
         ledger.post(session, Posting(f"opening:{planned.account_no}", debit, credit, abs(planned.opening_fen), "opening",
-                                     "期初余额 opening balance"), at=now)
+                                     "期初余额 opening balance"), at=at)
 
 
 def _reads(connection: Connection, plan: list[Planned], district_meters: list[tuple[int, int]], days: list[date],

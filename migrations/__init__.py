@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "billing.ledger",
     "billing.bill_records",
     "billing.bill_run_records",
+    "billing.daily_settlement_records",
     "billing.late_fee_posting",
     "billing.waivers",
     "billing.incidents",

@@ -49,10 +49,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal import auth, health
     from portal.callbacks import views as callbacks
     from portal.manager import views as manager
-    from portal.pages import payments as pay_pages, views as pages
+    from portal.pages import bills as bill_pages, payments as pay_pages, views as pages
     from portal.staff import blueprint as staff_blueprint
 
-    for blueprint in (auth.blueprint, health.blueprint, pages.blueprint, pay_pages.blueprint, manager.blueprint,
+    for blueprint in (auth.blueprint, health.blueprint, pages.blueprint, pay_pages.blueprint, bill_pages.blueprint,
+                      manager.blueprint,
                       staff_blueprint, callbacks.blueprint):
         app.register_blueprint(blueprint)
     csrf.exempt(callbacks.blueprint)

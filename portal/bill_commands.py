@@ -1,12 +1,17 @@
 """``dianfei bills ...``: bills and what they cost when paid late.
 
     dianfei bills run --period YYYY-MM [--district D]
+    dianfei bills settle-daily --date YYYY-MM-DD [--through YYYY-MM-DD]
     dianfei bills late-fee --category C --arrears YUAN --due YYYY-MM-DD [--paid YYYY-MM-DD]
     dianfei bills post-late-fees [--date YYYY-MM-DD]
 
 ``run`` bills a finished month for every post-paid account (``billing.bill_run``), with a progress
 bar on a terminal, and says how many bills it issued, how many it held for review and why, and
 which accounts it could not bill yet.  Rerun it at will: nothing is billed twice.
+
+``settle-daily`` charges each prepaid (智能交费) account its day's use (``billing.daily_settlement``),
+day by day from --date to --through, and says per day what it charged, which balance events it
+wrote and which accounts it could not charge yet (a missing read: rerun that day once it is in).
 
 ``late-fee`` answers the counter's "how much if I pay today": the 违约金 computation as JSON
 (``billing.late_fees``).  It is arithmetic only, so it needs no database and works with it down.
@@ -30,6 +35,7 @@ from billing.accounts import CATEGORIES
 from billing.bill_drafts import HoldRules
 from billing.bill_run import CHUNK, RunResult, run_bills
 from billing.clock import beijing_date, system_clock
+from billing.daily_settlement import DayResult, settle_days
 from billing.errors import BillingError, InvalidInput
 from billing.late_fee_posting import post_all
 from billing.late_fees import LateFee, late_fee
@@ -37,7 +43,7 @@ from billing.money import format_yuan, format_yuan_millifen, parse_yuan
 from portal.read_commands import ProgressBars
 from portal.wiring import services
 
-OPTIONS = {"category": "--category", "arrears": "--arrears", "arrears_fen": "--arrears", "due": "--due", "paid": "--paid"}
+OPTIONS = {"date": "--date", "through": "--through", "category": "--category", "arrears": "--arrears", "arrears_fen": "--arrears", "due": "--due", "paid": "--paid"}
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat alone would also take 20260105 and 2026-W01-1
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
@@ -69,6 +75,29 @@ def run_command(period: str, district: str | None, chunk: int) -> None:
         bar.close()
     for line in run_report(result):
         click.echo(line)
+
+
+@bills_group.command("settle-daily")
+@click.option("--date", "day", help="The day to settle, YYYY-MM-DD (Beijing; over: settled from the next day on).")
+@click.option("--through", help="Settle every day from --date to this one, in order.")
+@click.option("--chunk", default=CHUNK, type=click.IntRange(1, 100_000), hidden=True, help="Accounts per transaction.")
+@with_appcontext
+def settle_daily_command(day: str | None, through: str | None, chunk: int) -> None:
+    """Charge each prepaid (智能交费) account its day's use; write its low and negative balance events."""
+    svc = services()
+    bar = ProgressBars(enabled=sys.stdout.isatty())
+    try:
+        first = _day("date", day)
+        last = _day("through", through) if through is not None else first
+        results = settle_days(svc.engine, first, last, now=svc.clock(), chunk=chunk,
+                              progress=lambda on, done, total: bar(f"settle {on}", done, total))
+    except BillingError as error:
+        raise click.ClickException(f"{OPTIONS.get(error.field, '--date')}: {error.message}") from None
+    finally:
+        bar.close()
+    for result in results:
+        for line in settle_report(result):
+            click.echo(line)
 
 
 @bills_group.command("late-fee")
@@ -146,3 +175,16 @@ def run_report(result: RunResult) -> list[str]:
         lines.append(f"not billed ({reason}): {count}: {shown}{more}")
     return lines
 
+
+
+def settle_report(result: DayResult) -> list[str]:
+    """What a day's settlement did: charged (amount, energy), balance events, left for a later run (and why)."""
+    lines = [f"{result.day}: {result.charged} charged ({format_yuan(result.amount_fen)} 元, "
+             f"{result.energy_wh // 1000} kWh), {sum(result.not_charged.values())} not charged, "
+             f"{result.low} balance low, {result.negative} balance negative"]
+    for reason, count in sorted(result.not_charged.items()):
+        shown = result.not_charged_accounts.get(reason, [])
+        more = " ..." if count > len(shown) else ""
+        lines.append(f"not charged ({reason}): {count}: {', '.join(shown)}{more}; "
+                     f"settle {result.day} again once the reads are in")
+    return lines

@@ -2,15 +2,18 @@
 masked, the lines as billed, the account's balance from the ledger.
 
 The bill keeps no reads of its own (the run reads the month's freezes and stores only the energy),
-so the document lists none; the tier standing and the forecast are left for the bill page's issue.
+so ``bill_document`` lists none; ``explained_document`` (the resident's bill page and PDF) finds the
+reads at the period's freezes and adds the tier standing and the forecast (``billing.bill_explained``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from sqlmodel import Session
 
+from billing import bill_explained
 from billing.accounts import Account
 from billing.bill_records import Bill
 from billing.bill_status import bill_statuses, position
@@ -18,7 +21,8 @@ from billing import late_fee_posting
 from billing.bills import LATE_FEE, lines_of
 from billing.clock import beijing_date
 from billing.privacy import mask_name
-from portal.bill_document import Balance, BillDocument, DocumentLine
+from billing.tariff_files import ANNUAL
+from portal.bill_document import Balance, BillDocument, DocumentLine, Forecast, ReadUsed, TierStanding
 
 
 def bill_lines(session: Session, bill_id: int) -> tuple[DocumentLine, ...]:
@@ -47,3 +51,17 @@ def bill_document(session: Session, bill: Bill, today: date) -> BillDocument:
         issue_date=bill.issue_date or beijing_date(bill.created_at), due_date=bill.due_date,
         lines=bill_lines(session, bill.id), reads=(), reads_kept=False, balance=balance(session, account.id, today),
         state=bill.state)
+
+
+def explained_document(session: Session, bill: Bill, today: date) -> BillDocument:
+    """The bill as its resident reads it: ``bill_document`` with the reads its period started and
+    ended on, where the tier year stands after it and the forecast of the period now running."""
+    reads = tuple(ReadUsed(read.on, read.meter_no, read.register_wh, read.source)
+                  for read in bill_explained.reads_used(session, bill))
+    tiers = bill_explained.tier_standing(session, bill)
+    ahead = bill_explained.forecast(session, bill.account_id, on=today)
+    return replace(
+        bill_document(session, bill, today), reads=reads, reads_kept=True,
+        tiers=None if tiers is None else TierStanding(tiers.used_wh, tiers.tier, tiers.left_in_tier_wh,
+                                                      yearly=tiers.period == ANNUAL, thresholds_wh=tiers.thresholds_wh),
+        forecast=None if ahead is None else Forecast(ahead.start, ahead.end, ahead.wh, ahead.amount_fen))

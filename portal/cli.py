@@ -1,7 +1,7 @@
 """The ``dianfei`` command: the Flask CLI bound to the app of ``wsgi.py``.
 
     dianfei db upgrade                      create or migrate the database
-    dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty]
+    dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty] [--no-bills]
     dianfei reads import FILE / estimate    AMI files in (checked as they come), missing reads estimated
     dianfei reads check|loss --from D [--to D]
     dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
@@ -39,7 +39,8 @@ from portal.errors import ConfigError
 from portal.bill_commands import bills_group
 from portal.payment_commands import payments_group
 from portal.read_commands import reads_group
-from portal.reads_check import check_demo
+from portal.demo_payments import bills_line, load_demo_bills
+from portal.reads_check import check_demo, trouble_line
 from portal.tariff_commands import tariff_group
 from portal.wiring import services
 
@@ -87,8 +88,10 @@ def demo_group() -> None:
 @click.option("--seed", default=2026, show_default=True, help="Same seed, same county.")
 @click.option("--reset", is_flag=True, help="Drop everything in the database first.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the database has data.")
+@click.option("--bills/--no-bills", default=True, show_default=True,
+              help="Bill every finished month (bill runs, reviews, counter payments); ~90 post-paid 户号 a second.")
 @with_appcontext
-def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
+def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool) -> None:
     """Load the demo county into an empty database."""
     svc = services()
     if svc.settings.production:
@@ -108,7 +111,15 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool) -> None:
         f"{summary.manager_accounts} managed by the property manager, "
         f"{summary.reads} reads {summary.first_read}..{summary.last_read}"
     )
-    click.echo(check_demo(svc, summary))
+    if bills:
+        click.echo(f"billing {summary.first_read:%Y-%m} to last month: bill runs, reviews and counter payments ...")
+        started = time.monotonic()
+        billed = load_demo_bills(svc.engine, seed=seed, now=svc.clock(), first_read=summary.first_read,
+                                 rules=svc.settings.read_rules)
+        click.echo(trouble_line(billed.found))
+        click.echo(f"{bills_line(billed)} (in {time.monotonic() - started:.0f} s)")
+    else:
+        click.echo(check_demo(svc, summary))
     ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
     click.echo(f"today's AMI file from the head-end: {ami} (dianfei reads import {ami})")
 

@@ -120,6 +120,12 @@ ERROR_TEXT = {
     # Held bills (复核 of the bill run's holds).
     "bill_not_allowed": "账单已不是暂挂状态（已出账或已作废），本次操作没有执行，请刷新页面查看",
     "invalid_input.cancel_reason": "请填写作废原因（1 至 400 字），账单没有作废",
+    # 作废 and 重开 on the account page.
+    "bill_not_allowed.bill_state": "只能作废已出账的账单、重开已作废的账单：本次操作没有执行，请刷新页面查看账单现状",
+    "bill_not_allowed.replaces_bill_id": "这张账单已经重开过，不能再次重开",
+    "read_missing": "计费周期的起止示数缺失（{day}），请先补录或估抄后再重开",
+    "negative_use": "计费周期内示数倒走，请先在复核中处理示数后再重开",
+    "not_found.bill_id": "没有找到这张账单",
     "invalid_input.item": "这条事项不是暂挂账单，不能批准出账或作废重算",
     # 违约金减免 (late-fee waivers).
     "invalid_input.bill_id": "账单应填写账单ID（如 123）或账单编号（如 2026-000123）",

@@ -117,7 +117,7 @@ class ProgressBars:
         if stage != self.stage:
             self.close()
             self.stage, self.done = stage, 0
-            self.bar = click.progressbar(length=total, label=STAGES[stage])
+            self.bar = click.progressbar(length=total, label=STAGES.get(stage, stage))
             self.bar.__enter__()
         self.bar.update(done - self.done)
         self.done = done

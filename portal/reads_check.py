@@ -77,5 +77,9 @@ def opened_lines(opened: dict[str, int]) -> list[str]:
 def check_demo(svc: Services, summary: DemoSummary) -> str:
     """After ``demo load``: the checks and the line loss, so the review queue has something to show."""
     found = find_trouble(svc.engine, rules=svc.settings.read_rules, first_read=summary.first_read, now=svc.clock())
+    return trouble_line(found)
+
+
+def trouble_line(found: dict[str, int]) -> str:
     listed = ", ".join(f"{rule} {count}" for rule, count in sorted(found.items())) or "none"
     return f"demo reads checked and line loss computed: {sum(found.values())} review items ({listed})"

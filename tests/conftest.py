@@ -52,7 +52,7 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-def _truncate_all(engine) -> None:
+def truncate_all(engine) -> None:
     tables = ", ".join(table.name for table in migrations.metadata().sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -71,7 +71,7 @@ def engine(request, tmp_path):
         try:
             yield engine
         finally:
-            _truncate_all(engine)
+            truncate_all(engine)
 
 
 @pytest.fixture(autouse=True)

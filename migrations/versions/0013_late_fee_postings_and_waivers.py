@@ -4,7 +4,7 @@ late_fee_posting: one row per fee bill (a bill of one late_fee line), naming the
 late-fee:<bill id>:<accrued to>.  late_fee_waiver: a 减免 asked by one staff member and decided by another.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0013'
-down_revision: Union[str, Sequence[str], None] = '0011'
+down_revision: Union[str, Sequence[str], None] = '0012'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,20 +1,35 @@
-"""An account's whole story of reads at the desk (for staff who review or read): its meters, every
-read, each change with who and why, estimates and their carries, the review items and decisions.
-Bills and payments join it as sections when they exist."""
+"""An account's whole story at the desk (for staff who review or read): its meters, its bills with
+their states, every read, each change with who and why, estimates and their carries, the review
+items and decisions.
+
+Staff who may correct bills (``CORRECT_BILL``) 作废 an issued bill with a reason (``bills.cancel``
+reverses it on the ledger and re-allocates the account) and 重开 a cancelled one from the reads as
+they stand after the correction (``billing.rebills``); both are audited there.  A refusal re-renders
+the page with a sentence naming the field, and changes nothing.
+"""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
+from billing import bill_explained, bills
 from billing.account_history import history
-from billing.accounts import validate_account_no
-from billing.db import read_session
+from billing.accounts import get_account, validate_account_no
+from billing.bill_records import CANCELLED, ISSUED, Bill
+from billing.clock import beijing_date
+from billing.db import read_session, unit_of_work
+from billing.errors import BillingError, InvalidInput, NotFound
 from billing.reads import REGISTERS
-from portal.staff.access import blueprint, staff_required
+from billing.rebills import rebill_from_reads
+from billing.review_queue import MAX_ID
+from portal.i18n import error_message, gettext as _
+from portal.staff.access import blueprint, current_staff_id, staff_required
 from portal.staff.evidence import audit_rows
 from portal.staff.review import whole_number
-from portal.staff.roles import ACCOUNT_HISTORY
+from portal.staff.roles import ACCOUNT_HISTORY, CORRECT_BILL
 from portal.wiring import services
+
+MAX_REASON = 400
 
 
 @blueprint.get("/accounts")
@@ -30,8 +45,59 @@ def account_lookup():
 @blueprint.get("/accounts/<account_no>")
 @staff_required(ACCOUNT_HISTORY)
 def account_history(account_no: str):
+    return _page(account_no)
+
+
+def _page(account_no: str, problem: str | None = None, status: int = 200):
     page = whole_number(request.args, "page") or 1
-    with read_session(services().engine) as db:
+    svc = services()
+    with read_session(svc.engine) as db:
         found = history(db, account_no, page=page)
         trails = {item_id: audit_rows(db, rows) for item_id, rows in found.trails.items()}
-    return render_template("staff/account.html", found=found, trails=trails, registers=REGISTERS)
+        account_bills = bill_explained.account_bills(db, found.account.id, on=beijing_date(svc.clock()),
+                                                     include_held=True)
+    rebilled = {row.bill.replaces_bill_id for row in account_bills if row.bill.replaces_bill_id}
+    return render_template("staff/account.html", found=found, trails=trails, registers=REGISTERS,
+                           bills=account_bills, rebilled=rebilled, problem=problem), status
+
+
+@blueprint.post("/accounts/<account_no>/bills/<int:bill_id>/cancel")
+@staff_required(CORRECT_BILL)
+def cancel_bill(account_no: str, bill_id: int):
+    def cancel(db, bill: Bill) -> Bill:
+        reason = request.form.get("reason", "").strip()
+        if not reason or len(reason) > MAX_REASON:
+            raise InvalidInput("cancel_reason", f"a cancellation needs a reason of 1 to {MAX_REASON} characters")
+        return bills.cancel(db, bill.id, reason=reason, staff_id=current_staff_id(), now=services().clock())
+
+    return _correct(account_no, bill_id, ISSUED, cancel, _("账单 {number} 已作废，已冲回并重新分配缴费"))
+
+
+@blueprint.post("/accounts/<account_no>/bills/<int:bill_id>/rebill")
+@staff_required(CORRECT_BILL)
+def rebill(account_no: str, bill_id: int):
+    def again(db, bill: Bill) -> Bill:
+        return rebill_from_reads(db, bill.id, staff_id=current_staff_id(), now=services().clock())
+
+    return _correct(account_no, bill_id, CANCELLED, again, _("已按更正后的示数重开账单 {number}"))
+
+
+def _correct(account_no: str, bill_id: int, state: str, action, done: str):
+    """Run ``action`` on the account's bill in ``state`` in one transaction; the page again with
+    what was done, or with why not."""
+    try:
+        with unit_of_work(services().engine) as db:
+            account = get_account(db, account_no)
+            bill = db.get(Bill, bill_id) if 0 < bill_id <= MAX_ID else None
+            if bill is None or bill.account_id != account.id:
+                raise NotFound(f"no bill {bill_id} on account {account_no}", field="bill_id")
+            if bill.state != state:
+                raise bills.BillNotAllowed(f"bill {bill.number or bill.id} is {bill.state}, not {state}",
+                                           field="bill_state")
+            number = action(db, bill).number or ""
+    except NotFound:
+        raise
+    except BillingError as error:
+        return _page(account_no, error_message(error), 400)
+    flash(_(done, number=number), "info")
+    return redirect(url_for("staff.account_history", account_no=account_no) + "#bills")

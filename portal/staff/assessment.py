@@ -63,6 +63,9 @@ def assessment_csv():
     for line in found.lines:
         role = _("抄表员") if line.role == READER else _("复核员")
         writer.writerow([month, role, line.username, line.name, line.work, line.errors, percent(line.errors, line.work)])
+    bills = found.bills
+    for role, errors in ((_("账单作废"), bills.cancelled), (_("账单重开"), bills.reissued)):
+        writer.writerow([month, role, "", "", bills.issued, errors, percent(errors, bills.issued)])
     filename = f"assessment-{month}.csv"
     return Response(out.getvalue().encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

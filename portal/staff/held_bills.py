@@ -19,7 +19,7 @@ from billing.review import OPEN, ReviewItem
 from billing.review_queue import MAX_ID
 from portal.bill_document import BillDocument
 from portal.bill_pdf import render_bill_pdf
-from portal.bill_view import bill_document
+from portal.bill_view import explained_document
 from portal.i18n import current_language
 from portal.staff.access import blueprint, staff_required
 from portal.staff.roles import BILL_PDF
@@ -46,7 +46,7 @@ def held_bill(session: Session, item: ReviewItem) -> HeldBill | None:
         return None
     today = beijing_date(services().clock())
     evidence = {key: value for key, value in item.details.items() if key not in SUMMARISED}
-    return HeldBill(bill, bill_document(session, bill, today), tuple(item.details.get("rules") or (item.rule,)),
+    return HeldBill(bill, explained_document(session, bill, today), tuple(item.details.get("rules") or (item.rule,)),
                     evidence)
 
 
@@ -74,7 +74,7 @@ def bill_pdf(bill_id: int):
         bill = db.get(Bill, bill_id) if 0 < bill_id <= MAX_ID else None
         if bill is None:
             abort(404)
-        document = bill_document(db, bill, beijing_date(svc.clock()))
+        document = explained_document(db, bill, beijing_date(svc.clock()))  # what the resident gets
     filename = f"{document.number or f'bill-{bill_id}'}.pdf"
     return Response(render_bill_pdf(document, current_language()), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{filename}"'})

@@ -41,10 +41,10 @@ def _months_back(months: int) -> str:
 
 @pytest.fixture(scope="module")
 def demo_database(tmp_path_factory) -> Path:
-    """A demo county of 120 户号 with 14 months of reads, loaded once; tests copy it."""
+    """A demo county of 120 户号 with 14 months of reads and no bills, loaded once; tests copy it."""
     folder = tmp_path_factory.mktemp("bill_run_demo")
     assert dianfei("db", "upgrade", tmp_path=folder).returncode == 0
-    loaded = dianfei("demo", "load", "--accounts", "120", tmp_path=folder)
+    loaded = dianfei("demo", "load", "--accounts", "120", "--no-bills", tmp_path=folder)
     assert loaded.returncode == 0, loaded.stderr
     return folder / "instance" / "dianfei.sqlite3"
 

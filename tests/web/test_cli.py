@@ -1,6 +1,7 @@
 """The ``dianfei`` command as a user runs it: one-line errors, demo load refusing to clobber data."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
@@ -98,6 +99,8 @@ def test_upgrade_then_demo_load_refuses_a_second_time(tmp_path):
     assert f"revision {migrations.head()}" in dianfei("db", "upgrade", tmp_path=tmp_path).stdout
     first = dianfei("demo", "load", "--accounts", "30", tmp_path=tmp_path)
     assert first.returncode == 0 and "demo county loaded: 30 户号" in first.stdout
+    assert re.search(r"demo bills \d{4}-\d\d\.\.\d{4}-\d\d: \d+ issued \(.*overdue \d+.*\), \d+ held in the review queue",
+                     first.stdout), first.stdout
     again = dianfei("demo", "load", tmp_path=tmp_path)
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "--reset" in again.stderr
     kept = dianfei("demo", "load", "--if-empty", tmp_path=tmp_path)

@@ -107,8 +107,8 @@ def _log_in(app, role: str) -> list[tuple[str, str]]:
 
 
 def _people(engine, clock) -> tuple:
-    """Residents (one with two bound 户号, one in arrears), a property manager with its member, staff
-    with each role; a counter receipt; a read finding and a held bill in the review queue.  Returns the two 户号 of the resident."""
+    """Residents (one with two bound 户号, one in arrears with an issued bill), a property manager with
+    its member, staff with each role; a counter receipt; a read finding and a held bill in the review queue.  Returns the two 户号 of the resident."""
     with unit_of_work(engine) as db:
         mine = factories.account(db, at=clock(), account_no="3301000001", regime="prepaid")
         owing = factories.account(db, at=clock(), account_no="3301000002")
@@ -134,6 +134,9 @@ def _people(engine, clock) -> tuple:
         open_item(db, kind="bill", rule="first_bill", subject_on=date(2026, 10, 1), at=clock(), account_id=theirs.id,
                   detail={"bill_id": held.id, "rules": ["first_bill"]})
         _late_fee_waiver(db, clock, owing, staff["cashier"])
+        # An issued bill on the resident's 户号: its page, its PDF, and 作废 / 重开 at the desk.
+        bills.create(db, bills.Draft(owing.id, date(2026, 10, 1), date(2026, 10, 31), date(2026, 12, 15),
+                                     (bills.Line("energy", "bill.line.energy", 5380, 100_000, 53_800),)), now=clock())
     return mine, owing
 
 
@@ -241,6 +244,7 @@ def _plausible(world: World, rule) -> list[dict[str, str]]:
                             "amount-1": "10",
                             "account_no-2": "3301000002", "amount-2": "1.00"}],
         "/staff/counter/close": [{"counted": "50.00"}],
+        "/staff/accounts/<account_no>/bills/<int:bill_id>/cancel": [{"reason": "示数抄错"}],
         "/staff/incidents/<int:incident_id>": [{"decision": "credit", "account_no": "3301000001"},
                                                {"decision": "refund"}, {"decision": "keep"},
                                                {"decision": "acknowledge", "note": "已核实"}],
