@@ -58,6 +58,10 @@ class LateFeePosting(SQLModel, table=True):
     posted_at: datetime
 
 
+# A bill that is not a fee bill: the bill run's "first bill" and "N x its average" look at these only.
+NOT_A_FEE_BILL = ~exists().where(LateFeePosting.fee_bill_id == Bill.id)
+
+
 @dataclass(frozen=True)
 class Accrual:
     """The late fee of one overdue bill up to ``on``, and what of it is posted already."""

@@ -166,7 +166,8 @@ def as_json(fee: LateFee) -> dict:
 def run_report(result: RunResult) -> list[str]:
     """What a run did, for the operator: issued, held (and why), left for a later run (and why)."""
     lines = [f"{result.period}: {result.issued} issued, {result.held} held for review, "
-             f"{sum(result.not_billed.values())} not billed, {result.already} billed before"]
+             f"{sum(result.not_billed.values())} not billed, {result.already} billed before, "
+             f"{result.late_fees} late fees posted ({format_yuan(result.late_fee_fen)} 元)"]
     if result.held_by_rule:
         lines.append("held: " + ", ".join(f"{rule} {count}" for rule, count in sorted(result.held_by_rule.items())))
     for reason, count in sorted(result.not_billed.items()):

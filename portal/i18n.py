@@ -125,7 +125,6 @@ ERROR_TEXT = {
     "bill_not_allowed.replaces_bill_id": "这张账单已经重开过，不能再次重开",
     "read_missing": "计费周期的起止示数缺失（{day}），请先补录或估抄后再重开",
     "negative_use": "计费周期内示数倒走，请先在复核中处理示数后再重开",
-    "not_found.bill_id": "没有找到这张账单",
     "invalid_input.item": "这条事项不是暂挂账单，不能批准出账或作废重算",
     # 违约金减免 (late-fee waivers).
     "invalid_input.bill_id": "账单应填写账单ID（如 123）或账单编号（如 2026-000123）",
