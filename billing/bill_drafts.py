@@ -28,6 +28,7 @@ from billing.pricing import Quote, Usage, quote
 from billing.reads import EstimateCarry
 from billing.review import OPEN, READ_FINDING, ReviewItem
 from billing.tariff_files import ANNUAL, SINGLE, TIERED, TWO_PART, Tariff, find_tariff
+from billing.late_fee_posting import NOT_A_FEE_BILL
 
 DEFAULT_CAPACITY_KVA = 315  # a large-industry account without a recorded transformer: the common 10 kV size
 # No reactive-energy reads yet: the standard itself, which the published table adjusts by 0 %.
@@ -193,7 +194,7 @@ def _amount(wh: int, price: int) -> int:
 
 def _earlier(session: Session, account_id: int, start: date) -> tuple[tuple[str, int], ...]:
     return tuple(tuple(row) for row in session.execute(select(Bill.state, Bill.total_fen).where(
-        Bill.account_id == account_id, Bill.period_start < start, Bill.state != CANCELLED)
+        Bill.account_id == account_id, Bill.period_start < start, Bill.state != CANCELLED, NOT_A_FEE_BILL)
         .order_by(Bill.period_start.desc(), Bill.id.desc())).all())
 
 

@@ -24,6 +24,7 @@ from billing.meters import MeterInstallation, ReadMissing, measure
 from billing.read_history import Point
 from billing.reads import VALID, EstimateCarry, Read
 from billing.review import OPEN, READ_FINDING, ReviewItem
+from billing.late_fee_posting import NOT_A_FEE_BILL
 
 _ACCOUNT_COLUMNS = (Account.id, Account.account_no, Account.category, Account.tariff_id, Account.opened_on,
                     Account.status, Account.capacity_kva, Account.district_id)
@@ -128,7 +129,8 @@ def _earlier(session: Session, account_ids: list[int], start: date) -> dict[int,
     earlier = defaultdict(list)
     for account_id, state, fen in session.execute(
             select(Bill.account_id, Bill.state, Bill.total_fen)
-            .where(among(session, Bill.account_id, account_ids), Bill.period_start < start, Bill.state != CANCELLED)
+            .where(among(session, Bill.account_id, account_ids), Bill.period_start < start, Bill.state != CANCELLED,
+            NOT_A_FEE_BILL)
             .order_by(Bill.account_id, Bill.period_start.desc(), Bill.id.desc())):
         earlier[account_id].append((state, fen))
     return earlier

@@ -7,7 +7,8 @@ Set-based: a chunk of accounts is one transaction that locks them, reads their f
 queries (``billing.bill_facts``), drafts each bill with the pure half of ``billing.bill_drafts``
 (pricing through a ``QuoteCache``), and writes the bills and everything issuing them writes a
 table at a time (``billing.bill_batch``): the same rows as ``bills.create`` account by account.
-Another per-chunk step (posting late fees, say) is one more call in ``_bill_chunk``.
+Before its bills, a chunk posts its accounts' late fees accrued to the issue date
+(``late_fee_posting.post_late_fees``: each a fee bill of its own, due at once).
 
 Crash-safe and idempotent by construction: each chunk writes the bills together with their rows
 in ``bill_run_account`` (primary key account and period).  A run killed anywhere loses at most the
@@ -39,6 +40,7 @@ from billing.errors import BillingError, InvalidInput, NotFound
 from billing.meters import MeterInstallation
 from billing.pricing import QuoteCache
 from billing.tariff_files import Tariff, shipped_tariffs
+from billing.late_fee_posting import post_late_fees
 
 __all__ = ["BILL_REVIEW", "CHUNK", "RunResult", "period_bounds", "run_bills"]
 
@@ -58,6 +60,8 @@ class RunResult:
     already: int = 0  # billed meanwhile (another run, or a bill made by hand for the period)
     not_billed: Counter = field(default_factory=Counter)  # reason -> accounts left for a later run
     not_billed_accounts: dict[str, list[str]] = field(default_factory=dict)
+    late_fees: int = 0  # fee bills posted (违约金 accrued on overdue bills to the issue date)
+    late_fee_fen: int = 0
 
 
 def period_bounds(period: tuple[int, int], now: datetime) -> tuple[date, date]:
@@ -118,6 +122,9 @@ def _bill_chunk(session: Session, account_ids: list[int], start: date, after: da
     result.already += len(already)
     chunk = chunk_facts(session, [account_id for account_id in account_ids if account_id not in already], start, after)
     issue_on, billed = beijing_date(now), []
+    fees = post_late_fees(session, account_ids, on=issue_on, now=now)
+    result.late_fees += len(fees)
+    result.late_fee_fen += sum(fee.unposted_fen for fee in fees)
     for account in chunk.accounts:
         try:
             if account.id in chunk.errors:

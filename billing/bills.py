@@ -32,6 +32,7 @@ from billing.money import MAX_FEN, round_half_up
 
 BILL_ISSUED, BILL_CANCELLED = "bill_issued", "bill_cancelled"
 REVENUE = "revenue:energy"
+LATE_FEE, LATE_FEE_REVENUE = "late_fee", "revenue:late_fee"  # a bill of late_fee lines only earns late-fee revenue
 WH_MILLIFEN_PER_FEN = 1000 * 1000  # Wh x millifen/kWh -> fen: 1000 Wh per kWh, 1000 millifen per fen
 
 
@@ -141,10 +142,20 @@ def locked(session: Session, bill_id: int) -> Bill:
     return bill
 
 
-def posting(total_fen: int, number: str | None, account_no: str, key: str, *, reverse: bool, on: date) -> Posting:
+_lines = BillLine.__table__
+_OTHER_THAN_LATE_FEE = select(_lines.c.id).where(_lines.c.bill_id == bindparam("bill_id"), _lines.c.kind != LATE_FEE).limit(1)
+
+
+def revenue_of(session: Session, bill: Bill) -> str:
+    """The revenue a bill is owed to: a fee bill (late_fee lines only) to revenue:late_fee."""
+    return REVENUE if session.connection().execute(_OTHER_THAN_LATE_FEE, {"bill_id": bill.id}).first() else LATE_FEE_REVENUE
+
+
+def posting(total_fen: int, number: str | None, account_no: str, key: str, *, reverse: bool, on: date,
+            revenue: str = REVENUE) -> Posting:
     """A bill's transfer (or its reversal): the customer owes a positive bill, is owed a negative one."""
     customer = ledger.customer_code(account_no)
-    debit, credit = (customer, REVENUE) if (total_fen > 0) != reverse else (REVENUE, customer)
+    debit, credit = (customer, revenue) if (total_fen > 0) != reverse else (revenue, customer)
     return Posting(key, debit, credit, abs(total_fen), "bill_cancel" if reverse else "bill", number or "",
                    business_date=on)
 
@@ -182,7 +193,7 @@ def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None
     posted_as = posted = None
     if bill.total_fen:
         posted_as = posting(bill.total_fen, bill.number, account.account_no, transfer_key(bill.id), reverse=False,
-                            on=issued_on)
+                            on=issued_on, revenue=revenue_of(session, bill))
         posted = ledger.post(session, posted_as, at=now)
         bill.transfer_id = posted.transfer_id
     session.add(bill)
@@ -208,7 +219,7 @@ def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: d
     account = session.get(Account, bill.account_id)
     if bill.transfer_id is not None:
         reversal = posting(bill.total_fen, bill.number, account.account_no, f"bill-cancel:{bill.id}", reverse=True,
-                           on=beijing_date(now))
+                           on=beijing_date(now), revenue=revenue_of(session, bill))
         bill.cancel_transfer_id = ledger.post(session, reversal, at=now).transfer_id
     bill.state, bill.cancelled_at, bill.cancelled_by, bill.cancel_reason = CANCELLED, now, staff_id, reason
     session.add(bill)

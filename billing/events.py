@@ -16,6 +16,8 @@ from billing.db import bulk_insert, timestamp_value
 PAYMENT_POSTED = "payment_posted"
 REFUND_CONFIRMED = "refund_confirmed"
 INCIDENT_OPENED = "incident_opened"
+LATE_FEE_POSTED = "late_fee_posted"  # a fee bill for an overdue bill (billing.late_fee_posting)
+LATE_FEE_WAIVED = "late_fee_waived"  # a waiver approved (billing.waivers)
 
 
 class Event(SQLModel, table=True):

@@ -17,6 +17,10 @@ at 1‰, so every computation shows the same shape; the split changes no figure.
 
 Several arrears (the unpaid bills of an account) each get their own fee, rounded and held to the
 1 元 minimum on their own, because each is a line on its own bill; their sum is the total.
+
+One bill paid in slices (``bill_late_fee``): each slice owes from the day after the due date to the
+day it was paid, what is still unpaid owes to the day asked about; the slices' exact parts are
+summed and rounded once, and the 1 元 minimum holds for the bill's total fee, not for each slice.
 """
 
 from __future__ import annotations
@@ -97,6 +101,19 @@ def late_fees(category: str, arrears: Iterable[tuple[int, date]], paid: date) ->
         except InvalidInput as error:  # name the row: a bill run passes many
             raise type(error)(f"arrears[{index}].{error.field}", error.message) from error
     return LateFees(fees=tuple(fees), late_fee_fen=sum(fee.late_fee_fen for fee in fees))
+
+
+def bill_late_fee(category: str, due: date, slices: Iterable[tuple[int, date]], on: date) -> int:
+    """The 违约金 in fen on one bill paid in ``slices`` (``(amount_fen, paid_on)``; an amount still
+    unpaid is given with ``paid_on`` = ``on``), accrued up to ``on``: a slice paid after ``on``
+    accrues only to ``on``, a slice paid by the due date accrues nothing."""
+    _check_category(category)
+    exact = 0
+    for amount_fen, paid_on in slices:
+        until = min(paid_on, on)
+        if amount_fen > 0 and until > due:
+            exact += sum(part.exact_millifen for part in _parts(RATES_PERMILLE[category], amount_fen, due, until))
+    return max(round_half_up(exact, MILLIFEN_PER_FEN), MINIMUM_FEN) if exact > 0 else 0
 
 
 def _check_category(category: str) -> None:

@@ -36,6 +36,7 @@ from billing.bill_status import BUCKETS, OVERDUE, PAID, BillStatus, aging, bill_
 from billing.clock import beijing_date, from_beijing
 from billing.daily_settlement import settle_day
 from billing.db import read_session, unit_of_work
+from billing.late_fee_posting import LateFeePosting
 from billing.errors import BillingError
 from billing.read_rules import ReadRules
 from billing.residents import Binding, Resident
@@ -86,6 +87,8 @@ class DemoBills:
     payments: int = 0
     states: Counter = field(default_factory=Counter)  # paid_on_time, paid_late, part_paid, overdue, not_due
     past_due_fen: dict[str, int] = field(default_factory=dict)  # aging buckets over every account
+    late_fees: int = 0  # fee bills posted (by the bill runs and by payments completing overdue bills)
+    late_fee_fen: int = 0
     settled_days: int = 0  # prepaid 户号-days charged by the daily settlement
     low: int = 0  # balance_low events
     negative: int = 0  # balance_negative events
@@ -308,12 +311,15 @@ def _take(db: Session, county: _County, due: _Due) -> int:
 
 
 def _states(engine, today: date, result: DemoBills) -> None:
-    """The issued bills' states on the demo's day, paid ones split by whether they were paid by their
-    due date, and the aging of what every account owes."""
+    """The issued bills' states on the demo's day (the fee bills counted apart), paid ones split by
+    whether they were paid by their due date, and the aging of what every account owes."""
     with read_session(engine) as db:
         result.held = len(open_items(db, kind=BILL_REVIEW))
+        fees = dict(db.execute(select(Bill.id, Bill.total_fen).join(LateFeePosting, LateFeePosting.fee_bill_id == Bill.id)
+                               .where(Bill.state == ISSUED)).all())
+        result.late_fees, result.late_fee_fen = len(fees), sum(fees.values())
         now_states = bill_statuses(db, on=today)
-        issued = {bill_id: s for bill_id, s in now_states.items() if s.state not in (HELD, CANCELLED)}
+        issued = {bill_id: s for bill_id, s in now_states.items() if s.state not in (HELD, CANCELLED) and bill_id not in fees}
         result.issued = len(issued)
         for due in {s.due_date for s in issued.values()}:
             by_due = [bill_id for bill_id, s in issued.items() if s.due_date == due]

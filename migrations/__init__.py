@@ -32,6 +32,8 @@ MODEL_MODULES = (
     "billing.bill_records",
     "billing.bill_run_records",
     "billing.daily_settlement_records",
+    "billing.late_fee_posting",
+    "billing.waivers",
     "billing.incidents",
     "billing.events",
     "billing.audit",

@@ -3,6 +3,7 @@
     dianfei bills run --period YYYY-MM [--district D]
     dianfei bills settle-daily --date YYYY-MM-DD [--through YYYY-MM-DD]
     dianfei bills late-fee --category C --arrears YUAN --due YYYY-MM-DD [--paid YYYY-MM-DD]
+    dianfei bills post-late-fees [--date YYYY-MM-DD]
 
 ``run`` bills a finished month for every post-paid account (``billing.bill_run``), with a progress
 bar on a terminal, and says how many bills it issued, how many it held for review and why, and
@@ -15,6 +16,9 @@ wrote and which accounts it could not charge yet (a missing read: rerun that day
 ``late-fee`` answers the counter's "how much if I pay today": the 违约金 computation as JSON
 (``billing.late_fees``).  It is arithmetic only, so it needs no database and works with it down.
 Bad input ends with one line naming the option and exit status 1.
+
+``post-late-fees`` posts the 违约金 accrued up to a day and not posted yet, as fee bills
+(``billing.late_fee_posting``); the bill run will call the same per chunk.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from billing.bill_run import CHUNK, RunResult, run_bills
 from billing.clock import beijing_date, system_clock
 from billing.daily_settlement import DayResult, settle_days
 from billing.errors import BillingError, InvalidInput
+from billing.late_fee_posting import post_all
 from billing.late_fees import LateFee, late_fee
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan
 from portal.read_commands import ProgressBars
@@ -110,6 +115,21 @@ def late_fee_command(category: str | None, arrears: str | None, due: str | None,
     click.echo(json.dumps(as_json(fee), ensure_ascii=False, indent=2))
 
 
+@bills_group.command("post-late-fees")
+@click.option("--date", "day", default=None, help="Accrue up to this day, YYYY-MM-DD (Beijing); default today.")
+@with_appcontext
+def post_late_fees_command(day: str | None) -> None:
+    """Post the late fees (违约金) accrued and not posted yet, as fee bills; rerun at will."""
+    svc = services()
+    try:
+        on = _day("date", day) if day is not None else beijing_date(svc.clock())
+        posted = post_all(svc.engine, on=on, now=svc.clock())
+    except BillingError as error:
+        raise click.ClickException(f"--{error.field or 'date'}: {error.message}") from None
+    click.echo(f"{on}: {posted.accounts} accounts with overdue bills; {posted.fee_bills} fee bills posted, "
+               f"{format_yuan(posted.fen)} 元")
+
+
 def _required(field: str, value: str | None) -> str:
     if value is None:
         raise InvalidInput(field, "required")
@@ -146,7 +166,8 @@ def as_json(fee: LateFee) -> dict:
 def run_report(result: RunResult) -> list[str]:
     """What a run did, for the operator: issued, held (and why), left for a later run (and why)."""
     lines = [f"{result.period}: {result.issued} issued, {result.held} held for review, "
-             f"{sum(result.not_billed.values())} not billed, {result.already} billed before"]
+             f"{sum(result.not_billed.values())} not billed, {result.already} billed before, "
+             f"{result.late_fees} late fees posted ({format_yuan(result.late_fee_fen)} 元)"]
     if result.held_by_rule:
         lines.append("held: " + ", ".join(f"{rule} {count}" for rule, count in sorted(result.held_by_rule.items())))
     for reason, count in sorted(result.not_billed.items()):

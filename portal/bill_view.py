@@ -17,7 +17,8 @@ from billing import bill_explained
 from billing.accounts import Account
 from billing.bill_records import Bill
 from billing.bill_status import bill_statuses, position
-from billing.bills import lines_of
+from billing import late_fee_posting
+from billing.bills import LATE_FEE, lines_of
 from billing.clock import beijing_date
 from billing.privacy import mask_name
 from billing.tariff_files import ANNUAL
@@ -25,8 +26,13 @@ from portal.bill_document import Balance, BillDocument, DocumentLine, Forecast, 
 
 
 def bill_lines(session: Session, bill_id: int) -> tuple[DocumentLine, ...]:
+    """The bill's lines; a late fee's line notes the number of the overdue bill it was charged on."""
+    rows = lines_of(session, bill_id)
+    overdue = late_fee_posting.overdue_bill_id(session, bill_id) if any(row.kind == LATE_FEE for row in rows) else None
+    note = (session.get(Bill, overdue).number or "") if overdue else ""
     return tuple(DocumentLine(kind=row.kind, amount_fen=row.amount_fen, wh=row.energy_wh,
-                              price_millifen_per_kwh=row.unit_price_millifen_per_kwh) for row in lines_of(session, bill_id))
+                              price_millifen_per_kwh=row.unit_price_millifen_per_kwh,
+                              note=note if row.kind == LATE_FEE else "") for row in rows)
 
 
 def balance(session: Session, account_id: int, today: date) -> Balance:

@@ -37,7 +37,8 @@ def bills_line(billed: DemoBills) -> str:
     skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(billed.not_billed.items())) or "none"
     months = f"{billed.months[0]}..{billed.months[-1]}" if billed.months else "no month"
     return (f"demo bills {months}: {billed.issued} issued ({states}), {billed.held} held in the review queue "
-            f"(after the reviewer estimated {billed.estimated} misread month-end reads), {billed.payments} counter receipts; "
+            f"(after the reviewer estimated {billed.estimated} misread month-end reads), {billed.payments} counter receipts, "
+            f"{billed.late_fees} late fees posted ({format_yuan(billed.late_fee_fen)} 元); "
             f"prepaid: {billed.settled_days} days settled, {billed.top_ups} top-ups, {billed.low} balance_low and "
             f"{billed.negative} balance_negative events; "
             f"past due by days (元): {aging}; not billed: {skipped}")

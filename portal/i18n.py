@@ -125,8 +125,18 @@ ERROR_TEXT = {
     "bill_not_allowed.replaces_bill_id": "这张账单已经重开过，不能再次重开",
     "read_missing": "计费周期的起止示数缺失（{day}），请先补录或估抄后再重开",
     "negative_use": "计费周期内示数倒走，请先在复核中处理示数后再重开",
-    "not_found.bill_id": "没有找到这张账单",
     "invalid_input.item": "这条事项不是暂挂账单，不能批准出账或作废重算",
+    # 违约金减免 (late-fee waivers).
+    "invalid_input.bill_id": "账单应填写账单ID（如 123）或账单编号（如 2026-000123）",
+    "not_found.bill_id": "没有找到这张账单，请核对账单ID或账单编号",
+    "invalid_input.waiver_amount": "减免金额应大于 0，且不超过这张账单已计收未减免的违约金",
+    "invalid_amount.waiver_amount": "减免金额格式有误，例如 10.00",
+    "invalid_input.waiver_reason": "请填写减免原因（1 至 400 字），申请没有提交",
+    "waiver_not_allowed.bill_id": "这张账单已有一项减免申请等待审批，请先处理那一项",
+    "waiver_not_allowed.state": "这项减免申请已经审批过，本次操作没有执行，请刷新页面查看",
+    "waiver_not_allowed.waiver_amount": "账单上未减免的违约金已少于申请的减免金额，请驳回后重新申请",
+    "permission_denied.approver": "违约金减免需由申请人以外的另一位工作人员审批",
+    "not_found.waiver_id": "没有找到这项减免申请",
 }
 
 # Error pages by HTTP status: a title and one sentence; anything else falls back to 0.

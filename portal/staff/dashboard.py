@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from billing import review_queue
+from billing import review_queue, waivers
 from billing.clock import beijing_date
 from billing.incidents import Incident, open_incidents
 from billing.reader_day import ReaderDay, reader_day
+from billing.waivers import Waiver
 from payments import counter, refunds
 from payments.refunds import Refund
 from portal.staff.incident_text import describe_all
-from portal.staff.roles import COUNTER, DECIDE_REFUND, INCIDENTS, READ_METERS, REQUEST_REFUND, REVIEW, may
+from portal.staff.roles import (
+    COUNTER, DECIDE_REFUND, DECIDE_WAIVER, INCIDENTS, READ_METERS, REQUEST_REFUND, REVIEW, may,
+)
 
 SHOWN = 10  # rows per list; the full lists are a click away
 
@@ -29,6 +32,7 @@ class Work:
     asked: list[Refund] = field(default_factory=list)  # refunds this person asked for
     reading: ReaderDay | None = None  # reader: today's meters and re-read orders
     review: review_queue.QueuePage | None = None  # reviewer: the oldest open items of the queue
+    waivers_to_decide: int = 0  # finance: late-fee waivers others asked for
 
 
 def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime) -> Work:
@@ -47,6 +51,9 @@ def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime)
             select(Refund).where(Refund.requested_by == staff_id).order_by(Refund.id.desc()).limit(SHOWN)))
     if may(roles, READ_METERS):
         work.reading = reader_day(session, staff_id, beijing_date(now))
+    if may(roles, DECIDE_WAIVER):
+        work.waivers_to_decide = session.exec(select(func.count()).select_from(Waiver).where(
+            Waiver.state == waivers.PENDING, Waiver.requested_by != staff_id)).one()
     if may(roles, REVIEW):
         work.review = review_queue.queue(session, review_queue.QueueFilter(), today=beijing_date(now), per_page=SHOWN)
     return work

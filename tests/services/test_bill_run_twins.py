@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import or_, select
 
-from billing import bills, ledger
+from billing import events, bills, ledger
 from billing.accounts import LARGE_INDUSTRY, NON_RESIDENTIAL, Account, District
 from billing.bill_drafts import HoldRules, make
 from billing.bill_records import Allocation, Bill, BillLine
@@ -23,6 +23,7 @@ from billing.ledger import LedgerAccount, Posting, Transfer
 from billing.meters import ReadMissing
 from billing.reads import ESTIMATED, EstimateCarry, NewRead, record_read
 from billing.tariff_files import shipped_tariffs
+from billing.late_fee_posting import post_late_fees
 from tests.bill_helpers import draft, pay
 from tests.read_helpers import old_account
 
@@ -79,7 +80,10 @@ def _twin(db, clock, district: District, case: str) -> Account:
 
 
 def _single(engine, clock, account_id: int) -> None:
-    """The reference: one account through the single-account services."""
+    """The reference: one account through the single-account services (its late fees first, as the
+    run posts them before its bills, whether or not the account can be billed)."""
+    with unit_of_work(engine) as db:
+        post_late_fees(db, [account_id], on=beijing_date(clock()), now=clock())
     with unit_of_work(engine) as db:
         account = db.get(Account, account_id)
         made = make(db, account, OCT, NOV, issue_on=beijing_date(clock()), rules=HoldRules(), tariffs=shipped_tariffs())
@@ -126,6 +130,9 @@ def _picture(db, account: Account) -> dict:
         data = event.data
         if event.kind == bills.BILL_ISSUED:
             data |= {"bill_id": bill_ids[data["bill_id"]], "account_no": "<account>", "number": data["number"] is not None}
+        elif event.kind == events.LATE_FEE_POSTED:
+            data |= {"bill_id": bill_ids[data["bill_id"]], "fee_bill_id": bill_ids[data["fee_bill_id"]],
+                     "number": data["number"] is not None, "fee_number": data["fee_number"] is not None}
         picture["events"].append((event.kind, data, event.created_at))
     return picture
 
@@ -158,7 +165,10 @@ def test_the_bulk_run_writes_row_for_row_what_the_single_account_services_write(
     with read_session(engine) as db:
         for case, (bulk_id, single_id) in zip(CASES, twins):
             assert _picture(db, db.get(Account, bulk_id)) == _picture(db, db.get(Account, single_id)), case
-        numbers = db.execute(select(Bill.number).join(Account).join(District).where(
-            District.code == "BULK", Bill.period_start == OCT, Bill.number.is_not(None)).order_by(Account.id)).scalars()
-        serials = [int(number.split("-")[1]) for number in numbers]
-        assert serials == list(range(serials[0], serials[0] + len(serials)))  # gapless, in account order
+        numbered = db.execute(select(Bill.period_start, Bill.number).join(Account).join(District).where(
+            District.code == "BULK", Bill.issue_date == beijing_date(clock()), Bill.number.is_not(None))
+            .order_by(Account.id, Bill.id)).all()
+        serials = sorted(int(number.split("-")[1]) for _, number in numbered)  # October's bills and the fee bills
+        assert serials == list(range(serials[0], serials[0] + len(serials)))  # gapless
+        october = [int(number.split("-")[1]) for start, number in numbered if start == OCT]
+        assert october == sorted(october)  # in account order

@@ -20,6 +20,7 @@ from billing.daily_settlement_records import DailySettlement
 from billing.clock import FixedClock, beijing_date
 from billing.db import make_engine, read_session, unit_of_work
 from billing.events import Event
+from billing.late_fee_posting import NOT_A_FEE_BILL, LateFeePosting
 from billing.ledger import LedgerAccount, Transfer
 from billing.review import open_items
 from billing.residents import Binding, Resident
@@ -59,7 +60,7 @@ def billed(demo):
 
 
 def _bills_by_month(db) -> Counter:
-    rows = db.execute(select(Bill.period_start, func.count()).where(Bill.state.in_((ISSUED, HELD)))
+    rows = db.execute(select(Bill.period_start, func.count()).where(Bill.state.in_((ISSUED, HELD)), NOT_A_FEE_BILL)
                       .group_by(Bill.period_start)).all()
     return Counter({start: count for start, count in rows})
 
@@ -81,7 +82,8 @@ def test_every_finished_month_is_billed_for_every_postpaid_account(engine, clock
 def test_the_bills_are_paid_on_time_late_in_part_or_not_at_all(engine, clock, billed):
     today = beijing_date(clock())
     with read_session(engine) as db:
-        now = bill_statuses(db, on=today)
+        fee_bills = set(db.execute(select(LateFeePosting.fee_bill_id)).scalars())
+        now = {bill_id: s for bill_id, s in bill_statuses(db, on=today).items() if bill_id not in fee_bills}
         paid = [s for s in now.values() if s.state == PAID]
         on_time = sum(bill_statuses(db, on=s.due_date, bill_ids=[s.bill_id])[s.bill_id].state == PAID for s in paid)
     states = Counter(s.state for s in now.values())
@@ -203,3 +205,16 @@ def test_prepaid_accounts_are_settled_daily_top_up_and_their_allocation_is_curre
         assert kinds == Counter({"balance_low": billed.low, "balance_negative": billed.negative})
         assert [account_no for account_id, account_no in prepaid if allocation.reallocate(db, account_id, at=clock())] == []
         assert ledger.check_invariants(db) == []
+
+
+def test_late_payers_are_charged_late_fees_once_per_bill_and_day(engine, clock, billed):
+    """The bill runs and the payments that completed overdue bills posted 违约金 as fee bills: only on
+    bills paid after their due date or still unpaid past it, never twice for one bill and day."""
+    assert billed.late_fees > 0 and billed.late_fee_fen >= 100 * billed.late_fees  # at least 1 元 each
+    today = beijing_date(clock())
+    with read_session(engine) as db:
+        postings = db.execute(select(LateFeePosting.bill_id, LateFeePosting.accrued_to)).all()
+        assert len(postings) == billed.late_fees and len(set(postings)) == len(postings)
+        overdue = {bill_id: bill.due_date for bill_id, bill in
+                   ((bill_id, db.get(Bill, bill_id)) for bill_id in {bill_id for bill_id, _ in postings})}
+        assert all(accrued_to > overdue[bill_id] and accrued_to <= today for bill_id, accrued_to in postings)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from billing.errors import InvalidAmount, InvalidInput
-from billing.late_fees import late_fee, late_fees
+from billing.late_fees import bill_late_fee, late_fee, late_fees
 
 D = date.fromisoformat
 
@@ -119,3 +119,24 @@ def test_several_arrears_name_the_bad_row():
     with pytest.raises(InvalidInput) as raised:
         late_fees("commercial", [], D("2026-02-01"))
     assert raised.value.field == "category"
+
+
+def test_a_bill_paid_in_slices_rounds_once_and_holds_the_minimum_on_the_bill():
+    due = date(2026, 3, 10)
+    slices = [(5_000, date(2026, 3, 11)), (5_000, date(2026, 3, 12)), (1_000, date(2026, 3, 10))]
+    # 5 fen + 10 fen exact, the slice paid on the due date nothing: 0.15 元, charged as 1 元 once
+    assert bill_late_fee("residential", due, slices, date(2026, 3, 31)) == 100
+    # two slices of 1.005 元 exact: 2.01 元 rounded once, not 1.01 + 1.01
+    assert bill_late_fee("residential", due, [(100_500, date(2026, 3, 11))] * 2, date(2026, 3, 12)) == 201
+    big = [(1_000_000, date(2026, 3, 20)), (1_000_000, date(2026, 4, 9))]  # 10 and 30 days at 1‰
+    assert bill_late_fee("residential", due, big, date(2026, 12, 31)) == 40_000
+
+
+def test_a_bill_accrues_only_up_to_the_day_asked():
+    due, later = date(2025, 12, 20), date(2026, 1, 5)
+    assert bill_late_fee("large_industry", due, [(1_000_000, later)], date(2025, 12, 25)) == \
+        late_fee("large_industry", 1_000_000, due, date(2025, 12, 25)).late_fee_fen
+    assert bill_late_fee("large_industry", due, [(1_000_000, later)], later) == 37_000
+    assert bill_late_fee("residential", due, [(1_000_000, later)], due) == 0
+    with pytest.raises(InvalidInput):
+        bill_late_fee("farm", due, [], later)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
-from billing import bills, ledger
+from billing import bills, late_fee_posting, ledger, waivers
 from billing.bill_records import Bill
 from billing.db import read_session, unit_of_work
 from billing.accounts import Account
@@ -30,6 +30,7 @@ from billing.review import ReviewItem, open_item
 from billing.review_actions import READ_ACTIONS
 from billing.ledger import LedgerAccount, Posting, Transfer
 from billing.staff import StaffUser, add_staff
+from billing.waivers import Waiver
 from payments import counter
 from payments.checkout import Limits
 from payments.orders import ChannelPayment, PaymentOrder, create_order
@@ -55,7 +56,7 @@ FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", 
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
           "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
           "register-peak", "month", "district", "rule", "age", "page", "total", "peak",
-          "valley", "confirmed", "photo_token")
+          "valley", "confirmed", "photo_token", "bill_id")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
@@ -132,10 +133,20 @@ def _people(engine, clock) -> tuple:
                             now=clock(), hold=True)
         open_item(db, kind="bill", rule="first_bill", subject_on=date(2026, 10, 1), at=clock(), account_id=theirs.id,
                   detail={"bill_id": held.id, "rules": ["first_bill"]})
+        _late_fee_waiver(db, clock, owing, staff["cashier"])
         # An issued bill on the resident's 户号: its page, its PDF, and 作废 / 重开 at the desk.
         bills.create(db, bills.Draft(owing.id, date(2026, 10, 1), date(2026, 10, 31), date(2026, 12, 15),
                                      (bills.Line("energy", "bill.line.energy", 5380, 100_000, 53_800),)), now=clock())
     return mine, owing
+
+
+def _late_fee_waiver(db, clock, account, cashier_id: int) -> None:
+    """A bill with a 1.50 元 fee bill posted for it, and a waiver of 1 元 asked by the cashier."""
+    bill = bills.create(db, bills.Draft(account.id, date(2026, 10, 1), date(2026, 10, 31), beijing_date(clock()),
+                                        (bills.Line("energy", "bill.line.energy", 5000),)), now=clock())
+    late_fee_posting.post_fee_bill(db, bill.id, 150, key="late-fee:fuzz", accrued_to=beijing_date(clock()),
+                                   accrued_fen=150, now=clock())
+    waivers.request(db, bill_id=bill.id, amount_fen=100, reason="核实减免", staff_id=cashier_id, now=clock())
 
 
 def _payments(request, engine, clock, gateways, mine, owing) -> list[tuple[dict[str, str], bytes]]:
@@ -172,7 +183,8 @@ def _ids(engine) -> dict[str, list[str]]:
             "item_id": [str(i) for i in db.execute(select(ReviewItem.id)).scalars()],
             "read_id": [str(i) for i in db.execute(select(Read.id)).scalars()],
             "action": [*READ_ACTIONS, *BILL_ACTIONS], "bill_id": [str(i) for i in db.execute(select(Bill.id)).scalars()],
-            "decision": ["approve", "reject"], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
+            "decision": ["approve", "reject", "refuse"],
+            "waiver_id": [str(i) for i in db.execute(select(Waiver.id)).scalars()], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
         }
 
@@ -240,6 +252,7 @@ def _plausible(world: World, rule) -> list[dict[str, str]]:
                                                                           "note": "已核对"}],
         "/staff/refunds": [{"channel_txn_id": one, "amount": "1.00", "reason": "overpayment"}
                            for one in world.ids["channel_txn_id"]],
+        "/staff/waivers": [{"bill_id": one, "amount": "0.50", "reason": "核实减免"} for one in world.ids["bill_id"]],
     }
     return by_route.get(rule.rule) or [form for forms in by_route.values() for form in forms]
 
