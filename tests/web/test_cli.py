@@ -89,7 +89,7 @@ def test_demo_load_is_refused_in_production_and_changes_nothing(tmp_path):
         engine.dispose()
     # Data loaded outside production survives a refused --reset.
     development = {"DATABASE_URL": environ["DATABASE_URL"]}
-    assert dianfei("demo", "load", "--accounts", "10", tmp_path=tmp_path, **development).returncode == 0
+    assert dianfei("demo", "load", "--accounts", "10", "--no-bills", tmp_path=tmp_path, **development).returncode == 0
     assert dianfei("demo", "load", "--reset", tmp_path=tmp_path, **environ).returncode == 1
     kept = dianfei("demo", "load", "--if-empty", tmp_path=tmp_path, **development)
     assert "keeping it" in kept.stdout
@@ -105,7 +105,7 @@ def test_upgrade_then_demo_load_refuses_a_second_time(tmp_path):
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "--reset" in again.stderr
     kept = dianfei("demo", "load", "--if-empty", tmp_path=tmp_path)
     assert kept.returncode == 0 and "keeping it" in kept.stdout
-    reset = dianfei("demo", "load", "--reset", "--accounts", "20", tmp_path=tmp_path)
+    reset = dianfei("demo", "load", "--reset", "--accounts", "20", "--no-bills", tmp_path=tmp_path)
     assert reset.returncode == 0 and "demo county loaded: 20 户号" in reset.stdout
 
 
