@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
@@ -92,7 +93,7 @@ def _wechat_line(row: dict[str, str], where: str) -> StatementLine:
         channel="wechat", kind="refund" if refund else "payment", channel_txn_id=row["微信订单号"],
         out_trade_no=row["商户订单号"], amount_fen=_amount(parse_yuan, row["退款金额" if refund else "应结订单金额"], where),
         fee_millifen=_amount(parse_yuan_millifen, row["手续费"], where), at=_time(row["交易时间"], where),
-        refund_no=row["商户退款单号"] if refund else "",
+        refund_no=row["商户退款单号"] if refund else "", merchant_id=row.get("商户号", ""),
     )
 
 
@@ -127,14 +128,39 @@ def parse_alipay_bill(zipped: bytes) -> list[StatementLine]:
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
     rows = [(numbered[index - 1][0], [field.strip() for field in row])
             for index, row in _csv_rows([line for _, line in numbered])]
-    return [_alipay_line(row, where) for where, row in _table(rows, ALIPAY_COLUMNS, "Alipay statement")]
+    merchant_id = _alipay_merchant(text)
+    lines = [_alipay_line(row, where, merchant_id) for where, row in _table(rows, ALIPAY_COLUMNS, "Alipay statement")]
+    _check_alipay_totals(text, lines)
+    return lines
 
 
-def _alipay_line(row: dict[str, str], where: str) -> StatementLine:
+_ALIPAY_ACCOUNT = re.compile(r"^#账号：\[(\d+?)0156\]", re.MULTILINE)  # the seller id, then Alipay's 0156
+_ALIPAY_TOTAL = re.compile(r"^#(交易|退款)合计：(\d+)笔", re.MULTILINE)
+
+
+def _alipay_merchant(text: str) -> str:
+    found = _ALIPAY_ACCOUNT.search(text)
+    return found.group(1) if found else ""
+
+
+def _check_alipay_totals(text: str, lines: list[StatementLine]) -> None:
+    """The ``#交易合计`` and ``#退款合计`` trailer lines are the file's summary: missing, the file is
+    cut short; not matching the rows, it does not add up."""
+    stated = {kind: int(count) for kind, count in _ALIPAY_TOTAL.findall(text)}
+    if set(stated) != {"交易", "退款"} or "业务明细列表结束" not in text:
+        raise StatementInvalid("Alipay statement has no 业务明细列表结束 and 合计 lines at its end: the file is cut short")
+    counted = {"交易": sum(line.kind == "payment" for line in lines), "退款": sum(line.kind == "refund" for line in lines)}
+    if stated != counted:
+        raise StatementInvalid(f"Alipay statement totals ({stated['交易']} payments, {stated['退款']} refunds) "
+                               f"do not match its rows ({counted['交易']}, {counted['退款']})")
+
+
+def _alipay_line(row: dict[str, str], where: str, merchant_id: str) -> StatementLine:
     refund = row["业务类型"] == "退款"
     return StatementLine(
         channel="alipay", kind="refund" if refund else "payment", channel_txn_id=row["支付宝交易号"],
         out_trade_no=row["商户订单号"], amount_fen=abs(_amount(parse_yuan, row["订单金额（元）"], where)),
         fee_millifen=-_amount(parse_yuan_millifen, row["服务费（元）"], where),
         at=_time(row["完成时间"] or row["创建时间"], where), refund_no=row["退款批次号/请求号"] if refund else "",
+        merchant_id=merchant_id,
     )
