@@ -173,13 +173,15 @@ def _heal_by_query(engine: Engine, gateway: Gateway, channel: str, day: date, no
     """长款: ask the channel about the order and book its answer through ``settle`` (idempotent by the
     transaction id); healed once it is credited.  A channel that cannot answer leaves it open."""
     with read_session(engine) as session:
-        todo = session.execute(select(Difference.id, Difference.out_trade_no).where(
+        todo = session.execute(select(Difference.id, Difference.ref, Difference.out_trade_no).where(
             Difference.channel == channel, Difference.day == day, Difference.status == OPEN,
             Difference.kind.in_(HEALABLE), Difference.out_trade_no != "")).all()
-    for difference_id, out_trade_no in todo:
+    for difference_id, ref, out_trade_no in todo:
         try:
             report = gateway.query(out_trade_no)
         except GatewayError:
+            continue
+        if report.channel_txn_id != ref:  # the query speaks of another transaction (or a refund line): not this one
             continue
         with unit_of_work(engine) as session:
             outcome = settle(session, report, gateway.merchant, now=now).outcome
