@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from billing.clock import BEIJING, beijing_date
-from billing.db import bulk_insert, insert_ignoring_duplicates, read_session, unit_of_work
+from billing.db import bulk_insert, insert_ignoring_duplicates, read_session, timestamp_value, unit_of_work
 from billing.ledger import Transfer
 from payments.counter import CashClose
 from payments.errors import GatewayError, PaymentError
@@ -117,10 +117,11 @@ def store(session: Session, channel: str, day: date, data: bytes, lines: list[St
                           fee_millifen=sum(line.fee_millifen for line in lines), taken_at=now)
     session.add(statement)
     session.flush()
-    bulk_insert(session.connection(), StatementEntry.__table__,
+    db = session.connection()
+    bulk_insert(db, StatementEntry.__table__,
                 ["statement_id", "kind", "channel_txn_id", "out_trade_no", "refund_no", "amount_fen", "fee_millifen", "at"],
                 ((statement.id, line.kind, line.channel_txn_id, line.out_trade_no, line.refund_no, line.amount_fen,
-                  line.fee_millifen, line.at) for line in lines))
+                  line.fee_millifen, timestamp_value(db, line.at)) for line in lines))
     return True
 
 
