@@ -89,7 +89,7 @@ def _booked_payments(session: Session, channel: str, day: date, txn_ids: list[st
              .outerjoin(_transfers, _transfers.c.key == literal(f"pay:{channel}:") + _payments.c.channel_txn_id)
              .where(_payments.c.channel == channel))
     window = query.where(_payments.c.paid_at >= start - timedelta(days=1), _payments.c.paid_at < end + timedelta(days=1))
-    booked = {row.channel_txn_id: row for row in session.execute(window)}
+    booked = {row.channel_txn_id: row for row in session.connection().execute(window).all()}
     missing = [txn for txn in txn_ids if txn not in booked]
     for chunk in _chunks(missing):
         booked |= {row.channel_txn_id: row for row in session.execute(query.where(_payments.c.channel_txn_id.in_(chunk)))}
@@ -143,17 +143,20 @@ def _ledger_only(session: Session, channel: str, day: date, on_file: set[str], r
     """What we booked that day (and in the window before it, in case the previous day's file did
     not list it) that this statement does not list."""
     start, end = day_bounds(day)
-    paid = session.execute(
-        select(_payments.c.channel_txn_id.label("ref"), _payments.c.out_trade_no, _payments.c.amount_fen,
-               _payments.c.paid_at.label("at"))
-        .where(_payments.c.channel == channel, _payments.c.outcome.in_((CREDITED, DUPLICATE)),
-               _payments.c.paid_at >= start - MIDNIGHT_WINDOW, _payments.c.paid_at < end)).all()
-    refunded = session.execute(
-        select(_refunds.c.refund_no.label("ref"), literal("").label("out_trade_no"), _refunds.c.amount_fen,
-               _refunds.c.submitted_at.label("at"))
-        .where(_refunds.c.channel == channel, _refunds.c.state == SUCCEEDED,
-               _refunds.c.submitted_at >= start - MIDNIGHT_WINDOW, _refunds.c.submitted_at < end)).all()
-    absent = [row for row in [*paid, *refunded] if row.ref not in on_file]
+    paid = (select(_payments.c.channel_txn_id.label("ref"), _payments.c.out_trade_no, _payments.c.amount_fen,
+                   _payments.c.paid_at.label("at"))
+            .where(_payments.c.channel == channel, _payments.c.outcome.in_((CREDITED, DUPLICATE)),
+                   _payments.c.paid_at >= start - MIDNIGHT_WINDOW, _payments.c.paid_at < end))
+    refunded = (select(_refunds.c.refund_no.label("ref"), literal("").label("out_trade_no"), _refunds.c.amount_fen,
+                       _refunds.c.submitted_at.label("at"))
+                .where(_refunds.c.channel == channel, _refunds.c.state == SUCCEEDED,
+                       _refunds.c.submitted_at >= start - MIDNIGHT_WINDOW, _refunds.c.submitted_at < end))
+    absent = []
+    for query, key in ((paid, _payments.c.channel_txn_id), (refunded, _refunds.c.refund_no)):
+        # the refs alone first (a day is long, its differences few), then the rows of the absent ones
+        refs = [ref for (ref,) in session.connection().execute(query.with_only_columns(key)).all() if ref not in on_file]
+        for chunk in _chunks(refs):
+            absent += session.execute(query.where(key.in_(chunk))).all()
     elsewhere = _on_other_statements(session, channel, [row.ref for row in absent])
     next_day_stored = _stored(session, channel, day + timedelta(days=1))
     for row in absent:
