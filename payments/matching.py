@@ -28,6 +28,7 @@ from sqlmodel import Session
 from billing.clock import BEIJING
 from billing.ledger import Transfer
 from payments.gateways.base import StatementLine
+from payments.statements import StatementLines
 from payments.orders import CLOSED, CREDITED, DUPLICATE, FAILED, HELD, ChannelPayment, PaymentOrder
 from payments.reconciliation_records import (
     AMOUNT_MISMATCH, CHANNEL_ONLY, DUPLICATE_PAYMENT, LEDGER_ONLY, STATUS_MISMATCH, Statement, StatementEntry,
@@ -62,17 +63,17 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def match(session: Session, channel: str, day: date, lines: list[StatementLine]) -> Match:
+def match(session: Session, channel: str, day: date, lines: StatementLines) -> Match:
     result = Match()
-    payments = [line for line in lines if line.kind == "payment"]
-    refund_lines = [line for line in lines if line.kind == "refund"]
-    booked = _booked_payments(session, channel, day, [line.channel_txn_id for line in payments])
-    for line in payments:
-        _match_payment(session, line, booked.get(line.channel_txn_id), result)
-    refunds = _booked_refunds(session, channel, [line.refund_no for line in refund_lines])
-    for line in refund_lines:
-        _match_refund(line, refunds.get(line.refund_no), result)
-    on_file = {line.channel_txn_id for line in payments} | {line.refund_no for line in refund_lines}
+    payments = [index for index, kind in enumerate(lines.kinds) if kind == "payment"]
+    refund_lines = [index for index, kind in enumerate(lines.kinds) if kind == "refund"]
+    booked = _booked_payments(session, channel, day, [lines.txn_ids[index] for index in payments])
+    for index in payments:
+        _match_payment(session, lines, index, booked.get(lines.txn_ids[index]), result)
+    refunds = _booked_refunds(session, channel, [lines.refund_nos[index] for index in refund_lines])
+    for index in refund_lines:
+        _match_refund(lines, index, refunds.get(lines.refund_nos[index]), result)
+    on_file = {lines.txn_ids[index] for index in payments} | {lines.refund_nos[index] for index in refund_lines}
     _ledger_only(session, channel, day, on_file, result)
     return result
 
@@ -96,21 +97,22 @@ def _booked_payments(session: Session, channel: str, day: date, txn_ids: list[st
     return booked
 
 
-def _match_payment(session: Session, line: StatementLine, booked, result: Match) -> None:
-    ref = line.channel_txn_id
+def _match_payment(session: Session, lines: StatementLines, index: int, booked, result: Match) -> None:
+    ref, amount = lines.txn_ids[index], lines.amounts[index]
+    if booked is not None and booked.outcome == CREDITED and booked.amount_fen == booked.posted_fen == amount:
+        result.matched.add(ref)
+        return
+    line = lines.line(index)
     if booked is None:
         order = session.execute(select(_orders.c.state).where(_orders.c.out_trade_no == line.out_trade_no)).first()
         kind = STATUS_MISMATCH if order is not None and order.state in (CLOSED, FAILED) else CHANNEL_ONLY
-        result.findings.append(Finding(kind, ref, line.out_trade_no, line.amount_fen, line))
     elif booked.outcome == DUPLICATE:
-        result.findings.append(Finding(DUPLICATE_PAYMENT, ref, line.out_trade_no, line.amount_fen, line))
+        kind = DUPLICATE_PAYMENT
     elif booked.outcome == HELD:
-        kind = AMOUNT_MISMATCH if booked.order_fen not in (None, line.amount_fen) else CHANNEL_ONLY
-        result.findings.append(Finding(kind, ref, line.out_trade_no, line.amount_fen, line))
-    elif booked.outcome == CREDITED and booked.amount_fen == booked.posted_fen == line.amount_fen:
-        result.matched.add(ref)
+        kind = AMOUNT_MISMATCH if booked.order_fen not in (None, amount) else CHANNEL_ONLY
     else:  # booked, but the channel took another amount than we posted (or nothing was posted)
-        result.findings.append(Finding(AMOUNT_MISMATCH, ref, line.out_trade_no, line.amount_fen, line))
+        kind = AMOUNT_MISMATCH
+    result.findings.append(Finding(kind, ref, line.out_trade_no, amount, line))
 
 
 def _booked_refunds(session: Session, channel: str, refund_nos: list[str]) -> dict:
@@ -125,18 +127,18 @@ def _booked_refunds(session: Session, channel: str, refund_nos: list[str]) -> di
     return found
 
 
-def _match_refund(line: StatementLine, refund, result: Match) -> None:
-    ref = line.refund_no
+def _match_refund(lines: StatementLines, index: int, refund, result: Match) -> None:
+    line = lines.line(index)
     if refund is None:
         kind = CHANNEL_ONLY
     elif refund.state != SUCCEEDED:
         kind = STATUS_MISMATCH
     elif refund.amount_fen == line.amount_fen and (not refund.debit_code or refund.posted_fen == line.amount_fen):
-        result.matched.add(ref)
+        result.matched.add(line.refund_no)
         return
     else:
         kind = AMOUNT_MISMATCH
-    result.findings.append(Finding(kind, ref, line.out_trade_no, line.amount_fen, line))
+    result.findings.append(Finding(kind, line.refund_no, line.out_trade_no, line.amount_fen, line))
 
 
 def _ledger_only(session: Session, channel: str, day: date, on_file: set[str], result: Match) -> None:

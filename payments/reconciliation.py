@@ -24,7 +24,8 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import repeat
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
@@ -42,10 +43,9 @@ from payments.reconciliation_records import (
     AMOUNT_MISMATCH, CHANNEL_ONLY, HEALED, LEDGER_ONLY, OPEN, STATUS_MISMATCH, Difference, Statement, StatementEntry,
 )
 from payments.settlement import settle
-from payments.statements import parse_alipay_bill, parse_wechat_tradebill
+from payments.statements import StatementLines, parse_alipay_bill, read_wechat_tradebill
 
 PUBLISHED_AT = {"wechat": time(10), "alipay": time(9)}  # Beijing, the day after the statement's day
-PARSERS = {"wechat": parse_wechat_tradebill, "alipay": parse_alipay_bill}
 HEALABLE = (CHANNEL_ONLY, STATUS_MISMATCH)  # money the channel took that a query + settle can book
 
 
@@ -82,26 +82,28 @@ def download(gateway: Gateway, day: date, *, now: datetime) -> bytes:
     return gateway.statement_file(day) or b""
 
 
-def read_file(channel: str, data: bytes, day: date, merchant: Merchant) -> list[StatementLine]:
+def read_file(channel: str, data: bytes, day: date, merchant: Merchant) -> StatementLines:
     """The checked lines of a statement file, or ``StatementInvalid``/``StatementRefused`` naming why."""
     if not data:
-        return []
+        return StatementLines(channel)
     if data[:2] == b"\x1f\x8b":  # WeChat Pay serves its bill gzipped
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError):
             raise StatementRefused("the file is a truncated gzip archive") from None
-    lines = PARSERS[channel](data)
-    for number, line in enumerate(lines, start=1):
-        if line.merchant_id and line.merchant_id != merchant.merchant_id:
-            raise StatementRefused(f"line {number} is merchant {line.merchant_id}'s, not ours ({merchant.merchant_id})")
-        if beijing_date(line.at) != day:
-            raise StatementRefused(f"line {number} ({line.channel_txn_id}) is dated {beijing_date(line.at)}, "
-                                   f"not {day}: a file for another day")
+    lines = read_wechat_tradebill(data) if channel == "wechat" else StatementLines.of(channel, parse_alipay_bill(data))
+    others = lines.merchant_ids - {merchant.merchant_id}
+    if others:
+        raise StatementRefused(f"the statement is merchant {', '.join(sorted(others))}'s, not ours ({merchant.merchant_id})")
+    start, end = (instant.astimezone(UTC) for instant in day_bounds(day))
+    if lines.ats and not (start <= min(lines.ats) and max(lines.ats) < end):
+        index = next(i for i, at in enumerate(lines.ats) if not start <= at < end)
+        raise StatementRefused(f"line {index + 1} ({lines.txn_ids[index]}) is dated {beijing_date(lines.ats[index])}, "
+                               f"not {day}: a file for another day")
     return lines
 
 
-def store(session: Session, channel: str, day: date, data: bytes, lines: list[StatementLine], *, merchant_id: str,
+def store(session: Session, channel: str, day: date, data: bytes, lines: StatementLines, *, merchant_id: str,
           source: str, now: datetime) -> bool:
     """Keep the statement and its lines; False if this very file was stored before (a rerun)."""
     digest = hashlib.sha256(data).hexdigest()
@@ -112,16 +114,19 @@ def store(session: Session, channel: str, day: date, data: bytes, lines: list[St
                                    f"(SHA-256 {stored.sha256[:12]}…, this file {digest[:12]}…)")
         return False
     statement = Statement(channel=channel, day=day, merchant_id=merchant_id, sha256=digest, source=source,
-                          lines=len(lines), paid_fen=sum(line.amount_fen for line in lines if line.kind == "payment"),
-                          refunded_fen=sum(line.amount_fen for line in lines if line.kind == "refund"),
-                          fee_millifen=sum(line.fee_millifen for line in lines), taken_at=now)
+                          lines=len(lines), paid_fen=lines.total("payment"), refunded_fen=lines.total("refund"),
+                          fee_millifen=sum(lines.fees), taken_at=now)
     session.add(statement)
     session.flush()
-    db = session.connection()
+    db, stamps = session.connection(), {}  # a busy second has many lines: each time converted once
+
+    def stamp(at: datetime) -> str:
+        return stamps.get(at) or stamps.setdefault(at, timestamp_value(db, at))
+
     bulk_insert(db, StatementEntry.__table__,
                 ["statement_id", "kind", "channel_txn_id", "out_trade_no", "refund_no", "amount_fen", "fee_millifen", "at"],
-                ((statement.id, line.kind, line.channel_txn_id, line.out_trade_no, line.refund_no, line.amount_fen,
-                  line.fee_millifen, timestamp_value(db, line.at)) for line in lines))
+                zip(repeat(statement.id), lines.kinds, lines.txn_ids, lines.out_trade_nos, lines.refund_nos,
+                    lines.amounts, lines.fees, map(stamp, lines.ats)))
     return True
 
 
@@ -246,8 +251,9 @@ def reconcile_counter(engine: Engine, day: date, *, now: datetime) -> Reconciled
                                   f"{', '.join(map(str, open_drawers))} have not counted their drawer")
         data = json.dumps([[c.cashier_id, c.expected_fen, c.counted_fen, c.card_fen] for c in
                            sorted(closes.values(), key=lambda c: c.cashier_id)]).encode()
-        lines = [StatementLine(COUNTER, "payment", f"drawer:{c.cashier_id}:{day}", "", c.counted_fen + c.card_fen, 0,
-                               c.closed_at) for c in closes.values()]
+        lines = StatementLines.of(COUNTER, [
+            StatementLine(COUNTER, "payment", f"drawer:{c.cashier_id}:{day}", "", c.counted_fen + c.card_fen, 0,
+                          c.closed_at) for c in closes.values()])
         created = store(session, COUNTER, day, data, lines, merchant_id="", source="counter", now=now)
         findings = [finding for close in closes.values() for finding in _drawer_findings(close, takings, day)]
         _record(session, COUNTER, day, findings, now)

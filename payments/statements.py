@@ -18,7 +18,10 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from operator import add, methodcaller
 
 from billing.errors import InvalidAmount
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan, parse_yuan_millifen
@@ -46,15 +49,6 @@ def _time(text: str, where: str) -> datetime:
         return datetime.fromisoformat(text + BEIJING_OFFSET)
     except ValueError:
         raise StatementInvalid(f"{where}: '{text[:40]}' is not a time") from None
-
-
-def _fixed(text: str, decimals: int, parse: Callable[[str], int], where: str) -> int:
-    """An amount written with exactly ``decimals`` decimals, read directly (the shape of nearly every
-    field, and a statement has a million); any other shape goes through the full parser."""
-    whole, _, fraction = text.partition(".")
-    if len(fraction) == decimals and whole.isascii() and whole.isdigit() and fraction.isascii() and fraction.isdigit():
-        return int(whole + fraction)
-    return _amount(parse, text, where)
 
 
 def _amount(parse: Callable[[str], int], text: str, where: str) -> int:
@@ -91,7 +85,56 @@ def _csv_rows(lines: list[str]) -> list[tuple[int, list[str]]]:
         raise StatementInvalid(f"not a CSV file: {error}") from None
 
 
+@dataclass
+class StatementLines:
+    """A statement's lines as columns: a million lines are checked, stored and matched a column at a
+    time, and a ``StatementLine`` is made only for the line someone looks at."""
+
+    channel: str
+    kinds: list[str] = field(default_factory=list)
+    txn_ids: list[str] = field(default_factory=list)
+    out_trade_nos: list[str] = field(default_factory=list)
+    refund_nos: list[str] = field(default_factory=list)
+    amounts: list[int] = field(default_factory=list)
+    fees: list[int] = field(default_factory=list)
+    ats: list[datetime] = field(default_factory=list)
+    merchant_ids: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def line(self, index: int) -> StatementLine:
+        return StatementLine(self.channel, self.kinds[index], self.txn_ids[index], self.out_trade_nos[index],
+                             self.amounts[index], self.fees[index], self.ats[index], self.refund_nos[index],
+                             next(iter(self.merchant_ids), ""))
+
+    def lines(self) -> list[StatementLine]:
+        return [self.line(index) for index in range(len(self))]
+
+    def total(self, kind: str) -> int:
+        return sum(amount for amount, of in zip(self.amounts, self.kinds) if of == kind)
+
+    @classmethod
+    def of(cls, channel: str, lines: list[StatementLine]) -> StatementLines:
+        columns = cls(channel)
+        for line in lines:
+            columns.kinds.append(line.kind)
+            columns.txn_ids.append(line.channel_txn_id)
+            columns.out_trade_nos.append(line.out_trade_no)
+            columns.refund_nos.append(line.refund_no)
+            columns.amounts.append(line.amount_fen)
+            columns.fees.append(line.fee_millifen)
+            columns.ats.append(line.at)
+            columns.merchant_ids.add(line.merchant_id)
+        columns.merchant_ids.discard("")
+        return columns
+
+
 def parse_wechat_tradebill(data: bytes) -> list[StatementLine]:
+    return read_wechat_tradebill(data).lines()
+
+
+def read_wechat_tradebill(data: bytes) -> StatementLines:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -102,39 +145,62 @@ def parse_wechat_tradebill(data: bytes) -> list[StatementLine]:
         raise StatementInvalid("WeChat statement has no summary header and row at its end")
     header, body = _columns([(n, [field.lstrip("`") for field in row]) if n == rows[0][0] else (n, row)
                              for n, row in rows[:split]], WECHAT_COLUMNS, "WeChat statement")
-    lines = _wechat_lines(body, header)
+    lines = _wechat_columns(header, body)
     summary_rows = [(n, [field.lstrip("`") for field in row]) for n, row in rows[split:]]
     ((_, summary),) = _table(summary_rows, WECHAT_TOTALS, "WeChat statement summary")
     _check_wechat_summary(lines, summary)
     return lines
 
 
-def _wechat_lines(body: list[tuple[int, list[str]]], header: list[str]) -> list[StatementLine]:
-    """The detail rows, their fields still back-ticked, read by column index (a loop over a million)."""
-    (time_at, txn_at, order_at, state_at, paid_at, refunded_at, refund_no_at, fee_at) = (
-        header.index(column) for column in WECHAT_COLUMNS)
-    merchant_at = header.index("商户号") if "商户号" in header else None
-    lines = []
-    for number, row in body:
-        where, refund = f"line {number}", row[state_at].lstrip("`") == "REFUND"
-        lines.append(StatementLine(
-            channel="wechat", kind="refund" if refund else "payment", channel_txn_id=row[txn_at].lstrip("`"),
-            out_trade_no=row[order_at].lstrip("`"),
-            amount_fen=_fixed(row[refunded_at if refund else paid_at].lstrip("`"), 2, parse_yuan, where),
-            fee_millifen=_fixed(row[fee_at].lstrip("`"), 5, parse_yuan_millifen, where),
-            at=_time(row[time_at].lstrip("`"), where), refund_no=row[refund_no_at].lstrip("`") if refund else "",
-            merchant_id=row[merchant_at].lstrip("`") if merchant_at is not None else ""))
-    return lines
+_UNTICK = methodcaller("lstrip", "`")
+_NO_POINT = methodcaller("replace", ".", "")
+_TIMES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\n)*")
+_DECIMALS = {2: re.compile(r"(?:-?[0-9]+\.[0-9]{2}\n)*"), 5: re.compile(r"(?:-?[0-9]+\.[0-9]{5}\n)*")}
 
 
-def _check_wechat_summary(lines: list[StatementLine], summary: dict[str, str]) -> None:
+def _wechat_columns(header: list[str], body: list[tuple[int, list[str]]]) -> StatementLines:
+    numbers = [number for number, _ in body]
+    cells = list(zip(*(row for _, row in body))) or [()] * len(header)
+
+    def column(name: str) -> list[str]:
+        return list(map(_UNTICK, cells[header.index(name)])) if name in header else [""] * len(body)
+
+    refund = [state == "REFUND" for state in column("交易状态")]
+    paid = _fixed_column(column("应结订单金额"), 2, parse_yuan, numbers)
+    refunded = _fixed_column(column("退款金额"), 2, parse_yuan, numbers)
+    return StatementLines(
+        "wechat", kinds=["refund" if flag else "payment" for flag in refund], txn_ids=column("微信订单号"),
+        out_trade_nos=column("商户订单号"),
+        refund_nos=[number if flag else "" for number, flag in zip(column("商户退款单号"), refund)],
+        amounts=[back if flag else out for out, back, flag in zip(paid, refunded, refund)],
+        fees=_fixed_column(column("手续费"), 5, parse_yuan_millifen, numbers),
+        ats=_time_column(column("交易时间"), numbers), merchant_ids=set(column("商户号")) - {""})
+
+
+def _fixed_column(texts: list[str], decimals: int, parse: Callable[[str], int], numbers: list[int]) -> list[int]:
+    """A column of amounts with exactly ``decimals`` decimals, checked by one regular expression and
+    read by ``int`` (a million of them); any other shape goes through the full parser, line by line."""
+    if _DECIMALS[decimals].fullmatch("".join(f"{text}\n" for text in texts)):
+        return list(map(int, map(_NO_POINT, texts)))
+    return [_amount(parse, text, f"line {number}") for text, number in zip(texts, numbers)]
+
+
+def _time_column(texts: list[str], numbers: list[int]) -> list[datetime]:
+    if _TIMES.fullmatch("".join(f"{text}\n" for text in texts)):
+        try:
+            return list(map(datetime.fromisoformat, map(add, texts, repeat(BEIJING_OFFSET))))
+        except ValueError:
+            pass  # a well-shaped impossible time (month 13): name its line below
+    return [_time(text, f"line {number}") for text, number in zip(texts, numbers)]
+
+
+def _check_wechat_summary(lines: StatementLines, summary: dict[str, str]) -> None:
     if not summary["总交易单数"].isascii() or not summary["总交易单数"].isdigit():
         raise StatementInvalid(f"WeChat statement summary: '{summary['总交易单数'][:40]}' is not a count")
     stated = (int(summary["总交易单数"]), _amount(parse_yuan, summary["应结订单总金额"], "summary"),
               _amount(parse_yuan, summary["退款总金额"], "summary"),
               _amount(parse_yuan_millifen, summary["手续费总金额"], "summary"))
-    summed = (len(lines), sum(line.amount_fen for line in lines if line.kind == "payment"),
-              sum(line.amount_fen for line in lines if line.kind == "refund"), sum(line.fee_millifen for line in lines))
+    summed = (len(lines), lines.total("payment"), lines.total("refund"), sum(lines.fees))
     if stated != summed:
         raise StatementInvalid(f"WeChat statement summary ({_totals(*stated)}) does not match its rows ({_totals(*summed)})")
 
