@@ -17,11 +17,11 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from operator import add, methodcaller
+from operator import add, itemgetter, methodcaller
 
 from billing.errors import InvalidAmount
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan, parse_yuan_millifen
@@ -78,7 +78,7 @@ def _columns(rows: list[tuple[int, list[str]]], columns: tuple[str, ...], what: 
     return header, body
 
 
-def _csv_rows(lines: list[str]) -> list[tuple[int, list[str]]]:
+def _csv_rows(lines: Iterable[str]) -> list[tuple[int, list[str]]]:
     try:
         return [(number, row) for number, row in enumerate(csv.reader(lines), start=1) if row]
     except csv.Error as error:
@@ -139,7 +139,7 @@ def read_wechat_tradebill(data: bytes) -> StatementLines:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise StatementInvalid(f"WeChat statement is not UTF-8 (byte {error.start})") from None
-    rows = _csv_rows(io.StringIO(text).readlines())
+    rows = _csv_rows(io.StringIO(text))
     split = next((n for n, (_, row) in enumerate(rows) if row[0].lstrip("`") == WECHAT_SUMMARY_HEADER), None)
     if split is None or split + 2 != len(rows):
         raise StatementInvalid("WeChat statement has no summary header and row at its end")
@@ -160,10 +160,10 @@ _DECIMALS = {2: re.compile(r"(?:-?[0-9]+\.[0-9]{2}\n)*"), 5: re.compile(r"(?:-?[
 
 def _wechat_columns(header: list[str], body: list[tuple[int, list[str]]]) -> StatementLines:
     numbers = [number for number, _ in body]
-    cells = list(zip(*(row for _, row in body))) or [()] * len(header)
+    rows = [row for _, row in body]
 
     def column(name: str) -> list[str]:
-        return list(map(_UNTICK, cells[header.index(name)])) if name in header else [""] * len(body)
+        return list(map(_UNTICK, map(itemgetter(header.index(name)), rows))) if name in header else [""] * len(rows)
 
     refund = [state == "REFUND" for state in column("交易状态")]
     paid = _fixed_column(column("应结订单金额"), 2, parse_yuan, numbers)
