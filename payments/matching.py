@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, literal, select
 from sqlmodel import Session
@@ -74,7 +74,7 @@ def match(session: Session, channel: str, day: date, lines: StatementLines) -> M
     for index in refund_lines:
         _match_refund(lines, index, refunds.get(lines.refund_nos[index]), result)
     on_file = {lines.txn_ids[index] for index in payments} | {lines.refund_nos[index] for index in refund_lines}
-    _ledger_only(session, channel, day, on_file, result)
+    _ledger_only(session, channel, day, on_file, booked, result)
     return result
 
 
@@ -82,19 +82,26 @@ def _booked_payments(session: Session, channel: str, day: date, txn_ids: list[st
     """Our channel payments by transaction id, each with its order and its ``pay:`` transfer: the
     day and its neighbours in one range query, any other day's by id."""
     start, end = day_bounds(day)
-    query = (select(_payments.c.channel_txn_id, _payments.c.amount_fen, _payments.c.outcome,
-                    _orders.c.amount_fen.label("order_fen"), _orders.c.state,
-                    _transfers.c.amount_fen.label("posted_fen"))
+    query = (select(_payments.c.channel_txn_id.label("ref"), _payments.c.out_trade_no, _payments.c.amount_fen,
+                    _payments.c.outcome, _orders.c.amount_fen.label("order_fen"), _orders.c.state,
+                    _transfers.c.amount_fen.label("posted_fen"), *_day_flags(_payments.c.paid_at, start, end))
              .select_from(_payments)
              .outerjoin(_orders, _orders.c.id == _payments.c.order_id)
              .outerjoin(_transfers, _transfers.c.key == literal(f"pay:{channel}:") + _payments.c.channel_txn_id)
              .where(_payments.c.channel == channel))
     window = query.where(_payments.c.paid_at >= start - timedelta(days=1), _payments.c.paid_at < end + timedelta(days=1))
-    booked = {row.channel_txn_id: row for row in session.connection().execute(window).all()}
+    booked = {row.ref: row for row in session.connection().execute(window).all()}
     missing = [txn for txn in txn_ids if txn not in booked]
     for chunk in _chunks(missing):
-        booked |= {row.channel_txn_id: row for row in session.execute(query.where(_payments.c.channel_txn_id.in_(chunk)))}
+        booked |= {row.ref: row for row in session.execute(query.where(_payments.c.channel_txn_id.in_(chunk)))}
     return booked
+
+
+def _day_flags(column, start: datetime, end: datetime) -> tuple:
+    """Whether an instant counts for the day's ledger side (the day, and the window before it in case
+    the previous day's file did not list it), and whether it is in the window before midnight."""
+    return (and_(column >= start - MIDNIGHT_WINDOW, column < end).label("in_day"),
+            (column >= end - MIDNIGHT_WINDOW).label("late"))
 
 
 def _match_payment(session: Session, lines: StatementLines, index: int, booked, result: Match) -> None:
@@ -141,30 +148,23 @@ def _match_refund(lines: StatementLines, index: int, refund, result: Match) -> N
     result.findings.append(Finding(kind, line.refund_no, line.out_trade_no, line.amount_fen, line))
 
 
-def _ledger_only(session: Session, channel: str, day: date, on_file: set[str], result: Match) -> None:
+def _ledger_only(session: Session, channel: str, day: date, on_file: set[str], booked: dict, result: Match) -> None:
     """What we booked that day (and in the window before it, in case the previous day's file did
-    not list it) that this statement does not list."""
+    not list it) that this statement does not list: payments among those already read, refunds."""
     start, end = day_bounds(day)
-    paid = (select(_payments.c.channel_txn_id.label("ref"), _payments.c.out_trade_no, _payments.c.amount_fen,
-                   _payments.c.paid_at.label("at"))
-            .where(_payments.c.channel == channel, _payments.c.outcome.in_((CREDITED, DUPLICATE)),
-                   _payments.c.paid_at >= start - MIDNIGHT_WINDOW, _payments.c.paid_at < end))
+    absent = [row for row in booked.values()
+              if row.in_day and row.outcome in (CREDITED, DUPLICATE) and row.ref not in on_file]
     refunded = (select(_refunds.c.refund_no.label("ref"), literal("").label("out_trade_no"), _refunds.c.amount_fen,
-                       _refunds.c.submitted_at.label("at"))
+                       *_day_flags(_refunds.c.submitted_at, start, end))
                 .where(_refunds.c.channel == channel, _refunds.c.state == SUCCEEDED,
                        _refunds.c.submitted_at >= start - MIDNIGHT_WINDOW, _refunds.c.submitted_at < end))
-    absent = []
-    for query, key in ((paid, _payments.c.channel_txn_id), (refunded, _refunds.c.refund_no)):
-        # the refs alone first (a day is long, its differences few), then the rows of the absent ones
-        refs = [ref for (ref,) in session.connection().execute(query.with_only_columns(key)).all() if ref not in on_file]
-        for chunk in _chunks(refs):
-            absent += session.execute(query.where(key.in_(chunk))).all()
+    absent += [row for row in session.execute(refunded) if row.ref not in on_file]
     elsewhere = _on_other_statements(session, channel, [row.ref for row in absent])
     next_day_stored = _stored(session, channel, day + timedelta(days=1))
     for row in absent:
         if row.ref in elsewhere:
             continue
-        if _aware(row.at) >= end - MIDNIGHT_WINDOW and not next_day_stored:
+        if row.late and not next_day_stored:
             result.waiting += 1
             continue
         result.findings.append(Finding(LEDGER_ONLY, row.ref, row.out_trade_no, row.amount_fen))
@@ -186,11 +186,6 @@ def _stored(session: Session, channel: str, day: date) -> bool:
     statements = Statement.__table__
     return session.execute(select(statements.c.id).where(statements.c.channel == channel,
                                                          statements.c.day == day)).first() is not None
-
-
-def _aware(instant: datetime) -> datetime:
-    """SQLite hands timestamps back naive (they are stored in UTC)."""
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
