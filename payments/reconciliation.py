@@ -110,15 +110,17 @@ def store(session: Session, channel: str, day: date, data: bytes, lines: Stateme
           source: str, now: datetime) -> bool:
     """Keep the statement and its lines; False if this very file was stored before (a rerun)."""
     digest = hashlib.sha256(data).hexdigest()
-    stored = session.execute(select(Statement).where(Statement.channel == channel, Statement.day == day)).scalar()
-    if stored is not None:
-        if stored.sha256 != digest:
-            raise StatementRefused(f"another {channel} statement for {day} is already stored "
-                                   f"(SHA-256 {stored.sha256[:12]}…, this file {digest[:12]}…)")
+    statement = session.execute(select(Statement).where(Statement.channel == channel, Statement.day == day)).scalar()
+    if statement is not None and statement.sha256 == digest:
         return False
-    statement = Statement(channel=channel, day=day, merchant_id=merchant_id, sha256=digest, source=source,
-                          lines=len(lines), paid_fen=lines.total("payment"), refunded_fen=lines.total("refund"),
-                          fee_millifen=sum(lines.fees), taken_at=now)
+    if statement is not None and statement.lines:
+        raise StatementRefused(f"another {channel} statement for {day} is already stored "
+                               f"(SHA-256 {statement.sha256[:12]}…, this file {digest[:12]}…)")
+    # new, or replacing a "no statement that day" answer (a channel late to publish says that too)
+    statement = statement or Statement(channel=channel, day=day)
+    statement.sqlmodel_update(dict(
+        merchant_id=merchant_id, sha256=digest, source=source, lines=len(lines), paid_fen=lines.total("payment"),
+        refunded_fen=lines.total("refund"), fee_millifen=sum(lines.fees), taken_at=now))
     session.add(statement)
     session.flush()
     db, stamps = session.connection(), {}  # a busy second has many lines: each time converted once
@@ -183,13 +185,14 @@ def _record(session: Session, channel: str, day: date, findings: list[Finding], 
 
 
 def _heal_matched(session: Session, channel: str, matched: set[str], now: datetime) -> None:
-    """An open difference whose line now matches (the notification came late) is healed."""
+    """An open difference whose line now matches (the notification came late, the channel's file was
+    published late) is healed."""
     open_refs = session.execute(select(Difference.id, Difference.ref).where(
-        Difference.channel == channel, Difference.status == OPEN, Difference.kind.in_(HEALABLE))).all()
+        Difference.channel == channel, Difference.status == OPEN, Difference.kind.in_((*HEALABLE, LEDGER_ONLY)))).all()
     healed = [row.id for row in open_refs if row.ref in matched]
     if healed:
         session.execute(update(Difference).where(Difference.id.in_(healed))
-                        .values(status=HEALED, healed_at=now, resolution="matched: booked since"))
+                        .values(status=HEALED, healed_at=now, resolution="matched since (a late notification or file)"))
 
 
 def _heal_by_query(engine: Engine, gateway: Gateway, channel: str, day: date, now: datetime) -> None:

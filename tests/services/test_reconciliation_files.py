@@ -132,6 +132,19 @@ def test_an_item_across_midnight_is_matched_on_the_next_days_file_and_never_flag
         assert db.execute(select(func.count()).select_from(Difference)).scalar() == 0
 
 
+def test_a_day_first_answered_with_no_statement_takes_the_file_published_later(engine, clock):
+    order = booked(engine, clock, WECHAT, "4200000011", 1000, beijing("2026-11-27 12:00:00"))
+    empty = reconciliation.reconcile(engine, None, "wechat", DAY, merchant=WECHAT, now=clock(), data=b"")
+    assert dict(empty.found) == {"ledger_only": 1}
+    late = reconciliation.reconcile(engine, None, "wechat", DAY, merchant=WECHAT, now=clock(),
+                                    data=wechat_bill([("2026-11-27 12:00:01", "4200000011", order, "10.00")]))
+    assert (late.rerun, late.lines, late.matched) == (False, 1, 1)
+    with read_session(engine) as db:
+        assert db.execute(select(Statement.lines)).scalar_one() == 1
+        # the 短款 of the empty answer stays on record, healed by the file
+        assert db.execute(select(Difference.kind, Difference.status)).all() == [("ledger_only", "healed")]
+
+
 def test_an_item_before_midnight_missing_from_both_days_is_ledger_only_once(engine, clock):
     booked(engine, clock, WECHAT, "4200000010", 1000, beijing("2026-11-27 23:59:58"))
     reconciliation.reconcile(engine, None, "wechat", DAY, merchant=WECHAT, now=clock(), data=b"")
