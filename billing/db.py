@@ -237,7 +237,7 @@ def timestamp_value(connection: Connection, instant: datetime) -> str:
     utc = instant.astimezone(UTC)
     if connection.dialect.name == "postgresql":
         return utc.isoformat()
-    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite storage format
+    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")  # SQLAlchemy's SQLite storage format
 
 
 def among(session: Connection | Session, column_: ColumnElement, ids: Iterable[int]) -> ColumnElement[bool]:

@@ -38,6 +38,7 @@ from portal import create_app
 from portal.errors import ConfigError
 from portal.bill_commands import bills_group
 from portal.payment_commands import payments_group
+from portal.reconcile_commands import reconcile_command
 from portal.read_commands import reads_group
 from portal.demo_payments import bills_line, load_demo_bills
 from portal.reads_check import check_demo, trouble_line
@@ -59,6 +60,7 @@ cli = FlaskGroup(
 cli.add_command(routes_command)
 cli.add_command(shell_command)
 cli.add_command(payments_group)
+cli.add_command(reconcile_command)
 cli.add_command(reads_group)
 cli.add_command(bills_group)
 cli.add_command(tariff_group)

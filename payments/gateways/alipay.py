@@ -136,19 +136,23 @@ class AlipayGateway:
         return RefundReport(CHANNEL, refund_no, status, parse_yuan(answer["refund_amount"]), out_trade_no=out_trade_no)
 
     def statement(self, day: date) -> list[StatementLine]:
+        zipped = self.statement_file(day)
+        return [] if zipped is None else parse_alipay_bill(zipped)
+
+    def statement_file(self, day: date) -> bytes | None:
         try:
             answer = self._call("server_api", "alipay.data.dataservice.bill.downloadurl.query",
                                 {"bill_type": "trade", "bill_date": day.isoformat()})
         except GatewayError as error:
             if error.channel_code == "isp.bill_not_exist":
-                return []
+                return None
             raise
         try:  # the URL is valid for 30 seconds: fetch it at once
             response = requests.get(answer["bill_download_url"], timeout=self.config.timeout_seconds)
             response.raise_for_status()
         except requests.RequestException as error:
             raise GatewayError(CHANNEL, "NETWORK", str(error)) from None
-        return parse_alipay_bill(response.content)
+        return response.content
 
     def parse_notification(self, headers: dict[str, str], body: bytes, *, now: datetime) -> Notification:
         try:

@@ -110,6 +110,7 @@ class StatementLine:
     fee_millifen: int
     at: datetime
     refund_no: str = ""
+    merchant_id: str = ""  # whose statement it is: another merchant's file is refused
 
 
 class Gateway(Protocol):
@@ -134,6 +135,11 @@ class Gateway(Protocol):
     def parse_notification(self, headers: dict[str, str], body: bytes, *, now: datetime) -> Notification: ...
 
     def statement(self, day: date) -> list[StatementLine]: ...
+
+    def statement_file(self, day: date) -> bytes | None:
+        """The day's statement file as the channel serves it (checked against its hash), None if
+        the channel has no statement for that day."""
+        ...
 
 
 def read_key_file(path: Path, setting: str, *, private: bool) -> str:

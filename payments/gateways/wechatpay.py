@@ -189,11 +189,15 @@ class WeChatPayGateway:
         return _from_answer(self._refund, data)
 
     def statement(self, day: date) -> list[StatementLine]:
+        raw = self.statement_file(day)
+        return [] if raw is None else parse_wechat_tradebill(raw)
+
+    def statement_file(self, day: date) -> bytes | None:
         try:
             _, bill = self._call(self._client.trade_bill, bill_date=day.isoformat(), bill_type="ALL", tar_type="GZIP")
         except GatewayError as error:
             if error.channel_code == "NO_STATEMENT_EXIST":
-                return []
+                return None
             raise
         _, zipped = self._call(self._client.download_bill, bill["download_url"])
         try:
@@ -202,7 +206,7 @@ class WeChatPayGateway:
             raise GatewayError(CHANNEL, "BAD_DOWNLOAD", f"statement for {day} is not a gzip file") from None
         if hashlib.sha1(raw).hexdigest() != bill["hash_value"].lower():
             raise GatewayError(CHANNEL, "HASH_MISMATCH", f"statement for {day} does not match its SHA1")
-        return parse_wechat_tradebill(raw)
+        return raw
 
     # --- notifications --------------------------------------------------------------------
 

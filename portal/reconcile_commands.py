@@ -1,0 +1,65 @@
+"""``dianfei reconcile wechat|alipay|counter --date D [--file F]`` and ``dianfei reconcile all --date D``
+(for cron): one line per channel with its matched lines, each difference class and what was healed."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from payments import reconciliation
+from payments.errors import GatewayError, PaymentError
+from payments.orders import COUNTER
+from payments.reconciliation import Reconciled, StatementNotYet
+from payments.reconciliation_records import CLASSES
+from portal.wiring import services
+
+CHANNELS = ("wechat", "alipay", COUNTER)
+
+
+@click.command("reconcile")
+@click.argument("channel", type=click.Choice([*CHANNELS, "all"]))
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Statement day, YYYY-MM-DD (Beijing).")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The statement file, instead of downloading it (wechat or alipay only).")
+@with_appcontext
+def reconcile_command(channel: str, day, path: Path | None) -> None:
+    """Match a channel's daily statement against the orders and the ledger (对账)."""
+    if path is not None and channel not in ("wechat", "alipay"):
+        raise click.BadParameter("a file is a wechat or alipay statement", param_hint="'--file'")
+    svc = services()
+    channels = [c for c in CHANNELS if c == COUNTER or c in svc.gateways] if channel == "all" else [channel]
+    failed = [c for c in channels if not _one(svc, c, day.date(), path)]
+    if failed:
+        sys.exit(f"reconcile: {', '.join(failed)} not reconciled")
+
+
+def _one(svc, channel: str, day: date, path: Path | None) -> bool:
+    """Reconcile one channel and print its line; False if it could not be done (not yet counts as done)."""
+    try:
+        if channel == COUNTER:
+            result = reconciliation.reconcile_counter(svc.engine, day, now=svc.clock())
+        else:
+            gateway = svc.gateways.get(channel)
+            if gateway is None:
+                raise click.BadParameter(f"{channel} is not configured", param_hint="CHANNEL")
+            result = reconciliation.reconcile(svc.engine, gateway, channel, day, merchant=gateway.merchant,
+                                              now=svc.clock(), data=path.read_bytes() if path else None)
+    except StatementNotYet as error:
+        click.echo(f"{channel} {day}: not yet: {error}")
+        return True
+    except (PaymentError, GatewayError) as error:
+        click.echo(f"{channel} {day}: refused: {' '.join(str(error).split())}", err=True)
+        return False
+    click.echo(summary_line(result))
+    return True
+
+
+def summary_line(result: Reconciled) -> str:
+    counts = ", ".join(f"{kind} {result.found[kind]}" for kind in CLASSES)
+    rerun = " (rerun)" if result.rerun else ""
+    return (f"{result.channel} {result.day}{rerun}: {result.lines} lines, matched {result.matched}, {counts}, "
+            f"healed {result.healed}, waiting {result.waiting}")
