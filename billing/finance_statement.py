@@ -159,20 +159,23 @@ _fee_bill_ids = select(LateFeePosting.fee_bill_id)
 _is_fee = Bill.id.in_(_fee_bill_ids)
 
 
+def _fen(session: Session, query) -> int:
+    """One summed figure as int (PostgreSQL sums BIGINT to NUMERIC, which Python reads as Decimal)."""
+    return int(session.execute(query).scalar())
+
+
 def _bills_total(session: Session, *conditions) -> int:
-    return session.execute(select(func.coalesce(func.sum(Bill.total_fen), 0)).where(*conditions)).scalar()
+    return _fen(session, select(func.coalesce(func.sum(Bill.total_fen), 0)).where(*conditions))
 
 
 def _revenue_moved(session: Session, revenue: str, code: str, first: date, end: date) -> int:
     """What the transfers of ``code`` put into ``revenue`` in the days, less what they took out."""
     debit, credit = aliased(LedgerAccount), aliased(LedgerAccount)
     signed = case((credit.code == revenue, Transfer.amount_fen), else_=-Transfer.amount_fen)
-    return session.execute(
-        select(func.coalesce(func.sum(signed), 0))
-        .join(debit, debit.id == Transfer.debit_id).join(credit, credit.id == Transfer.credit_id)
-        .where(Transfer.code == code, Transfer.business_date.between(first, end),
-               (credit.code == revenue) | (debit.code == revenue))
-    ).scalar()
+    return _fen(session, select(func.coalesce(func.sum(signed), 0))
+                .join(debit, debit.id == Transfer.debit_id).join(credit, credit.id == Transfer.credit_id)
+                .where(Transfer.code == code, Transfer.business_date.between(first, end),
+                       (credit.code == revenue) | (debit.code == revenue)))
 
 
 def _billing(session: Session, found: Statement) -> None:
@@ -181,7 +184,7 @@ def _billing(session: Session, found: Statement) -> None:
     cancelled = and_(Bill.state == CANCELLED, Bill.cancel_transfer_id.is_not(None),
                      Bill.cancel_transfer_id.in_(select(Transfer.id).where(Transfer.business_date.between(first, end))))
     found.billed_fen = _bills_total(session, issued, ~_is_fee)
-    found.bills_issued = session.execute(select(func.count()).where(issued, ~_is_fee)).scalar()
+    found.bills_issued = _fen(session, select(func.count()).where(issued, ~_is_fee))
     found.late_fee_assessed_fen = _bills_total(session, issued, _is_fee)
     found.cancelled_fen = _bills_total(session, cancelled, ~_is_fee)
     found.late_fee_waived_fen = _bills_total(session, cancelled, _is_fee)
@@ -214,14 +217,13 @@ def _collections(session: Session, found: Statement) -> None:
     )
     collected: dict[str, int] = defaultdict(int)
     for code, fen in rows:
-        collected[channel_of(code)] += fen
+        collected[channel_of(code)] += int(fen)
     found.collected_fen = dict(sorted(collected.items()))
-    found.refunds_fen = session.execute(
-        select(func.coalesce(func.sum(Transfer.amount_fen), 0))
-        .where(Transfer.code == "refund", Transfer.business_date.between(first, end))).scalar()
-    found.late_fee_collected_fen = session.execute(
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.bill_id.in_(_fee_bill_ids), Allocation.paid_on.between(first, end))).scalar()
+    found.refunds_fen = _fen(session, select(func.coalesce(func.sum(Transfer.amount_fen), 0))
+                             .where(Transfer.code == "refund", Transfer.business_date.between(first, end)))
+    found.late_fee_collected_fen = _fen(session, select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+                                        .where(Allocation.bill_id.in_(_fee_bill_ids),
+                                               Allocation.paid_on.between(first, end)))
 
 
 # --- collection rate -------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ def collection(session: Session, month: date) -> Collection:
     owing: dict[int, bool] = {}
     for account_id, total, paid_by_end in rows:
         billed += total
-        paid_total += min(paid_by_end, total)
+        paid_total += min(int(paid_by_end), total)
         owing[account_id] = owing.get(account_id, False) or paid_by_end < total
     return Collection(month, billed, paid_total, len(owing), sum(not owes for owes in owing.values()))
 
@@ -288,6 +290,7 @@ def _aging(session: Session, found: Statement) -> None:
     aging = {group: dict.fromkeys(AGING_LABELS, 0) for group in (LARGE_UNITS, MANAGED, RESIDENTS)}
     debtors: dict[tuple[str, str], int] = defaultdict(int)
     for account_no, holder, category, manager, owed, due in _customer_debits(session, found.end):
+        owed = int(owed)
         if owed <= 0:
             continue
         group = _group(category, manager)
@@ -313,17 +316,16 @@ def _balances(session: Session, found: Statement) -> None:
         select(func.coalesce(func.sum(case((balances.c.fen < 0, -balances.c.fen), else_=0)), 0),
                func.coalesce(func.sum(case((balances.c.fen > 0, balances.c.fen), else_=0)), 0))
     ).one()
-    credits = session.execute(
-        select(func.coalesce(func.sum(Transfer.amount_fen), 0))
-        .join(customer, customer.id == Transfer.credit_id)
-        .where(customer.account_id.is_not(None), Transfer.business_date <= end, _KEPT)).scalar()
-    taken = session.execute(select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-                            .where(Allocation.paid_on <= end)).scalar()
+    credits = _fen(session, select(func.coalesce(func.sum(Transfer.amount_fen), 0))
+                   .join(customer, customer.id == Transfer.credit_id)
+                   .where(customer.account_id.is_not(None), Transfer.business_date <= end, _KEPT))
+    taken = _fen(session, select(func.coalesce(func.sum(Allocation.amount_fen), 0)).where(Allocation.paid_on <= end))
     found.prepaid_held_fen = credits - taken
     suspense = aliased(LedgerAccount)
-    found.suspense_fen = session.execute(
-        select(func.coalesce(func.sum(case((Transfer.credit_id == suspense.id, Transfer.amount_fen),
-                                           else_=-Transfer.amount_fen)), 0))
-        .join(suspense, (Transfer.credit_id == suspense.id) | (Transfer.debit_id == suspense.id))
-        .where(suspense.code.startswith("suspense:"), Transfer.business_date <= end)).scalar()
-    found.checks += [Check("owed", found.owed_fen, negative), Check("prepaid_held", found.prepaid_held_fen, positive)]
+    found.suspense_fen = _fen(session, select(func.coalesce(func.sum(case((Transfer.credit_id == suspense.id,
+                                                                          Transfer.amount_fen),
+                                                                         else_=-Transfer.amount_fen)), 0))
+                              .join(suspense, (Transfer.credit_id == suspense.id) | (Transfer.debit_id == suspense.id))
+                              .where(suspense.code.startswith("suspense:"), Transfer.business_date <= end))
+    found.checks += [Check("owed", found.owed_fen, int(negative)),
+                     Check("prepaid_held", found.prepaid_held_fen, int(positive))]

@@ -64,6 +64,10 @@ def test_november_by_hand(engine, clock):
     assert [(d.group, d.owed_fen) for d in found.debtors] == [(LARGE_UNITS, 500_000), (RESIDENTS, 40_000)]
     assert (found.late_fee_assessed_fen, found.refunds_fen, found.suspense_fen, found.write_offs_fen) == (0, 0, 0, 0)
     assert found.agrees, found.checks
+    figures = [found.billed_fen, found.prepaid_held_fen, *found.collected_fen.values(), rate.paid_fen,
+               *(fen for by_label in found.aging.values() for fen in by_label.values()),
+               *(fen for check in found.checks for fen in (check.from_bills_fen, check.from_ledger_fen))]
+    assert {type(fen) for fen in figures} == {int}  # PostgreSQL's sums come back as Decimal unless made int
 
 
 def test_december_late_fee_and_aging_agree_with_the_ledger(engine, clock):
