@@ -31,7 +31,6 @@ from sqlmodel import Session
 from billing.accounts import LARGE_INDUSTRY, NON_RESIDENTIAL, Account
 from billing.bill_records import CANCELLED, ISSUED, Allocation, Bill
 from billing.bill_status import BUCKETS
-from billing.errors import InvalidInput
 from billing.late_fee_posting import LateFeePosting
 from billing.ledger import LedgerAccount, Transfer
 from billing.managers import Manager, ManagerAccount
@@ -121,15 +120,6 @@ class Statement:
     @property
     def agrees(self) -> bool:
         return all(check.agrees for check in self.checks)
-
-
-def month_of(text: str) -> date:
-    """``2026-11`` as its first day; anything else is refused naming the field."""
-    try:
-        year, month = (int(part) for part in text.strip().split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        raise InvalidInput("month", f"expected a month as YYYY-MM, got {text!r}") from None
 
 
 def month_end(first: date) -> date:

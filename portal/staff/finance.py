@@ -11,18 +11,17 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from billing.clock import beijing_date
 from billing.db import read_session
-from billing.finance_statement import AGING_LABELS, LARGE_UNITS, MANAGED, NOT_DUE, RESIDENTS, Statement, \
-    month_of, months_before, statement
+from billing.finance_statement import AGING_LABELS, LARGE_UNITS, MANAGED, NOT_DUE, RESIDENTS, Statement, statement
 from billing.money import format_yuan
 from portal.filters import percent
 from portal.i18n import gettext as _
 from portal.staff.access import blueprint, staff_required
+from portal.staff.months import asked_month, recent_months
 from portal.staff.roles import FINANCE_REPORTS
 from portal.wiring import services
 
@@ -49,15 +48,8 @@ def channel_name(channel: str) -> str:
     return names.get(channel, channel)
 
 
-def _month() -> tuple[date, date]:
-    """The month asked for (``?month=2026-11``), else the current one; and the current one."""
-    current = beijing_date(services().clock()).replace(day=1)
-    asked = request.args.get("month", "").strip()
-    return (month_of(asked) if asked else current), current
-
-
 def _statement() -> tuple[Statement, date]:
-    month, current = _month()
+    month, current = asked_month()
     with read_session(services().engine) as db:
         return statement(db, month), current
 
@@ -113,10 +105,6 @@ def chart_data(found: Statement) -> dict[str, str]:
     return {"trend": json.dumps(trend, ensure_ascii=False), "aging": json.dumps(aging, ensure_ascii=False)}
 
 
-def _recent(current: date) -> list[date]:
-    return [months_before(current, back) for back in range(MONTHS_OFFERED)]
-
-
 def _download(body: bytes, mimetype: str, found: Statement, suffix: str) -> Response:
     filename = f"finance-{found.month.strftime('%Y-%m')}.{suffix}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -126,8 +114,8 @@ def _download(body: bytes, mimetype: str, found: Statement, suffix: str) -> Resp
 @staff_required(FINANCE_REPORTS)
 def finance_page():
     found, current = _statement()
-    return render_template("staff/finance.html", found=found, months=_recent(current), groups=group_names(),
-                           buckets=bucket_names(), checks=check_names(), channel_name=channel_name,
+    return render_template("staff/finance.html", found=found, months=recent_months(current, MONTHS_OFFERED),
+                           groups=group_names(), buckets=bucket_names(), checks=check_names(), channel_name=channel_name,
                            labels=AGING_LABELS, charts=chart_data(found))
 
 
