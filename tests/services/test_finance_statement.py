@@ -111,3 +111,21 @@ def test_month_arithmetic():
     assert finance_statement.month_end(date(2028, 2, 1)) == date(2028, 2, 29)
     assert finance_statement.months_before(date(2026, 1, 1), 1) == date(2025, 12, 1)
     assert finance_statement.month_end(NOVEMBER) + timedelta(days=1) == DECEMBER
+
+
+def test_a_bill_paid_then_cancelled_next_month_restates_its_month_in_both_books(engine, clock):
+    from billing import bills
+    from billing.staff import add_staff
+
+    account = new_account(engine, clock)
+    bill = issue_bill(engine, clock, account, 50_000)
+    _pay(engine, clock, account, 50_000, "wechat")
+    clock.advance(days=10)  # 7 Dec
+    with unit_of_work(engine) as db:
+        staff = add_staff(db, username="r1", name="r1", password="demo12345", roles=["reviewer"]).id
+        bills.cancel(db, bill.id, reason="抄表错误", staff_id=staff, now=clock())
+    november, december = _statement(engine, NOVEMBER), _statement(engine, DECEMBER)
+    assert november.agrees, november.checks
+    assert december.agrees, december.checks
+    assert (november.billed_fen, december.cancelled_fen) == (50_000, 50_000)
+    assert november.prepaid_held_fen == december.prepaid_held_fen == 50_000  # the payment is credit again
