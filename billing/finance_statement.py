@@ -37,7 +37,7 @@ from billing.managers import Manager, ManagerAccount
 
 ENERGY, LATE_FEE = "revenue:energy", "revenue:late_fee"
 COLLECTION_CODES = ("payment", "counter", "bulk")  # money a customer paid onto a balance
-LARGE_UNITS, MANAGED, RESIDENTS = "large_units", "managers", "residents"  # arrears groups, in the order shown
+LARGE_UNITS, MANAGED, RESIDENTS = "large_units", "managers", "residents"  # arrears groups
 NOT_DUE = "not_due"
 AGING_LABELS = (NOT_DUE, *(label for _, label in BUCKETS))
 TREND_MONTHS = 12
@@ -239,18 +239,6 @@ def collection(session: Session, month: date) -> Collection:
 
 # --- arrears aging and balances at the month's end -------------------------------------------------
 
-def _group(category: str, manager_name: str | None) -> str:
-    if category in (LARGE_INDUSTRY, NON_RESIDENTIAL):
-        return LARGE_UNITS
-    return MANAGED if manager_name else RESIDENTS
-
-
-def _label(days_past_due: int) -> str:
-    if days_past_due <= 0:
-        return NOT_DUE
-    return next(label for limit, label in BUCKETS if limit is None or days_past_due <= limit)
-
-
 # A cancelled bill's transfer and its reversal are left out of balances at a month's end, as the
 # allocation leaves them out (its money paid the next bills from the day it came in): a month is
 # restated when a bill of it is cancelled later, in both books alike.
@@ -260,37 +248,43 @@ _KEPT = ~select(_cancelled.id).where(_cancelled.state == CANCELLED,
                                      | (_cancelled.cancel_transfer_id == Transfer.id)).exists()
 
 
-def _customer_debits(session: Session, end: date):
-    """Every customer debit up to ``end`` and what allocation rows (by ``end``) paid of it."""
+def _owed_debits(end: date):
+    """Each customer debit up to ``end`` with what of it the allocation rows (by ``end``) left owed, its
+    account's arrears group, its aging label (days past its bill's due date, or its own day) and the
+    name it is listed under (a property manager's accounts under the manager)."""
     customer = aliased(LedgerAccount)
     paid = (select(Allocation.debit_transfer_id.label("id"), func.sum(Allocation.amount_fen).label("fen"))
             .where(Allocation.paid_on <= end).group_by(Allocation.debit_transfer_id).subquery())
-    return session.execute(
-        select(Account.account_no, Account.holder_name, Account.category, Manager.name,
-               Transfer.amount_fen - func.coalesce(paid.c.fen, 0), func.coalesce(Bill.due_date, Transfer.business_date))
-        .join(customer, customer.id == Transfer.debit_id).join(Account, Account.id == customer.account_id)
-        .outerjoin(paid, paid.c.id == Transfer.id).outerjoin(Bill, Bill.transfer_id == Transfer.id)
-        .outerjoin(ManagerAccount, ManagerAccount.account_id == Account.id)
-        .outerjoin(Manager, Manager.id == ManagerAccount.manager_id)
-        .where(Transfer.business_date <= end, _KEPT)
-    )
+    due = func.coalesce(Bill.due_date, Transfer.business_date)
+    label = case((due >= end, NOT_DUE), *((due >= end - timedelta(days=limit), text) for limit, text in BUCKETS if limit),
+                 else_=BUCKETS[-1][1])
+    group = case((Account.category.in_((LARGE_INDUSTRY, NON_RESIDENTIAL)), LARGE_UNITS),
+                 (Manager.id.is_not(None), MANAGED), else_=RESIDENTS)
+    name = case((group == MANAGED, Manager.name), else_=Account.account_no + " " + Account.holder_name)
+    return (select((Transfer.amount_fen - func.coalesce(paid.c.fen, 0)).label("owed"), group.label("grp"),
+                   label.label("label"), name.label("name"))
+            .join(customer, customer.id == Transfer.debit_id).join(Account, Account.id == customer.account_id)
+            .outerjoin(paid, paid.c.id == Transfer.id).outerjoin(Bill, Bill.transfer_id == Transfer.id)
+            .outerjoin(ManagerAccount, ManagerAccount.account_id == Account.id)
+            .outerjoin(Manager, Manager.id == ManagerAccount.manager_id)
+            .where(Transfer.business_date <= end, _KEPT).subquery())
+
+
+GROUPS = (LARGE_UNITS, MANAGED, RESIDENTS)
 
 
 def _aging(session: Session, found: Statement) -> None:
-    aging = {group: dict.fromkeys(AGING_LABELS, 0) for group in (LARGE_UNITS, MANAGED, RESIDENTS)}
-    debtors: dict[tuple[str, str], int] = defaultdict(int)
-    for account_no, holder, category, manager, owed, due in _customer_debits(session, found.end):
-        owed = int(owed)
-        if owed <= 0:
-            continue
-        group = _group(category, manager)
-        aging[group][_label((found.end - due).days)] += owed
-        name = manager if group == MANAGED else f"{account_no} {holder}"
-        debtors[group, name] += owed
-    found.aging = aging
-    order = (LARGE_UNITS, MANAGED, RESIDENTS)
-    ranked = sorted(debtors.items(), key=lambda item: (order.index(item[0][0]), -item[1]))
-    found.debtors = [Debtor(group, name, fen) for (group, name), fen in ranked[:TOP_DEBTORS]]
+    """Arrears by group and aging label, and the largest debtors, summed in the database."""
+    owed = _owed_debits(found.end)
+    found.aging = {group: dict.fromkeys(AGING_LABELS, 0) for group in GROUPS}
+    for group, label, fen in session.execute(select(owed.c.grp, owed.c.label, func.sum(owed.c.owed))
+                                             .where(owed.c.owed > 0).group_by(owed.c.grp, owed.c.label)):
+        found.aging[group][label] = int(fen)
+    rank = case(*((owed.c.grp == group, index) for index, group in enumerate(GROUPS)))
+    total = func.sum(owed.c.owed)
+    found.debtors = [Debtor(group, name, int(fen)) for group, name, fen in session.execute(
+        select(owed.c.grp, owed.c.name, total).where(owed.c.owed > 0).group_by(owed.c.grp, owed.c.name)
+        .order_by(func.min(rank), total.desc(), owed.c.name).limit(TOP_DEBTORS))]
 
 
 def _balances(session: Session, found: Statement) -> None:
