@@ -30,9 +30,13 @@ $(VENDOR): package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/chart.js/dist/chart.umd.min.js $@
 
-# Under CI `make test` installs them (the browser tests draw the charts); elsewhere only `make run` needs npm.
+# Under CI `make test` installs them (the browser tests draw the charts), and Debian's npm when missing;
+# elsewhere only `make run` needs npm.
 vendor:
-	@case "$$(printf %s "$${CI:-}" | tr A-Z a-z)" in 1|true|yes|on) $(MAKE) --no-print-directory $(VENDOR) ;; esac
+	@case "$$(printf %s "$${CI:-}" | tr A-Z a-z)" in 1|true|yes|on) \
+	  command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm; }; \
+	  $(MAKE) --no-print-directory $(VENDOR) ;; \
+	esac
 
 run: $(VENV)/.installed-run $(VENDOR)
 	$(BIN)/dianfei db upgrade
