@@ -129,3 +129,33 @@ def test_a_bill_paid_then_cancelled_next_month_restates_its_month_in_both_books(
     assert december.agrees, december.checks
     assert (november.billed_fen, december.cancelled_fen) == (50_000, 50_000)
     assert november.prepaid_held_fen == december.prepaid_held_fen == 50_000  # the payment is credit again
+
+
+def test_bulk_payments_refunds_and_prepaid_charges(engine, clock):
+    """A property manager's float pays a 户号 (channel bulk); a refund; a prepaid account's daily
+    charges take its credit and then run it into arrears (a debit that is no bill, owed on its day)."""
+    from billing import ledger
+    from billing.ledger import Posting
+    from tests.bill_helpers import post, refund
+
+    with unit_of_work(engine) as db:
+        manager, (managed,) = factories.manager(db, at=clock(), account_nos=["8800000002"])
+    float_code = ledger.manager_code(manager.id)
+    with unit_of_work(engine) as db:
+        ledger.ensure_ledger_account(db, float_code, ledger.LIABILITY)
+        ledger.post(db, Posting("pay:wechat:bulk-1", "clearing:wechat", float_code, 80_000, "payment"), at=clock())
+        credit_account(db, key="bulk:1:8800000002", source=float_code, account=managed, amount_fen=80_000,
+                       code="bulk", channel="wechat", out_trade_no="bulk-1", now=clock())
+    refund(engine, clock, managed, 5_000)
+    prepaid = new_account(engine, clock, regime="prepaid")
+    _pay(engine, clock, prepaid, 1_000, "alipay")
+    for day in range(2):
+        post(engine, clock, Posting(f"daily:test:{day}", ledger.customer_code(prepaid.account_no), "revenue:energy",
+                                    800, "daily"))
+        clock.advance(days=1)
+    found = _statement(engine, NOVEMBER)
+    assert found.collected_fen == {"alipay": 1_000, "bulk": 80_000}  # the float's own top-up reached no balance
+    assert (found.refunds_fen, found.prepaid_settled_fen) == (5_000, 1_600)
+    assert found.prepaid_held_fen == 80_000 - 5_000
+    assert found.aging[RESIDENTS]["0-30"] == 600  # 28 Nov's charge is 600 fen short, due on its own day
+    assert found.agrees, found.checks
