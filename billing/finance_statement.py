@@ -219,22 +219,23 @@ def _collections(session: Session, found: Statement) -> None:
 # --- collection rate -------------------------------------------------------------------------------
 
 def collection(session: Session, month: date) -> Collection:
-    """The month's energy bills (issued, fee bills apart) and what of them was paid by its end."""
+    """The month's energy bills (issued, fee bills apart) and what of them was paid by its end,
+    summed per account in the database (a bill paid beyond its total counts its total)."""
     end = month_end(month)
+    bills = (select(Bill.id, Bill.account_id, Bill.total_fen)
+             .where(Bill.state == ISSUED, Bill.issue_date.between(month, end), ~_is_fee).subquery())
     paid = (select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("fen"))
+            .join(bills, bills.c.id == Allocation.bill_id)
             .where(Allocation.paid_on <= end).group_by(Allocation.bill_id).subquery())
-    paid_fen = func.coalesce(paid.c.fen, 0)
-    rows = session.execute(
-        select(Bill.account_id, Bill.total_fen, paid_fen).outerjoin(paid, paid.c.bill_id == Bill.id)
-        .where(Bill.state == ISSUED, Bill.issue_date.between(month, end), ~_is_fee)
-    ).all()
-    billed = paid_total = 0
-    owing: dict[int, bool] = {}
-    for account_id, total, paid_by_end in rows:
-        billed += total
-        paid_total += min(int(paid_by_end), total)
-        owing[account_id] = owing.get(account_id, False) or paid_by_end < total
-    return Collection(month, billed, paid_total, len(owing), sum(not owes for owes in owing.values()))
+    paid_fen, total = func.coalesce(paid.c.fen, 0), bills.c.total_fen
+    short = paid_fen < total
+    per_account = (select(func.sum(total).label("billed"), func.sum(case((short, paid_fen), else_=total)).label("paid"),
+                          func.max(case((short, 1), else_=0)).label("owes"))
+                   .outerjoin(paid, paid.c.bill_id == bills.c.id).group_by(bills.c.account_id).subquery())
+    billed, paid_total, households, owing = session.execute(
+        select(func.coalesce(func.sum(per_account.c.billed), 0), func.coalesce(func.sum(per_account.c.paid), 0),
+               func.count(), func.coalesce(func.sum(per_account.c.owes), 0))).one()
+    return Collection(month, int(billed), int(paid_total), int(households), int(households) - int(owing))
 
 
 # --- arrears aging and balances at the month's end -------------------------------------------------
