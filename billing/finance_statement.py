@@ -31,6 +31,7 @@ from sqlmodel import Session
 from billing.accounts import LARGE_INDUSTRY, NON_RESIDENTIAL, Account
 from billing.bill_records import CANCELLED, ISSUED, Allocation, Bill
 from billing.bill_status import BUCKETS
+from billing.errors import InvalidInput
 from billing.late_fee_posting import LateFeePosting
 from billing.ledger import LedgerAccount, Transfer
 from billing.managers import Manager, ManagerAccount
@@ -41,6 +42,7 @@ LARGE_UNITS, MANAGED, RESIDENTS = "large_units", "managers", "residents"  # arre
 NOT_DUE = "not_due"
 AGING_LABELS = (NOT_DUE, *(label for _, label in BUCKETS))
 TREND_MONTHS = 12
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 TOP_DEBTORS = 20
 
 
@@ -133,6 +135,8 @@ def months_before(first: date, months: int) -> date:
 
 def statement(session: Session, month: date) -> Statement:
     """The statement of the month starting ``month`` (its figures at the month's end)."""
+    if not FIRST_YEAR <= month.year <= LAST_YEAR:  # the trend reaches a year back; the end, a month on
+        raise InvalidInput("month", f"{month:%Y-%m} is not a month from {FIRST_YEAR} to {LAST_YEAR}")
     found = Statement(month, month_end(month))
     _billing(session, found)
     _collections(session, found)

@@ -84,7 +84,7 @@ def test_the_csv_and_the_xlsx_hold_the_statement(app, engine, clock):
 
 def test_a_bad_month_is_refused_naming_the_field(app, engine, clock):
     client = _finance(app, engine)
-    for bad in ("2026-13", "abc", "2026-1-1"):
+    for bad in ("2026-13", "abc", "2026-1-1", "0001-01", "9999-12"):
         for path in ("/staff/finance", "/staff/finance.csv", "/staff/finance.xlsx"):
             answer = client.get(path, query_string={"month": bad})
             assert answer.status_code == 400, (path, bad)
