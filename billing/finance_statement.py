@@ -142,8 +142,8 @@ def statement(session: Session, month: date) -> Statement:
     _collections(session, found)
     _aging(session, found)
     _balances(session, found)
-    found.collection = collection(session, month)
     found.trend = [collection(session, months_before(month, back)) for back in range(TREND_MONTHS - 1, -1, -1)]
+    found.collection = found.trend[-1]
     return found
 
 
