@@ -159,3 +159,17 @@ def test_bulk_payments_refunds_and_prepaid_charges(engine, clock):
     assert found.prepaid_held_fen == 80_000 - 5_000
     assert found.aging[RESIDENTS]["0-30"] == 600  # 28 Nov's charge is 600 fen short, due on its own day
     assert found.agrees, found.checks
+
+
+def test_debtors_list_large_units_then_managers_then_residents_whatever_they_owe(engine, clock):
+    resident = new_account(engine, clock)
+    shop = new_account(engine, clock, category="non_residential", holder_name="孔记超市")
+    with unit_of_work(engine) as db:
+        _, managed = factories.manager(db, at=clock(), account_nos=["8800000011", "8800000012"])
+    for account, fen in ((resident, 900_000), (shop, 1_000), (managed[0], 20_000), (managed[1], 30_000)):
+        issue_bill(engine, clock, account, fen)
+    found = _statement(engine, NOVEMBER)
+    assert [(d.group, d.name, d.owed_fen) for d in found.debtors] == [
+        (LARGE_UNITS, f"{shop.account_no} 孔记超市", 1_000), (MANAGED, "幸福家园物业", 50_000),  # the manager's 户号 summed
+        (RESIDENTS, f"{resident.account_no} 李小荣", 900_000)]
+    assert found.aging[MANAGED][NOT_DUE] == 50_000 and found.agrees
