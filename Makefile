@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
 
-.PHONY: run test bench clean browser
+.PHONY: run test bench clean browser vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# Browser libraries (chart.js for the finance charts) are pinned in package-lock.json, installed by
+# `npm ci` and served from static/vendor (the CSP allows scripts from the site only: no CDN).
+VENDOR := static/vendor/chart.umd.min.js
+
+$(VENDOR): package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p static/vendor
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
+
+# Under CI `make test` installs them (the browser tests draw the charts), and Debian's npm when missing;
+# elsewhere only `make run` needs npm.
+vendor:
+	@case "$$(printf %s "$${CI:-}" | tr A-Z a-z)" in 1|true|yes|on) \
+	  command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm; }; \
+	  $(MAKE) --no-print-directory $(VENDOR) ;; \
+	esac
+
+run: $(VENV)/.installed-run $(VENDOR)
 	$(BIN)/dianfei db upgrade
 	$(BIN)/dianfei demo load --if-empty
 	$(BIN)/dianfei run
@@ -35,7 +52,7 @@ browser:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES); } ;; \
 	esac
 
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev browser vendor
 	$(BIN)/python -m pytest
 
 # `make bench` runs every benchmark in bench/ (each script with a __main__) with --quick: each
@@ -50,4 +67,4 @@ bench: $(VENV)/.installed-dev
 	done
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance node_modules static/vendor

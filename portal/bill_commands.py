@@ -4,6 +4,7 @@
     dianfei bills settle-daily --date YYYY-MM-DD [--through YYYY-MM-DD]
     dianfei bills late-fee --category C --arrears YUAN --due YYYY-MM-DD [--paid YYYY-MM-DD]
     dianfei bills post-late-fees [--date YYYY-MM-DD]
+    dianfei bills finance-check [--month YYYY-MM]
 
 ``run`` bills a finished month for every post-paid account (``billing.bill_run``), with a progress
 bar on a terminal, and says how many bills it issued, how many it held for review and why, and
@@ -19,6 +20,10 @@ Bad input ends with one line naming the option and exit status 1.
 
 ``post-late-fees`` posts the 违约金 accrued up to a day and not posted yet, as fee bills
 (``billing.late_fee_posting``); the bill run will call the same per chunk.
+
+``finance-check`` prints each figure of the month's marketing-finance statement that the bills and
+the ledger both hold, from each (``billing.finance_statement``), and exits 1 when any differs: for
+cron after the month's close.
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from billing import finance_statement
 from billing.accounts import CATEGORIES
+from billing.assessment import month_start
 from billing.bill_drafts import HoldRules
 from billing.bill_run import CHUNK, RunResult, run_bills
 from billing.clock import beijing_date, system_clock
 from billing.daily_settlement import DayResult, settle_days
+from billing.db import read_session
 from billing.errors import BillingError, InvalidInput
 from billing.late_fee_posting import post_all
 from billing.late_fees import LateFee, late_fee
@@ -128,6 +136,27 @@ def post_late_fees_command(day: str | None) -> None:
         raise click.ClickException(f"--{error.field or 'date'}: {error.message}") from None
     click.echo(f"{on}: {posted.accounts} accounts with overdue bills; {posted.fee_bills} fee bills posted, "
                f"{format_yuan(posted.fen)} 元")
+
+
+@bills_group.command("finance-check")
+@click.option("--month", default=None, help="The month, YYYY-MM (Beijing); default last month.")
+@with_appcontext
+def finance_check_command(month: str | None) -> None:
+    """Check the month's statement figures between the bills and the ledger; exit 1 if any differs."""
+    svc = services()
+    try:
+        current = beijing_date(svc.clock()).replace(day=1)
+        first = month_start(month.strip()) if month is not None else finance_statement.months_before(current, 1)
+        with read_session(svc.engine) as db:
+            found = finance_statement.statement(db, first)
+    except BillingError as error:
+        raise click.ClickException(f"--{error.field or 'month'}: {error.message}") from None
+    for check in found.checks:
+        verdict = "agrees" if check.agrees else "DIFFERS"
+        click.echo(f"{first:%Y-%m} {check.name}: bills {format_yuan(check.from_bills_fen)} 元, "
+                   f"ledger {format_yuan(check.from_ledger_fen)} 元, {verdict}")
+    if not found.agrees:
+        sys.exit(1)
 
 
 def _required(field: str, value: str | None) -> str:

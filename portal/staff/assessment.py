@@ -8,47 +8,31 @@ import csv
 import io
 from datetime import date
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 
-from billing.assessment import READER, Assessment, assess, month_start
-from billing.clock import beijing_date
+from billing.assessment import READER, Assessment, assess
 from billing.db import read_session
 from portal.filters import percent
 from portal.i18n import gettext as _
 from portal.staff.access import blueprint, staff_required
+from portal.staff.months import asked_month, recent_months
 from portal.staff.roles import ASSESSMENT
 from portal.wiring import services
 
 MONTHS_OFFERED = 13
 
 
-def _month() -> tuple[date, date]:
-    """The month asked for (``?month=2026-11``), else the current one; and the current one."""
-    today = beijing_date(services().clock())
-    current = today.replace(day=1)
-    asked = request.args.get("month", "").strip()
-    return (month_start(asked) if asked else current), current
-
-
 def _assessment() -> tuple[Assessment, date]:
-    month, current = _month()
+    month, current = asked_month()
     with read_session(services().engine) as db:
         return assess(db, month), current
-
-
-def _recent(current: date) -> list[date]:
-    months = [current]
-    while len(months) < MONTHS_OFFERED:
-        first = months[-1]
-        months.append(date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1))
-    return months
 
 
 @blueprint.get("/assessment")
 @staff_required(ASSESSMENT)
 def assessment_page():
     found, current = _assessment()
-    return render_template("staff/assessment.html", found=found, months=_recent(current))
+    return render_template("staff/assessment.html", found=found, months=recent_months(current, MONTHS_OFFERED))
 
 
 @blueprint.get("/assessment.csv")
