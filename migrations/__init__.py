@@ -42,6 +42,7 @@ MODEL_MODULES = (
     "payments.orders",
     "payments.refunds",
     "payments.counter",
+    "payments.fees",
 )
 
 HERE = Path(__file__).parent

@@ -23,7 +23,7 @@ from billing.accounts import get_account
 from billing.errors import InvalidInput
 from billing.incidents import OPEN, Incident, resolve_incident
 from billing.money import MAX_FEN
-from payments import refunds
+from payments import refunds, suspense
 from payments.errors import DecisionContradicts, PaymentError
 from payments.orders import CREDITED, HELD as HELD_OUTCOME, ChannelPayment, PaymentOrder, order_lines
 from payments.settlement import credit_account
@@ -103,20 +103,22 @@ def _credit(session: Session, payment: ChannelPayment, *, staff_id: int, now: da
         account = lines[0][0]
     else:
         raise InvalidInput("account_no", "name the 户号 to credit")
-    credit_account(session, key=f"pay:{payment.channel}:{payment.channel_txn_id}", source=f"clearing:{payment.channel}",
-                   account=account, amount_fen=payment.amount_fen, code="payment", channel=payment.channel,
-                   out_trade_no=payment.out_trade_no, now=now)
+    source = suspense.holding_account(session, payment.channel, payment.channel_txn_id)
+    credit_account(session, key=f"pay:{payment.channel}:{payment.channel_txn_id}", source=source, account=account,
+                   amount_fen=payment.amount_fen, code="payment", channel=payment.channel, out_trade_no=payment.out_trade_no, now=now)
     payment.outcome = CREDITED
     session.add(payment)
     return f"credited {payment.amount_fen} fen to {account.account_no}"
 
 
 def _refund(session: Session, payment: ChannelPayment, *, staff_id: int, now: datetime, account_no: str) -> str:
-    """Send held money back; it never reached a balance, so the refund debits none."""
+    """Send held money back: it never reached a balance, so the refund takes it out of suspense."""
     _require_held(payment, "refund")
     if _live_refunds(session, payment, refunds.LIVE):
         raise DecisionContradicts("refund", f"payment {payment.channel_txn_id} is already being or was refunded")
-    refund = refunds.propose(session, payment=payment, order=_order(session, payment), debit_code="",
+    held_in = suspense.holding_account(session, payment.channel, payment.channel_txn_id)
+    refund = refunds.propose(session, payment=payment, order=_order(session, payment),
+                             debit_code=held_in if suspense.is_suspense(held_in) else "",
                              amount_fen=refunds.refundable_fen(session, payment), reason=refunds.OVERPAYMENT,
                              note="held payment returned", now=now, requested_by=staff_id)
     return f"refund {refund.refund_no} proposed for approval"
