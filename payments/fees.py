@@ -23,7 +23,7 @@ from billing import ledger
 from billing.db import insert_ignoring_duplicates
 from billing.errors import InvalidInput
 from billing.ledger import Posting
-from billing.money import MILLIFEN_PER_FEN, format_yuan_millifen, require_fen
+from billing.money import MAX_FEN, MILLIFEN_PER_FEN, format_yuan_millifen, require_fen
 from payments.errors import PaymentError
 from payments.gateways.base import StatementLine
 
@@ -64,7 +64,8 @@ def book_fees(session: Session, channel: str, day: date, fee_millifen_total: int
     """Post a channel's fees of ``day`` exactly once, in the caller's transaction."""
     if channel not in CHANNELS_WITH_FEES:
         raise InvalidInput("channel", f"{channel!r} charges no fees; one of {', '.join(CHANNELS_WITH_FEES)}")
-    require_fen(fee_millifen_total, "fee_millifen")
+    if abs(require_fen(fee_millifen_total, "fee_millifen")) > MAX_FEN:
+        raise InvalidInput("fee_millifen", f"{fee_millifen_total} millifen is beyond what the ledger holds")
     booked_fen = round_to_fen(fee_millifen_total)
     row = {"channel": channel, "business_date": day, "fee_millifen": fee_millifen_total, "booked_fen": booked_fen,
            "rounding_millifen": booked_fen * MILLIFEN_PER_FEN - fee_millifen_total, "booked_at": now}
