@@ -46,7 +46,18 @@ class FeeDay(SQLModel, table=True):
     fee_millifen: int = Field(sa_type=BigInteger)  # the statement's fee lines, summed exactly
     booked_fen: int = Field(sa_type=BigInteger)  # the total rounded half-up to the fen, once
     rounding_millifen: int = Field(sa_type=BigInteger)  # booked - exact: what rounding added (negative: took off)
+    # The statement the fees came from, for the daily report (None when booked from a bare total).
+    statement_lines: int | None = None
+    statement_paid_fen: int | None = Field(default=None, sa_type=BigInteger)
+    statement_refunded_fen: int | None = Field(default=None, sa_type=BigInteger)
     booked_at: datetime
+
+    @property
+    def statement_settles_fen(self) -> int | None:
+        """What the channel should pay into the bank for the day: paid - refunded - the fees booked."""
+        if self.statement_paid_fen is None:
+            return None
+        return self.statement_paid_fen - self.statement_refunded_fen - self.booked_fen
 
 
 def statement_fees_millifen(lines: Iterable[StatementLine]) -> int:
@@ -60,7 +71,17 @@ def round_to_fen(millifen: int) -> int:
     return fen if millifen >= 0 else -fen
 
 
-def book_fees(session: Session, channel: str, day: date, fee_millifen_total: int, *, now: datetime) -> FeeDay:
+def book_statement_fees(session: Session, channel: str, day: date, lines: list[StatementLine], *,
+                        now: datetime) -> FeeDay:
+    """``book_fees`` from a downloaded statement, keeping its totals beside the fees."""
+    totals = {"statement_lines": len(lines),
+              "statement_paid_fen": sum(line.amount_fen for line in lines if line.kind == "payment"),
+              "statement_refunded_fen": sum(line.amount_fen for line in lines if line.kind == "refund")}
+    return book_fees(session, channel, day, statement_fees_millifen(lines), now=now, statement=totals)
+
+
+def book_fees(session: Session, channel: str, day: date, fee_millifen_total: int, *, now: datetime,
+              statement: dict[str, int] | None = None) -> FeeDay:
     """Post a channel's fees of ``day`` exactly once, in the caller's transaction."""
     if channel not in CHANNELS_WITH_FEES:
         raise InvalidInput("channel", f"{channel!r} charges no fees; one of {', '.join(CHANNELS_WITH_FEES)}")
@@ -68,7 +89,8 @@ def book_fees(session: Session, channel: str, day: date, fee_millifen_total: int
         raise InvalidInput("fee_millifen", f"{fee_millifen_total} millifen is beyond what the ledger holds")
     booked_fen = round_to_fen(fee_millifen_total)
     row = {"channel": channel, "business_date": day, "fee_millifen": fee_millifen_total, "booked_fen": booked_fen,
-           "rounding_millifen": booked_fen * MILLIFEN_PER_FEN - fee_millifen_total, "booked_at": now}
+           "rounding_millifen": booked_fen * MILLIFEN_PER_FEN - fee_millifen_total, "booked_at": now,
+           "statement_lines": None, "statement_paid_fen": None, "statement_refunded_fen": None} | (statement or {})
     claimed = session.execute(insert_ignoring_duplicates(session, FeeDay.__table__, ["channel", "business_date"],
                                                          returning="id"), row).scalar()
     fee_day = booked_day(session, channel, day)

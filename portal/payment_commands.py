@@ -110,7 +110,7 @@ def book_fees_command(channel: str, day) -> None:
     svc = services()
     try:
         with unit_of_work(svc.engine) as db:
-            booked = fees.book_fees(db, channel, day.date(), fees.statement_fees_millifen(lines), now=svc.clock())
+            booked = fees.book_statement_fees(db, channel, day.date(), lines, now=svc.clock())
     except PaymentError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{channel} {day:%Y-%m-%d}: fees {format_yuan_millifen(booked.fee_millifen)} booked as "

@@ -2,7 +2,7 @@
 
 channel_fee_day: a channel's fees of one Beijing day as booked by payments.fees.book_fees: the
 statement's fee lines summed exactly (millifen), the fen posted (rounded half-up once) and the
-rounding difference.  Suspense accounts need no table: they are ledger accounts made on first use.
+rounding difference, and the statement's line count, paid and refunded totals.  Suspense accounts need no table: they are ledger accounts made on first use.
 
 Revision ID: 0015
 Revises: 0013
@@ -31,6 +31,9 @@ def upgrade() -> None:
     sa.Column('fee_millifen', sa.BigInteger(), nullable=False),
     sa.Column('booked_fen', sa.BigInteger(), nullable=False),
     sa.Column('rounding_millifen', sa.BigInteger(), nullable=False),
+    sa.Column('statement_lines', sa.Integer(), nullable=True),
+    sa.Column('statement_paid_fen', sa.BigInteger(), nullable=True),
+    sa.Column('statement_refunded_fen', sa.BigInteger(), nullable=True),
     sa.Column('booked_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_fee_day')),
     sa.UniqueConstraint('channel', 'business_date', name=op.f('uq_channel_fee_day_channel_business_date'))
