@@ -117,6 +117,7 @@ ERROR_TEXT = {
     "invalid_input.rule": "规则筛选有误，请重新选择",
     "invalid_input.page": "页码有误",
     "invalid_input.month": "月份格式应为 2026-11",
+    "invalid_input.date": "日期格式应为 2026-11-30",
     # Held bills (复核 of the bill run's holds).
     "bill_not_allowed": "账单已不是暂挂状态（已出账或已作废），本次操作没有执行，请刷新页面查看",
     "invalid_input.cancel_reason": "请填写作废原因（1 至 400 字），账单没有作废",

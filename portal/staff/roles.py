@@ -22,13 +22,15 @@ BILL_PDF = "bill_pdf"  # a bill of any state (held, issued, cancelled) as its PD
 CORRECT_BILL = "correct_bill"  # 作废 an issued bill with a reason, 重开 a cancelled one from the corrected reads
 REQUEST_WAIVER = "request_waiver"  # list late-fee waivers (减免) and ask for one
 DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked for
+CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
     "reader": frozenset({READ_METERS, ACCOUNT_HISTORY, CHANGE_METER}),
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER}),
-    "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER}),
+    "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
+                          CHANNEL_REPORT}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

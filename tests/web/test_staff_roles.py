@@ -12,7 +12,7 @@ from billing.staff import ROLES, StaffUser
 from payments import refunds
 from payments.orders import ChannelPayment
 from portal.staff.roles import (
-    ACCOUNT_HISTORY, ASSESSMENT, COUNTER, DECIDE_REFUND, GRANTS, INCIDENTS, LINE_LOSS, READ_METERS, REQUEST_REFUND,
+    ACCOUNT_HISTORY, ASSESSMENT, CHANNEL_REPORT, COUNTER, DECIDE_REFUND, GRANTS, INCIDENTS, LINE_LOSS, READ_METERS, REQUEST_REFUND,
     REQUEST_WAIVER, REVIEW, may,
 )
 from tests import factories
@@ -22,7 +22,7 @@ HREF = re.compile(r'href="(/staff[^"?#]*)"')
 GUARDED = {"/staff/incidents": INCIDENTS, "/staff/refunds": REQUEST_REFUND, "/staff/counter": COUNTER,
            "/staff/counter/close": COUNTER, "/staff/review": REVIEW, "/staff/accounts": ACCOUNT_HISTORY,
            "/staff/assessment": ASSESSMENT, "/staff/loss": LINE_LOSS,
-           "/staff/reading": READ_METERS, "/staff/waivers": REQUEST_WAIVER}
+           "/staff/reading": READ_METERS, "/staff/waivers": REQUEST_WAIVER, "/staff/channel-report": CHANNEL_REPORT}
 
 
 @pytest.fixture
