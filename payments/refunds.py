@@ -75,6 +75,12 @@ def refundable_fen(session: Session, payment: ChannelPayment) -> int:
     return payment.amount_fen - int(taken)  # PostgreSQL sums BIGINT as NUMERIC
 
 
+def sending_back(session: Session, channel_payment_id: int) -> bool:
+    """Whether a refund of the payment was approved (and perhaps sent or paid): the money is going back."""
+    return session.exec(select(Refund.id).where(Refund.channel_payment_id == channel_payment_id,
+                                                Refund.state.in_((APPROVED, SUBMITTED, SUCCEEDED)))).first() is not None
+
+
 def propose(session: Session, *, payment: ChannelPayment, order: PaymentOrder | None, debit_code: str, amount_fen: int,
             reason: str, note: str, now: datetime, requested_by: int | None = None) -> Refund:
     require_fen(amount_fen)

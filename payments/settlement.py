@@ -84,6 +84,8 @@ def settle(session: Session, report: PaymentReport, merchant: Merchant, *, now: 
         return Settled("exists", seen.order_id, seen.incident_id)
     if problem:
         return _hold(session, order, report, problem, now)
+    if seen is not None and refunds.sending_back(session, seen.id):  # finance decided to return it: it stays so
+        return Settled("exists", seen.order_id, seen.incident_id)
     if seen is not None:  # held earlier on a report that did not add up; this one does
         _release(session, seen, report, now)
     if order.state == PAID:

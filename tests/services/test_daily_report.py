@@ -1,33 +1,10 @@
 """The daily report per channel: the ledger's day beside the statement's, and what reaches the bank."""
 
-from datetime import timedelta
-
-from sqlmodel import select
-
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
-from billing.incidents import Incident
-from billing.staff import add_staff
-from payments import decisions, fees, refunds
+from payments import fees
 from payments.daily_report import daily_report
-from payments.refunds import Refund
-from payments.sync import submit_refund, sync
-from tests.payment_helpers import acknowledged, new_account, phone, start_payment
-
-
-def _refund_held_money(engine, clock, gateways, wechat_sandbox):
-    with unit_of_work(engine) as db:
-        asker, approver = (add_staff(db, username=f"finance{n}", name="陈静", password="pw", roles=["finance"]).id
-                           for n in (1, 2))
-    with read_session(engine) as db:
-        incident = db.exec(select(Incident)).one()
-    with unit_of_work(engine) as db:
-        decisions.decide(db, incident.id, decision="refund", staff_id=asker, now=clock())
-    with unit_of_work(engine) as db:
-        refund = refunds.decide(db, db.exec(select(Refund)).one(), staff_id=approver, approve=True, now=clock())
-    submit_refund(engine, gateways, refund.refund_no, now=clock())
-    assert wechat_sandbox.wait_idle(10)
-    sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
+from tests.payment_helpers import acknowledged, new_account, phone, refund_held_money, start_payment
 
 
 def test_the_day_of_a_channel_from_the_ledger_agrees_with_its_statement(request, engine, clock, app, gateways,
@@ -37,7 +14,7 @@ def test_the_day_of_a_channel_from_the_ledger_agrees_with_its_statement(request,
     started = start_payment(engine, gateways["wechat"], account, 10000, clock)
     device = phone(request, "wechat")
     assert acknowledged("wechat", device.deliver(device.notification(started.out_trade_no, device.pay(started))))
-    _refund_held_money(engine, clock, gateways, wechat_sandbox)  # the 30.01 held by ``held`` goes back
+    refund_held_money(engine, clock, gateways, wechat_sandbox)  # the 30.01 held by ``held`` goes back
     with read_session(engine) as db:
         (before,) = [line for line in daily_report(db, day) if line.channel == "wechat"]
     assert (before.count, before.gross_fen, before.held_fen, before.refunds, before.refunded_fen) == (

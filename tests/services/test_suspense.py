@@ -14,9 +14,9 @@ from payments.gateways.base import PaymentReport
 from payments.orders import ChannelPayment
 from payments.refunds import SUCCEEDED, Refund
 from payments.settlement import settle
-from tests.payment_helpers import acknowledged, balance, new_account
-
 import pytest
+
+from tests.payment_helpers import acknowledged, balance, new_account, refund_held_money
 
 
 @pytest.fixture
@@ -99,3 +99,16 @@ def test_suspense_equals_the_undecided_held_payments(engine, clock, wechat_sandb
 def _incident_ids(engine) -> list[int]:
     with read_session(engine) as db:
         return list(db.exec(select(Incident.id).order_by(Incident.id)))
+
+
+def test_a_consistent_report_after_held_money_was_refunded_credits_nothing(engine, clock, gateways, wechat_sandbox,
+                                                                            held):
+    account, placed, txn = held
+    refund_held_money(engine, clock, gateways, wechat_sandbox)
+    assert _books(engine) == (0, 0)
+    merchant = gateways["wechat"].merchant
+    report = PaymentReport("wechat", placed.out_trade_no, "paid", 3000, merchant.app_id, merchant.merchant_id, txn,
+                           paid_at=clock(), source="query")
+    with unit_of_work(engine) as db:  # the channel's query now says 30.00: the money went back all the same
+        assert settle(db, report, merchant, now=clock()).outcome == "exists"
+    assert _books(engine) == (0, 0) and balance(engine, account) == 0
