@@ -69,17 +69,25 @@ def test_bad_input_is_refused_and_writes_nothing(engine, clock, channel, millife
         assert db.exec(select(FeeDay)).all() == [] and db.exec(select(Transfer)).all() == []
 
 
-def test_a_downloaded_statement_books_its_exact_fees(request, engine, clock, app, gateways):
+# 0.6 % of 100.00, 25.50 and 1.01 元: WeChat Pay states each fee exactly, Alipay rounds its 服务费 to the fen.
+STATED = {"wechat": ((60000, 15300, 606), 76, 94), "alipay": ((60000, 15000, 1000), 76, 0)}
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+def test_a_downloaded_statement_books_its_exact_fees(request, engine, clock, app, gateways, channel):
     day = beijing_date(clock())
-    for amount in (10000, 2550, 101):  # fees 0.60000 + 0.15300 + 0.00606 元
+    for amount in (10000, 2550, 101):
         account = new_account(engine, clock)
-        started = start_payment(engine, gateways["wechat"], account, amount, clock)
-        device = phone(request, "wechat")
-        assert acknowledged("wechat", device.deliver(device.notification(started.out_trade_no, device.pay(started))))
+        started = start_payment(engine, gateways[channel], account, amount, clock)
+        device = phone(request, channel)
+        assert acknowledged(channel, device.deliver(device.notification(started.out_trade_no, device.pay(started))))
     clock.advance(days=1, hours=2)  # the next day after 10:00 in Beijing: the statement is out
-    lines = gateways["wechat"].statement(day)
-    assert fees.statement_fees_millifen(lines) == 60000 + 15300 + 606
-    booked = _book(engine, clock, "wechat", fees.statement_fees_millifen(lines), day=day)
-    assert (booked.booked_fen, booked.rounding_millifen) == (76, 94)
-    expense, clearing, _ = _books(engine)
-    assert (expense, clearing) == (76, 10000 + 2550 + 101 - 76)
+    lines = gateways[channel].statement(day)
+    line_fees, booked_fen, rounding = STATED[channel]
+    assert sorted(line.fee_millifen for line in lines) == sorted(line_fees)
+    with unit_of_work(engine) as db:
+        booked = fees.book_statement_fees(db, channel, day, lines, now=clock())
+    assert (booked.fee_millifen, booked.booked_fen, booked.rounding_millifen) == (sum(line_fees), booked_fen, rounding)
+    assert (booked.statement_lines, booked.statement_paid_fen, booked.statement_refunded_fen) == (3, 12651, 0)
+    expense, clearing, _ = _books(engine, channel)
+    assert (expense, clearing) == (booked_fen, 12651 - booked_fen)
