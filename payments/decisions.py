@@ -4,7 +4,8 @@ Held money (an unknown order, a different amount, another channel) was verified 
 credited nowhere; finance decides to ``credit`` it to a 户号 or ``refund`` it to the payer.  A
 second payment of one order was credited and a refund proposed: ``keep`` it on the balance
 (the proposed refund is rejected) or decide the refund on the refunds page.  Incidents that carry
-no money are ``acknowledge``d.  Every decision is audit-logged through ``resolve_incident``.
+no money are ``acknowledge``d; so is one of several incidents of one held transaction, but not the
+last one that could still decide held money (it would stay in suspense for ever).  Every decision is audit-logged through ``resolve_incident``.
 
 One transaction may have several incidents (the channel reported it inconsistently more than
 once), so a decision is checked against what was already done with the money, and a decision
@@ -47,6 +48,8 @@ def decide(session: Session, incident_id: int, *, decision: str, staff_id: int, 
     incident = _open_incident(session, incident_id)
     if decision not in choices(incident):
         raise InvalidInput("decision", f"{incident.kind} takes {', '.join(choices(incident))}")
+    if decision == "acknowledge" and incident.kind in HELD:
+        _require_decided_elsewhere(session, incident)
     outcome = {"credit": _credit, "refund": _refund, "keep": _keep}.get(decision)
     summary = ""
     if outcome:
@@ -80,6 +83,18 @@ def _payment_of(session: Session, incident: Incident) -> ChannelPayment | None:
 def _live_refunds(session: Session, payment: ChannelPayment, states: tuple[str, ...]) -> list[refunds.Refund]:
     return list(session.exec(select(refunds.Refund).where(
         refunds.Refund.channel_payment_id == payment.id, refunds.Refund.state.in_(states))))
+
+
+def _require_decided_elsewhere(session: Session, incident: Incident) -> None:
+    """Held money cannot be left in suspense by closing the last incident that could decide it."""
+    payment = _payment_of(session, incident)
+    if payment is None or payment.outcome != HELD_OUTCOME or _live_refunds(session, payment, refunds.LIVE):
+        return
+    others = session.exec(select(Incident.id).where(Incident.ref == incident.ref, Incident.id != incident.id,
+                                                    Incident.kind.in_(HELD), Incident.status == OPEN)).first()
+    if others is None:
+        raise DecisionContradicts("acknowledge", f"payment {payment.channel_txn_id} is still in suspense: "
+                                                 "credit it to a 户号 or refund it")
 
 
 def _require_held(payment: ChannelPayment, decision: str) -> None:

@@ -1,6 +1,7 @@
 """Held money on the books: verified money we cannot place waits in ``suspense:<channel>`` from the
 moment it is held until finance decides, so clearing always holds what the channel took."""
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -10,11 +11,11 @@ from billing.incidents import Incident
 from billing.ledger import Transfer
 from billing.staff import add_staff
 from payments import decisions
+from payments.errors import DecisionContradicts
 from payments.gateways.base import PaymentReport
 from payments.orders import ChannelPayment
 from payments.refunds import SUCCEEDED, Refund
 from payments.settlement import settle
-import pytest
 
 from tests.payment_helpers import acknowledged, balance, new_account, refund_held_money
 
@@ -90,10 +91,14 @@ def test_suspense_equals_the_undecided_held_payments(engine, clock, wechat_sandb
     assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn, forge="unknown_order")))
     assert _books(engine) == (6002, 6002) == (_undecided_held_fen(engine), 6002)
     mismatch, unknown = _incident_ids(engine)
-    _decide(engine, clock, unknown, "acknowledge", finance)  # closes the incident; the money stays held
-    assert _books(engine) == (6002, 6002) == (_undecided_held_fen(engine), 6002)
+    with pytest.raises(DecisionContradicts) as error:  # closing it would leave the money in suspense for ever
+        _decide(engine, clock, unknown, "acknowledge", finance)
+    assert error.value.field == "acknowledge" and "suspense" in str(error.value)
     _decide(engine, clock, mismatch, "credit", finance, account_no=account.account_no)
     assert _books(engine) == (3001, 6002) == (_undecided_held_fen(engine), 6002)
+    _decide(engine, clock, unknown, "credit", finance, account_no=account.account_no)
+    assert _books(engine) == (0, 6002) == (_undecided_held_fen(engine), 6002)
+    assert balance(engine, account) == 6002
 
 
 def _incident_ids(engine) -> list[int]:
