@@ -5,7 +5,8 @@ credited nowhere; finance decides to ``credit`` it to a 户号 or ``refund`` it 
 second payment of one order was credited and a refund proposed: ``keep`` it on the balance
 (the proposed refund is rejected) or decide the refund on the refunds page.  Incidents that carry
 no money are ``acknowledge``d; so is one of several incidents of one held transaction, but not the
-last one that could still decide held money (it would stay in suspense for ever).  Every decision is audit-logged through ``resolve_incident``.
+last one that could still decide held money (it would stay in suspense for ever).  Every decision
+is audit-logged through ``resolve_incident``.
 
 One transaction may have several incidents (the channel reported it inconsistently more than
 once), so a decision is checked against what was already done with the money, and a decision
@@ -120,7 +121,8 @@ def _credit(session: Session, payment: ChannelPayment, *, staff_id: int, now: da
         raise InvalidInput("account_no", "name the 户号 to credit")
     source = suspense.holding_account(session, payment.channel, payment.channel_txn_id)
     credit_account(session, key=f"pay:{payment.channel}:{payment.channel_txn_id}", source=source, account=account,
-                   amount_fen=payment.amount_fen, code="payment", channel=payment.channel, out_trade_no=payment.out_trade_no, now=now)
+                   amount_fen=payment.amount_fen, code="payment", channel=payment.channel,
+                   out_trade_no=payment.out_trade_no, now=now)
     payment.outcome = CREDITED
     session.add(payment)
     return f"credited {payment.amount_fen} fen to {account.account_no}"
