@@ -41,6 +41,13 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
     "refunds:payable": LIABILITY,
     "allowance:bad_debt": ASSET,
     "equity:opening": EQUITY,
+    # Money a channel reported that we hold until finance decides (payments.suspense).
+    "suspense:wechat": LIABILITY,
+    "suspense:alipay": LIABILITY,
+    "suspense:counter": LIABILITY,
+    # What the channels charge us, booked a day at a time (payments.fees).
+    "expense:fees:wechat": EXPENSE,
+    "expense:fees:alipay": EXPENSE,
 }
 
 

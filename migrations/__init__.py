@@ -43,6 +43,7 @@ MODEL_MODULES = (
     "payments.refunds",
     "payments.counter",
     "payments.reconciliation_records",
+    "payments.fees",
 )
 
 HERE = Path(__file__).parent

@@ -4,7 +4,9 @@ Held money (an unknown order, a different amount, another channel) was verified 
 credited nowhere; finance decides to ``credit`` it to a 户号 or ``refund`` it to the payer.  A
 second payment of one order was credited and a refund proposed: ``keep`` it on the balance
 (the proposed refund is rejected) or decide the refund on the refunds page.  Incidents that carry
-no money are ``acknowledge``d.  Every decision is audit-logged through ``resolve_incident``.
+no money are ``acknowledge``d; so is one of several incidents of one held transaction, but not the
+last one that could still decide held money (it would stay in suspense for ever).  Every decision
+is audit-logged through ``resolve_incident``.
 
 One transaction may have several incidents (the channel reported it inconsistently more than
 once), so a decision is checked against what was already done with the money, and a decision
@@ -23,7 +25,7 @@ from billing.accounts import get_account
 from billing.errors import InvalidInput
 from billing.incidents import OPEN, Incident, resolve_incident
 from billing.money import MAX_FEN
-from payments import refunds
+from payments import refunds, suspense
 from payments.errors import DecisionContradicts, PaymentError
 from payments.orders import CREDITED, HELD as HELD_OUTCOME, ChannelPayment, PaymentOrder, order_lines
 from payments.settlement import credit_account
@@ -47,6 +49,8 @@ def decide(session: Session, incident_id: int, *, decision: str, staff_id: int, 
     incident = _open_incident(session, incident_id)
     if decision not in choices(incident):
         raise InvalidInput("decision", f"{incident.kind} takes {', '.join(choices(incident))}")
+    if decision == "acknowledge" and incident.kind in HELD:
+        _require_decided_elsewhere(session, incident)
     outcome = {"credit": _credit, "refund": _refund, "keep": _keep}.get(decision)
     summary = ""
     if outcome:
@@ -82,6 +86,18 @@ def _live_refunds(session: Session, payment: ChannelPayment, states: tuple[str, 
         refunds.Refund.channel_payment_id == payment.id, refunds.Refund.state.in_(states))))
 
 
+def _require_decided_elsewhere(session: Session, incident: Incident) -> None:
+    """Held money cannot be left in suspense by closing the last incident that could decide it."""
+    payment = _payment_of(session, incident)
+    if payment is None or payment.outcome != HELD_OUTCOME or _live_refunds(session, payment, refunds.LIVE):
+        return
+    others = session.exec(select(Incident.id).where(Incident.ref == incident.ref, Incident.id != incident.id,
+                                                    Incident.kind.in_(HELD), Incident.status == OPEN)).first()
+    if others is None:
+        raise DecisionContradicts("acknowledge", f"payment {payment.channel_txn_id} is still in suspense: "
+                                                 "credit it to a 户号 or refund it")
+
+
 def _require_held(payment: ChannelPayment, decision: str) -> None:
     if payment.outcome != HELD_OUTCOME:
         raise DecisionContradicts(decision, f"payment {payment.channel_txn_id} is already on a balance")
@@ -103,8 +119,9 @@ def _credit(session: Session, payment: ChannelPayment, *, staff_id: int, now: da
         account = lines[0][0]
     else:
         raise InvalidInput("account_no", "name the 户号 to credit")
-    credit_account(session, key=f"pay:{payment.channel}:{payment.channel_txn_id}", source=f"clearing:{payment.channel}",
-                   account=account, amount_fen=payment.amount_fen, code="payment", channel=payment.channel,
+    source = suspense.holding_account(session, payment.channel, payment.channel_txn_id)
+    credit_account(session, key=f"pay:{payment.channel}:{payment.channel_txn_id}", source=source, account=account,
+                   amount_fen=payment.amount_fen, code="payment", channel=payment.channel,
                    out_trade_no=payment.out_trade_no, now=now)
     payment.outcome = CREDITED
     session.add(payment)
@@ -112,11 +129,13 @@ def _credit(session: Session, payment: ChannelPayment, *, staff_id: int, now: da
 
 
 def _refund(session: Session, payment: ChannelPayment, *, staff_id: int, now: datetime, account_no: str) -> str:
-    """Send held money back; it never reached a balance, so the refund debits none."""
+    """Send held money back: it never reached a balance, so the refund takes it out of suspense."""
     _require_held(payment, "refund")
     if _live_refunds(session, payment, refunds.LIVE):
         raise DecisionContradicts("refund", f"payment {payment.channel_txn_id} is already being or was refunded")
-    refund = refunds.propose(session, payment=payment, order=_order(session, payment), debit_code="",
+    held_in = suspense.holding_account(session, payment.channel, payment.channel_txn_id)
+    refund = refunds.propose(session, payment=payment, order=_order(session, payment),
+                             debit_code=held_in if suspense.is_suspense(held_in) else "",
                              amount_fen=refunds.refundable_fen(session, payment), reason=refunds.OVERPAYMENT,
                              note="held payment returned", now=now, requested_by=staff_id)
     return f"refund {refund.refund_no} proposed for approval"

@@ -6,7 +6,8 @@ idempotency key: a retry reuses it), and confirmed by notification or query.
     proposed -> rejected
 
 The ledger moves only on confirmation: ``refund:<refund_no>`` debits the balance that held the
-money (the customer's, or a manager's float) and credits the channel's clearing account.
+money (the customer's, a manager's float, or for held money the channel's suspense) and credits
+the channel's clearing account.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class Refund(SQLModel, table=True):
     channel: str = Field(max_length=10)
     order_id: int | None = Field(default=None, foreign_key="payment_order.id", index=True)
     channel_payment_id: int | None = Field(default=None, foreign_key="channel_payment.id")
-    debit_code: str = Field(max_length=64)  # "" for held money that never reached a balance
+    # suspense:<channel> for held money that never reached a balance ("" if held before suspense existed)
+    debit_code: str = Field(max_length=64)
     amount_fen: int = Field(sa_type=BigInteger)
     reason: str = Field(max_length=20)
     note: str = Field(default="", max_length=200)
@@ -71,6 +73,12 @@ def refundable_fen(session: Session, payment: ChannelPayment) -> int:
         )
     ).one()
     return payment.amount_fen - int(taken)  # PostgreSQL sums BIGINT as NUMERIC
+
+
+def sending_back(session: Session, channel_payment_id: int) -> bool:
+    """Whether a refund of the payment was approved (and perhaps sent or paid): the money is going back."""
+    return session.exec(select(Refund.id).where(Refund.channel_payment_id == channel_payment_id,
+                                                Refund.state.in_((APPROVED, SUBMITTED, SUCCEEDED)))).first() is not None
 
 
 def propose(session: Session, *, payment: ChannelPayment, order: PaymentOrder | None, debit_code: str, amount_fen: int,
@@ -136,10 +144,11 @@ def decide(session: Session, refund: Refund, *, staff_id: int, approve: bool, no
         raise RefundNotAllowed(f"refund {refund.refund_no} is {refund.state}, not awaiting a decision")
     if refund.requested_by == staff_id:
         raise PermissionDenied("a refund needs a second person to approve it", field="staff")
+    of_held_money = not refund.debit_code or refund.debit_code.startswith("suspense:")
+    if approve and of_held_money and session.get(ChannelPayment, refund.channel_payment_id).outcome != HELD:
+        raise RefundNotAllowed("the held money was credited to a balance since", field="credited")
     if approve and refund.debit_code and ledger.balance_fen(session, refund.debit_code) < refund.amount_fen:
         raise RefundNotAllowed("the balance is smaller than the refund", field="amount")
-    if approve and not refund.debit_code and session.get(ChannelPayment, refund.channel_payment_id).outcome != HELD:
-        raise RefundNotAllowed("the held money was credited to a balance since", field="credited")
     before = _snapshot(refund)
     refund.state, refund.decided_by, refund.decided_at = (APPROVED if approve else REJECTED), staff_id, now
     session.add(refund)
@@ -164,7 +173,7 @@ def apply_report(session: Session, report: RefundReport, *, now: datetime) -> Re
     refund.channel_refund_id = report.channel_refund_id or refund.channel_refund_id
     if report.status == REFUND_SUCCEEDED:
         refund.state, refund.confirmed_at = SUCCEEDED, now
-        if refund.debit_code:  # held money was never booked, so there is nothing to reverse
+        if refund.debit_code:  # money held before suspense existed was never booked: nothing to reverse
             allocation.post(session, Posting(f"refund:{refund.refund_no}", refund.debit_code,
                                              f"clearing:{refund.channel}", refund.amount_fen, "refund", refund.reason),
                             at=now)

@@ -30,7 +30,7 @@ from billing.accounts import Account
 from billing.db import insert_ignoring_duplicates
 from billing.incidents import OPEN, Incident, record_incident, resolve_incident
 from billing.ledger import LedgerAccount, Posting
-from payments import refunds
+from payments import refunds, suspense
 from payments.gateways.base import CLOSED as REPORT_CLOSED, FAILED as REPORT_FAILED, PAID as REPORT_PAID
 from payments.gateways.base import Merchant, PaymentReport
 from payments.orders import (
@@ -84,6 +84,8 @@ def settle(session: Session, report: PaymentReport, merchant: Merchant, *, now: 
         return Settled("exists", seen.order_id, seen.incident_id)
     if problem:
         return _hold(session, order, report, problem, now)
+    if seen is not None and refunds.sending_back(session, seen.id):  # finance decided to return it: it stays so
+        return Settled("exists", seen.order_id, seen.incident_id)
     if seen is not None:  # held earlier on a report that did not add up; this one does
         _release(session, seen, report, now)
     if order.state == PAID:
@@ -121,13 +123,17 @@ def _problem(order: Row | None, report: PaymentReport, merchant: Merchant) -> st
 
 
 def _hold(session: Session, order: Row | None, report: PaymentReport, problem: str, now: datetime) -> Settled:
-    """Verified money we cannot place: an incident for staff, no credit until they decide."""
+    """Verified money we cannot place: an incident for staff and the money in suspense until they
+    decide (another merchant's money is not ours and is not booked)."""
     claim = insert_ignoring_duplicates(session, _payments, ["channel", "channel_txn_id"], returning="id")
     claimed = session.execute(claim, _payment_values(order, report, HELD, now)).scalar()
     if claimed is None:  # the same report, held by a concurrent delivery a moment ago
         return Settled("exists", order.id if order else None)
     incident = _open_incident(session, order, report, problem, now)
     session.get(ChannelPayment, claimed).incident_id = incident.id
+    if problem != "wrong_merchant":
+        suspense.hold(session, channel=report.channel, txn=report.channel_txn_id, amount_fen=report.amount_fen,
+                      memo=f"{problem} {report.out_trade_no}", now=now)
     return Settled("held", order.id if order else None, incident.id)
 
 
@@ -174,6 +180,7 @@ def _release(session: Session, held: Row, report: PaymentReport, now: datetime) 
     for incident in incidents:
         resolve_incident(session, incident, staff_id=None, at=now,
                          resolution=f"superseded by a consistent {report.source} report")
+    suspense.release(session, channel=report.channel, txn=report.channel_txn_id, now=now)
 
 
 def _second_payment(session: Session, order: Row, report: PaymentReport, now: datetime, seen: Row | None) -> Settled:

@@ -52,6 +52,7 @@ ERROR_TEXT = {
     "decision_contradicts.keep": "不能保留在余额：这笔款项的退款已批准、已提交或已退回",
     "decision_contradicts.credit": "不能入账：这笔款项已入账，或正在退款、已退回",
     "decision_contradicts.refund": "不能原路退回：这笔款项已入账到余额，或已在退款中、已退回",
+    "decision_contradicts.acknowledge": "不能直接关闭：这笔款项仍在挂账中，请入账到户号或原路退回",
     "order_not_found": "没有找到这笔订单",
     "day_already_closed": "今日已轧账，钱箱已关闭，不能再收费。请由其他收费员收取，或明日再收；如需更正今日账目，请联系财务。",
     "invalid_input.method": "请选择现金或银行卡",
@@ -117,6 +118,7 @@ ERROR_TEXT = {
     "invalid_input.rule": "规则筛选有误，请重新选择",
     "invalid_input.page": "页码有误",
     "invalid_input.month": "月份格式应为 2026-11",
+    "invalid_input.date": "日期格式应为 2026-11-30",
     # Held bills (复核 of the bill run's holds).
     "bill_not_allowed": "账单已不是暂挂状态（已出账或已作废），本次操作没有执行，请刷新页面查看",
     "invalid_input.cancel_reason": "请填写作废原因（1 至 400 字），账单没有作废",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import requests
 
@@ -10,8 +11,12 @@ from sqlmodel import select
 
 from billing import ledger
 from billing.db import read_session, unit_of_work
-from payments import checkout
+from billing.incidents import Incident
+from billing.staff import add_staff
+from payments import checkout, decisions, refunds
 from payments.orders import PaymentOrder
+from payments.refunds import Refund
+from payments.sync import submit_refund, sync
 from payments.sandbox.delivery import Attempt, Delivery
 from tests import factories
 
@@ -69,3 +74,20 @@ def balance(engine, account) -> int:
 def order(engine, out_trade_no: str) -> PaymentOrder:
     with read_session(engine) as db:
         return db.exec(select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no)).one()
+
+
+def refund_held_money(engine, clock, gateways, wechat_sandbox) -> None:
+    """The one held payment's incident decided ``refund`` by one finance clerk, approved by another,
+    sent to WeChat Pay and confirmed by the sync."""
+    with unit_of_work(engine) as db:
+        asker, approver = (add_staff(db, username=f"finance{n}", name="陈静", password="pw", roles=["finance"]).id
+                           for n in (1, 2))
+    with read_session(engine) as db:
+        incident = db.exec(select(Incident)).one()
+    with unit_of_work(engine) as db:
+        decisions.decide(db, incident.id, decision="refund", staff_id=asker, now=clock())
+    with unit_of_work(engine) as db:
+        refund = refunds.decide(db, db.exec(select(Refund)).one(), staff_id=approver, approve=True, now=clock())
+    submit_refund(engine, gateways, refund.refund_no, now=clock())
+    assert wechat_sandbox.wait_idle(10)
+    sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))

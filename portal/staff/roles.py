@@ -23,6 +23,7 @@ CORRECT_BILL = "correct_bill"  # 作废 an issued bill with a reason, 重开 a c
 REQUEST_WAIVER = "request_waiver"  # list late-fee waivers (减免) and ask for one
 DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked for
 FINANCE_REPORTS = "finance_reports"  # 营销财务月报: the monthly statement, its charts, CSV and XLSX
+CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
@@ -31,7 +32,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
-                          FINANCE_REPORTS}),
+                          FINANCE_REPORTS, CHANNEL_REPORT}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

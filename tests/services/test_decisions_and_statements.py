@@ -10,6 +10,7 @@ from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import InvalidInput
 from billing.incidents import Incident
+from billing import ledger
 from billing.ledger import Transfer
 from billing.staff import add_staff
 from payments import decisions, refunds
@@ -57,7 +58,8 @@ def test_held_money_refunded_by_decision_moves_no_balance(engine, clock, gateway
         decisions.decide(db, incident.id, decision="refund", staff_id=finance[0], now=clock())
     with read_session(engine) as db:
         refund = db.exec(select(Refund)).one()
-    assert (refund.state, refund.debit_code, refund.amount_fen) == ("proposed", "", incident.details["reported_fen"])
+    assert (refund.state, refund.debit_code, refund.amount_fen) == ("proposed", "suspense:wechat",
+                                                                     incident.details["reported_fen"])
     with unit_of_work(engine) as db:
         refunds.decide(db, db.get(Refund, refund.id), staff_id=finance[1], approve=True, now=clock())
     submit_refund(engine, gateways, refund.refund_no, now=clock())
@@ -65,7 +67,10 @@ def test_held_money_refunded_by_decision_moves_no_balance(engine, clock, gateway
     sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
     with read_session(engine) as db:
         assert db.get(Refund, refund.id).state == "succeeded"
-        assert db.exec(select(Transfer)).all() == []
+        # held, then refunded: in and out of suspense, never on a balance
+        assert [(t.key.split(":")[0], t.amount_fen) for t in db.exec(select(Transfer).order_by(Transfer.id))] == [
+            ("held", 3001), ("refund", 3001)]
+        assert ledger.balance_fen(db, "suspense:wechat") == 0 and ledger.balance_fen(db, "clearing:wechat") == 0
     assert balance(engine, account) == 0
 
 

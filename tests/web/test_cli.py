@@ -175,3 +175,16 @@ def test_payments_statement_prints_the_day_or_one_line_when_it_cannot(tmp_path, 
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and says in result.stderr
         assert result.stderr.startswith(f"Error: wechat statement for {day.isoformat()}:")
+
+
+def test_payments_book_fees_books_the_statement_day_once(tmp_path, statement_sandbox):
+    sandbox, day = statement_sandbox
+    port = sandbox.url.rsplit(":", 1)[1]
+    assert dianfei("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    args = ("payments", "book-fees", "--channel", "wechat", "--date", day.isoformat())
+    runs = [dianfei(*args, tmp_path=tmp_path, DIANFEI_SANDBOX_WECHATPAY_PORT=port) for _ in range(2)]
+    for run in runs:  # 0.6 % of 100.00 元; the rerun finds the day booked and posts nothing more
+        assert run.returncode == 0 and run.stdout == f"wechat {day}: fees 0.60000 booked as 0.60, rounding +0 millifen\n"
+    empty = dianfei("payments", "book-fees", "--channel", "wechat", "--date", (day - timedelta(days=1)).isoformat(),
+                    tmp_path=tmp_path, DIANFEI_SANDBOX_WECHATPAY_PORT=port)
+    assert empty.returncode == 1 and "nothing to book" in empty.stderr and "Traceback" not in empty.stderr

@@ -56,12 +56,12 @@ FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", 
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
           "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
           "register-peak", "month", "district", "rule", "age", "page", "total", "peak",
-          "valley", "confirmed", "photo_token", "bill_id")
+          "valley", "confirmed", "photo_token", "bill_id", "date")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
          "credit", "refund", "keep", "acknowledge", "prepay", "arrears", "overpayment", "duplicate_payment", "en",
-         "zh", "admin", "demo1234", RESIDENT, MANAGER_MEMBER)
+         "zh", "admin", "demo1234", "2026-11-30", "0001-01-01", RESIDENT, MANAGER_MEMBER)
 CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data",
                  "application/octet-stream", "text/csv; charset=gbk")
 CALLBACK_HEADERS = ("Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial",

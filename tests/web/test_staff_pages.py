@@ -222,3 +222,14 @@ def test_a_rejected_refund_says_so_and_a_made_up_decision_changes_nothing(engine
     assert _state(engine, refund_no) == ("proposed", "")
     assert f"已驳回退款申请 {refund_no}" in _decide(finance, refund_no, "reject")
     assert _state(engine, refund_no)[0] == "rejected" and balance(engine, account) == 5000
+
+
+def test_held_money_cannot_be_closed_without_a_decision(engine, client, staff, held):
+    with read_session(engine) as db:
+        incident = db.exec(select(Incident)).one()
+    log_in(client, "finance1")
+    answer = client.post(f"/staff/incidents/{incident.id}", follow_redirects=True, data={
+        "csrf_token": csrf_token(client, "/staff/incidents"), "decision": "acknowledge", "note": ""})
+    assert "不能直接关闭：这笔款项仍在挂账中，请入账到户号或原路退回" in answer.get_data(as_text=True)
+    with read_session(engine) as db:
+        assert db.get(Incident, incident.id).status == "open"

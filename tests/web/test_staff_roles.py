@@ -12,8 +12,8 @@ from billing.staff import ROLES, StaffUser
 from payments import refunds
 from payments.orders import ChannelPayment
 from portal.staff.roles import (
-    ACCOUNT_HISTORY, ASSESSMENT, COUNTER, DECIDE_REFUND, FINANCE_REPORTS, GRANTS, INCIDENTS, LINE_LOSS, READ_METERS,
-    REQUEST_REFUND, REQUEST_WAIVER, REVIEW, may,
+    ACCOUNT_HISTORY, ASSESSMENT, CHANNEL_REPORT, COUNTER, DECIDE_REFUND, FINANCE_REPORTS, GRANTS, INCIDENTS, LINE_LOSS,
+    READ_METERS, REQUEST_REFUND, REQUEST_WAIVER, REVIEW, may,
 )
 from tests import factories
 from tests.staff_helpers import add_team, log_in, take_at_counter
@@ -22,7 +22,8 @@ HREF = re.compile(r'href="(/staff[^"?#]*)"')
 GUARDED = {"/staff/incidents": INCIDENTS, "/staff/refunds": REQUEST_REFUND, "/staff/counter": COUNTER,
            "/staff/counter/close": COUNTER, "/staff/review": REVIEW, "/staff/accounts": ACCOUNT_HISTORY,
            "/staff/assessment": ASSESSMENT, "/staff/loss": LINE_LOSS,
-           "/staff/reading": READ_METERS, "/staff/waivers": REQUEST_WAIVER, "/staff/finance": FINANCE_REPORTS}
+           "/staff/reading": READ_METERS, "/staff/waivers": REQUEST_WAIVER, "/staff/finance": FINANCE_REPORTS,
+           "/staff/channel-report": CHANNEL_REPORT}
 
 
 @pytest.fixture
