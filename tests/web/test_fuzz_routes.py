@@ -8,6 +8,7 @@ the handlers, and both databases take long enough elsewhere.
 
 from __future__ import annotations
 
+import os
 import io
 import re
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from tests.payment_helpers import acknowledged, phone, start_payment
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
-EXAMPLES_PER_ROUTE = 8  # per route and role
+EXAMPLES_PER_ROUTE = int(os.environ.get("FUZZ_EXAMPLES", "8"))  # per route and role (more when hunting)
 RESIDENT, MANAGER_MEMBER, OUTSIDER = "13800000001", "13900000000", "13800000002"
 STAFF_ROLES = ("reader", "reviewer", "cashier", "finance", "admin")
 ROLES = ("anonymous", "resident", "manager", *STAFF_ROLES)
