@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from billing.bill_explained import Forecast  # the period now running, as billing forecasts it
 from billing.errors import InvalidInput
 from billing.kwh import format_kwh
 from billing.money import format_yuan, format_yuan_millifen
@@ -111,16 +112,6 @@ class TierStanding:
     left_in_tier_wh: int | None  # None: the top tier, which has no end
     yearly: bool = True
     thresholds_wh: tuple[int, ...] = ()  # upper bounds of every tier but the last, prorated as billed
-
-
-@dataclass(frozen=True)
-class Forecast:
-    """What the period now running will probably use and cost, from the account's own recent use."""
-
-    start: date
-    end: date
-    wh: int
-    amount_fen: int
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from billing.bills import LATE_FEE, lines_of
 from billing.clock import beijing_date
 from billing.privacy import mask_name
 from billing.tariff_files import ANNUAL
-from portal.bill_document import Balance, BillDocument, DocumentLine, Forecast, ReadUsed, TierStanding
+from portal.bill_document import Balance, BillDocument, DocumentLine, ReadUsed, TierStanding
 
 
 def bill_lines(session: Session, bill_id: int) -> tuple[DocumentLine, ...]:
@@ -64,4 +64,4 @@ def explained_document(session: Session, bill: Bill, today: date) -> BillDocumen
         bill_document(session, bill, today), reads=reads, reads_kept=True,
         tiers=None if tiers is None else TierStanding(tiers.used_wh, tiers.tier, tiers.left_in_tier_wh,
                                                       yearly=tiers.period == ANNUAL, thresholds_wh=tiers.thresholds_wh),
-        forecast=None if ahead is None else Forecast(ahead.start, ahead.end, ahead.wh, ahead.amount_fen))
+        forecast=ahead)
