@@ -1,23 +1,22 @@
 """The daily channel report (渠道日报) for finance: per channel, one Beijing day, the count, gross,
 refunds, fees and net from the ledger beside the statement's, and the settlement that should reach
-the bank (``payments.daily_report``); and the same day as CSV for Excel (UTF-8 with a BOM)."""
+the bank (``payments.daily_report``); and the same day, with a total row, as CSV and XLSX."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, timedelta
 
-from flask import Response, render_template, request
+from flask import render_template, request
 
 from billing.clock import beijing_date
 from billing.db import read_session
 from billing.errors import InvalidInput
-from billing.money import format_yuan, format_yuan_millifen
+from billing.money import format_yuan_millifen
 from payments.daily_report import ChannelDay, daily_report
 from portal.i18n import gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.roles import CHANNEL_REPORT
+from portal.staff.spreadsheet import COUNT, MILLIFEN, TEXT, YUAN, Cell, csv_download, xlsx_download
 from portal.wiring import services
 
 CHANNEL_NAMES = {"wechat": "微信支付", "alipay": "支付宝", "counter": "柜台"}
@@ -51,31 +50,46 @@ def channel_report_page():
                            millifen=format_yuan_millifen, previous=day - timedelta(days=1), next=day + timedelta(days=1))
 
 
-def _optional_yuan(fen: int | None) -> str:
-    return "" if fen is None else format_yuan(fen)
+def _header() -> list[str]:
+    return [_("日期"), _("渠道"), _("笔数"), _("收款"), _("其中挂账"), _("退款笔数"), _("退款"), _("手续费（精确）"),
+            _("手续费（入账）"), _("舍入差（毫分）"), _("净额"), _("对账单笔数"), _("对账单收款"), _("对账单退款"),
+            _("应到账"), _("差额")]
+
+
+def _row(day: date, name: str, line: ChannelDay) -> list[Cell]:
+    fees = line.fees
+    return [(day.isoformat(), TEXT), (name, TEXT), (line.count, COUNT), (line.gross_fen, YUAN), (line.held_fen, YUAN),
+            (line.refunds, COUNT), (line.refunded_fen, YUAN), (fees and fees.fee_millifen, MILLIFEN),
+            (line.fee_fen, YUAN), (fees and fees.rounding_millifen, COUNT), (line.net_fen, YUAN),
+            (fees and fees.statement_lines, COUNT), (fees and fees.statement_paid_fen, YUAN),
+            (fees and fees.statement_refunded_fen, YUAN), (line.settles_fen, YUAN), (line.difference_fen, YUAN)]
+
+
+def _total(rows: list[list[Cell]]) -> list[Cell]:
+    """Each numeric column summed over the channels that have a figure (blank where none has)."""
+    def column_sum(index: int) -> Cell:
+        values = [row[index][0] for row in rows if row[index][0] is not None]
+        return (sum(values) if values else None), rows[0][index][1]
+
+    return [rows[0][0], (_("合计"), TEXT), *map(column_sum, range(2, len(rows[0])))]
+
+
+def _table() -> tuple[date, list[list[Cell]]]:
+    day, lines = _report()
+    rows = [_row(day, _(CHANNEL_NAMES[line.channel]), line) for line in lines]
+    return day, [*rows, _total(rows)]
 
 
 @blueprint.get("/channel-report.csv")
 @staff_required(CHANNEL_REPORT)
 def channel_report_csv():
-    day, lines = _report()
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_("日期"), _("渠道"), _("笔数"), _("收款"), _("其中挂账"), _("退款笔数"), _("退款"), _("手续费（精确）"),
-                     _("手续费（入账）"), _("舍入差（毫分）"), _("净额"), _("对账单笔数"), _("对账单收款"), _("对账单退款"),
-                     _("应到账"), _("差额")])
-    for line in lines:
-        fees = line.fees
-        writer.writerow([
-            day.isoformat(), _(CHANNEL_NAMES[line.channel]), line.count, format_yuan(line.gross_fen),
-            format_yuan(line.held_fen), line.refunds, format_yuan(line.refunded_fen),
-            format_yuan_millifen(fees.fee_millifen) if fees else "", format_yuan(line.fee_fen),
-            fees.rounding_millifen if fees else "", format_yuan(line.net_fen),
-            "" if fees is None or fees.statement_lines is None else fees.statement_lines,
-            _optional_yuan(fees.statement_paid_fen if fees else None),
-            _optional_yuan(fees.statement_refunded_fen if fees else None),
-            _optional_yuan(line.settles_fen), _optional_yuan(line.difference_fen),
-        ])
-    return Response(out.getvalue().encode("utf-8"), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="channel-report-{day.isoformat()}.csv"'})
+    day, rows = _table()
+    return csv_download(_header(), rows, f"channel-report-{day.isoformat()}.csv")
+
+
+@blueprint.get("/channel-report.xlsx")
+@staff_required(CHANNEL_REPORT)
+def channel_report_xlsx():
+    day, rows = _table()
+    return xlsx_download(day.isoformat(), _header(), rows, f"channel-report-{day.isoformat()}.xlsx",
+                         widths=(12, 10, *[14] * 14))

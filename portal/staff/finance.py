@@ -5,28 +5,21 @@ CSP allows no inline script), and the same rows as CSV (UTF-8 with a BOM for Exc
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
-from decimal import Decimal
 
-from flask import Response, render_template
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from flask import render_template
 
 from billing.db import read_session
 from billing.finance_statement import AGING_LABELS, LARGE_UNITS, MANAGED, NOT_DUE, RESIDENTS, Statement, statement
-from billing.money import format_yuan
-from portal.filters import percent
 from portal.i18n import gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.months import asked_month, recent_months
 from portal.staff.roles import FINANCE_REPORTS
+from portal.staff.spreadsheet import COUNT, RATE, TEXT, YUAN, csv_download, xlsx_download
 from portal.wiring import services
 
 MONTHS_OFFERED = 24
-YUAN, RATE, COUNT = "yuan", "rate", "count"  # how a row's value is written
 
 
 def group_names() -> dict[str, str]:
@@ -85,12 +78,6 @@ def rows(found: Statement) -> list[tuple[str, str, int | None, str]]:
     return out
 
 
-def _text(value: int | None, kind: str) -> str:
-    if value is None:
-        return "—"
-    return format_yuan(value) if kind == YUAN else percent(value, 10_000) if kind == RATE else str(value)
-
-
 def chart_data(found: Statement) -> dict[str, str]:
     """The charts' figures as JSON for data- attributes: labels translated here, rates in basis points
     and money in fen (integers; the script scales them for display)."""
@@ -105,9 +92,8 @@ def chart_data(found: Statement) -> dict[str, str]:
     return {"trend": json.dumps(trend, ensure_ascii=False), "aging": json.dumps(aging, ensure_ascii=False)}
 
 
-def _download(body: bytes, mimetype: str, found: Statement, suffix: str) -> Response:
-    filename = f"finance-{found.month.strftime('%Y-%m')}.{suffix}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _filename(found: Statement, suffix: str) -> str:
+    return f"finance-{found.month.strftime('%Y-%m')}.{suffix}"
 
 
 @blueprint.get("/finance")
@@ -123,37 +109,17 @@ def finance_page():
 @staff_required(FINANCE_REPORTS)
 def finance_csv():
     found, _current = _statement()
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_("月份"), _("栏目"), _("项目"), _("数值")])
     month = found.month.strftime("%Y-%m")
-    writer.writerows([month, section, item, _text(value, kind)] for section, item, value, kind in rows(found))
-    return _download(out.getvalue().encode("utf-8"), "text/csv", found, "csv")
+    return csv_download([_("月份"), _("栏目"), _("项目"), _("数值")],
+                        ([(month, TEXT), (section, TEXT), (item, TEXT), (value, kind)]
+                         for section, item, value, kind in rows(found)),
+                        _filename(found, "csv"), missing="—")
 
 
 @blueprint.get("/finance.xlsx")
 @staff_required(FINANCE_REPORTS)
 def finance_xlsx():
     found, _current = _statement()
-    book = Workbook()
-    sheet = book.active
-    sheet.title = found.month.strftime("%Y-%m")
-    sheet.append([_("栏目"), _("项目"), _("数值")])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for section, item, value, kind in rows(found):
-        sheet.append([section, item, _cell(value, kind)])
-        sheet.cell(sheet.max_row, 3).number_format = {YUAN: "#,##0.00", RATE: "0.00%", COUNT: "0"}[kind]
-    for column, width in zip("ABC", (24, 32, 18)):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return _download(out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", found, "xlsx")
-
-
-def _cell(value: int | None, kind: str) -> Decimal | int | None:
-    """Money as exact yuan and rates as fractions (Decimal, never float), counts as they are."""
-    if value is None or kind == COUNT:
-        return value
-    return Decimal(value) / (100 if kind == YUAN else 10_000)
+    return xlsx_download(found.month.strftime("%Y-%m"), [_("栏目"), _("项目"), _("数值")],
+                         ([(section, TEXT), (item, TEXT), (value, kind)] for section, item, value, kind in rows(found)),
+                         _filename(found, "xlsx"), widths=(24, 32, 18))

@@ -1,11 +1,13 @@
 """The daily channel report at the desk: finance sees each channel's day from the ledger beside its
-statement, the CSV carries the same numbers, and a bad date is a clear 400."""
+statement, the CSV and the XLSX carry the same numbers with a total row, and a bad date is a clear 400."""
 
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 
 from billing import ledger
 from billing.db import unit_of_work
@@ -50,9 +52,28 @@ def test_the_csv_carries_the_same_numbers(finance):
     answer = finance.get(f"/staff/channel-report.csv?date={DAY}")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
-    assert [row[1] for row in rows[1:]] == ["微信支付", "支付宝", "柜台"]
+    assert [row[1] for row in rows[1:]] == ["微信支付", "支付宝", "柜台", "合计"]
     assert rows[1] == ["2026-11-30", "微信支付", "2", "125.50", "0.00", "1", "40.00", "0.51300", "0.51", "-300", "84.99",
                        "3", "125.50", "40.00", "84.99", "0.00"]
+    # the total adds every channel's figures; a column no channel has a figure for stays blank
+    assert rows[4] == ["2026-11-30", "合计", "2", "125.50", "0.00", "1", "40.00", "0.51300", "0.51", "-300", "84.99",
+                       "3", "125.50", "40.00", "84.99", "0.00"]
+
+
+def test_the_xlsx_holds_the_csv_figures_as_exact_numbers(finance, engine, clock):
+    with unit_of_work(engine) as db:  # the counter took cash that day too: the total is now a real sum
+        account = factories.account(db, at=clock(), account_no="3301000062")
+        ledger.post(db, Posting("counter:R1", "clearing:counter", ledger.customer_code(account.account_no), 3000,
+                                "counter", business_date=DAY), at=clock())
+    answer = finance.get(f"/staff/channel-report.xlsx?date={DAY}")
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(answer.get_data())).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]  # numbers come back as doubles
+    assert rows[0][:4] == ["日期", "渠道", "笔数", "收款"] and [row[1] for row in rows[1:]] == ["微信支付", "支付宝", "柜台", "合计"]
+    total = [cell if isinstance(cell, str) or cell is None else Decimal(str(cell)) for cell in rows[4]]
+    assert rows[3][2:4] == [1, 30] and total[2:4] == [3, Decimal("155.5")]
+    assert total[7] == Decimal("0.513") and sheet.cell(5, 8).number_format == "#,##0.00000"
+    assert total[10] == Decimal("114.99") and total[14] == Decimal("84.99")  # only WeChat's settlement is known
 
 
 @pytest.mark.parametrize("asked", ["2026-13-01", "yesterday", "0001-01-01", "9" * 400])
