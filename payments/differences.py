@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,7 +31,7 @@ from payments.gateways.base import Gateway
 from payments.orders import ChannelPayment
 from payments.reconciliation import HEALABLE, heal_by_query
 from payments.reconciliation_records import (
-    CLASSES, DUPLICATE_PAYMENT, OPEN, REFUNDED, STATUS_MISMATCH, STATUSES, Difference,
+    CLASSES, DUPLICATE_PAYMENT, OPEN, STATUS_MISMATCH, STATUSES, Difference, close_refunded,
 )
 from payments.write_offs import open_difference
 
@@ -152,12 +152,11 @@ def refund(session: Session, difference_id: int, *, staff_id: int, now: datetime
 
 
 def follow_refunds(session: Session, now: datetime) -> int:
-    """Open differences whose refund the channel confirmed are refunded; returns how many."""
-    confirmed = select(refunds.Refund.refund_no).where(refunds.Refund.state == refunds.SUCCEEDED)
-    done = session.execute(update(Difference).where(
-        Difference.status == OPEN, Difference.refund_no != "", Difference.refund_no.in_(confirmed))
-        .values(status=REFUNDED, healed_at=now, resolution="refunded to the payer"))
-    return done.rowcount
+    """Open differences whose refund the channel had confirmed before it was linked are refunded."""
+    linked = session.execute(select(Difference.refund_no).where(Difference.status == OPEN, Difference.refund_no != ""))
+    confirmed = session.execute(select(refunds.Refund.refund_no).where(
+        refunds.Refund.refund_no.in_(linked.scalars().all()), refunds.Refund.state == refunds.SUCCEEDED))
+    return close_refunded(session, confirmed.scalars().all(), now)
 
 
 def note(session: Session, difference_id: int, *, text: str, staff_id: int, now: datetime) -> None:

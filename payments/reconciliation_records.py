@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint, update
+from sqlmodel import Field, Session, SQLModel
 
 OPEN, HEALED, WRITTEN_OFF, REFUNDED = "open", "healed", "written_off", "refunded"
 STATUSES = (OPEN, HEALED, WRITTEN_OFF, REFUNDED)
@@ -83,3 +83,11 @@ class Difference(SQLModel, table=True):
     healed_at: datetime | None = None
     resolution: str = Field(default="", max_length=200)
     refund_no: str = Field(default="", max_length=64)  # the refund that sends the money back, once asked for
+
+
+def close_refunded(session: Session, refund_nos: list[str], now: datetime) -> int:
+    """Open differences whose money went back through one of these (confirmed) refunds are refunded."""
+    if not refund_nos:
+        return 0
+    return session.execute(update(Difference).where(Difference.status == OPEN, Difference.refund_no.in_(refund_nos))
+                           .values(status=REFUNDED, healed_at=now, resolution="refunded to the payer")).rowcount

@@ -16,6 +16,7 @@ rejecting are audited, and whoever asked cannot approve (the table's CHECK says 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, select, update
@@ -122,7 +123,8 @@ def waiting(session: Session, limit: int = 200) -> list[WriteOff]:
 def _require_writable(session: Session, difference: Difference) -> None:
     if difference.kind not in WRITABLE:
         raise WriteOffNotAllowed(f"a {difference.kind} difference is healed or refunded, not written off", field="kind")
-    if session.execute(select(Refund.id).where(Refund.refund_no == difference.ref)).first() is not None:
+    line = json.loads(difference.evidence or "{}").get("statement_line") or {}
+    if line.get("kind") == "refund" or session.execute(select(Refund.id).where(Refund.refund_no == difference.ref)).first():
         raise WriteOffNotAllowed("a refund's difference is settled by the refund", field="kind")
     held = session.execute(select(ChannelPayment.id).where(
         ChannelPayment.channel == difference.channel, ChannelPayment.channel_txn_id == difference.ref,
