@@ -79,7 +79,7 @@ def request(session: Session, difference_id: int, *, amount_fen: int, reason: st
     if amount_fen != difference.amount_fen:
         raise InvalidInput("write_off_amount", f"a write-off is of the whole difference, {difference.amount_fen} fen",
                            difference_fen=difference.amount_fen)
-    write_off = session.execute(select(WriteOff).where(WriteOff.difference_id == difference.id)).scalar()
+    write_off = of_difference(session, difference.id)
     if write_off is not None and write_off.status == REQUESTED:
         raise WriteOffNotAllowed(f"difference {difference.id} already waits for a write-off decision", field="state")
     before = None if write_off is None else _snapshot(write_off)
@@ -118,6 +118,10 @@ def decide(session: Session, write_off_id: int, *, staff_id: int, approve: bool,
 def waiting(session: Session, limit: int = 200) -> list[WriteOff]:
     return list(session.execute(select(WriteOff).where(WriteOff.status == REQUESTED).order_by(WriteOff.id)
                                 .limit(limit)).scalars())
+
+
+def of_difference(session: Session, difference_id: int) -> WriteOff | None:
+    return session.execute(select(WriteOff).where(WriteOff.difference_id == difference_id)).scalar()
 
 
 def _require_writable(session: Session, difference: Difference) -> None:
