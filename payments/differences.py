@@ -24,6 +24,7 @@ from sqlmodel import Session
 from billing.audit import AuditEntry, audit
 from billing.db import unit_of_work
 from billing.errors import InvalidInput, NotFound
+from billing.review_queue import MAX_ID
 from billing.staff import StaffUser
 from payments import refunds
 from payments.errors import PaymentError, RefundNotAllowed
@@ -96,7 +97,8 @@ def open_count(session: Session) -> int:
 
 
 def get(session: Session, difference_id: int) -> Difference:
-    difference = session.get(Difference, difference_id) if isinstance(difference_id, int) and 0 < difference_id < 2**31 else None
+    known = isinstance(difference_id, int) and 0 < difference_id <= MAX_ID  # ids are INTEGER
+    difference = session.get(Difference, difference_id) if known else None
     if difference is None:
         raise NotFound(f"no difference {difference_id}", field="difference_id")
     return difference
