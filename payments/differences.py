@@ -117,7 +117,7 @@ def heal(engine: Engine, gateways: dict[str, Gateway], difference_id: int, *, st
     """Query the order and settle the answer; ``NotHealed`` if that does not place the money."""
     with unit_of_work(engine) as session:
         difference = open_difference(session, difference_id)
-        if difference.kind not in HEALABLE or not difference.out_trade_no:
+        if difference.kind not in HEALABLE or not difference.out_trade_no or difference.on_refund_line:
             raise NotHealed(f"a {difference.kind} difference is not healed by a query", field="kind")
         if difference.channel not in gateways:
             raise RefundNotAllowed(f"{difference.channel} is not configured here", field="channel")
@@ -132,7 +132,7 @@ def refund(session: Session, difference_id: int, *, staff_id: int, now: datetime
     """Send the money of a second payment (or of a closed order) back: the refund already proposed
     for it, else a new request; a second person approves it on the refunds page."""
     difference = open_difference(session, difference_id)
-    if difference.kind not in REFUNDABLE:
+    if difference.kind not in REFUNDABLE or difference.on_refund_line:  # a refund line waits for its refund
         raise RefundNotAllowed(f"a {difference.kind} difference is not refunded from here", field="kind")
     payment = session.execute(select(ChannelPayment).where(
         ChannelPayment.channel == difference.channel, ChannelPayment.channel_txn_id == difference.ref)).scalar()

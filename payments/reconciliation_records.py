@@ -11,6 +11,7 @@ on the next day's file, is the same row, so nothing is ever flagged twice.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint, update
@@ -83,6 +84,15 @@ class Difference(SQLModel, table=True):
     healed_at: datetime | None = None
     resolution: str = Field(default="", max_length=200)
     refund_no: str = Field(default="", max_length=64)  # the refund that sends the money back, once asked for
+
+    @property
+    def on_refund_line(self) -> bool:
+        """Whether the channel's line is a refund (the ref is a refund number, not a payment)."""
+        try:
+            line = json.loads(self.evidence or "{}").get("statement_line") or {}
+        except (ValueError, AttributeError):
+            return False
+        return line.get("kind") == "refund"
 
 
 def close_refunded(session: Session, refund_nos: list[str], now: datetime) -> int:

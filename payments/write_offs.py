@@ -16,7 +16,6 @@ rejecting are audited, and whoever asked cannot approve (the table's CHECK says 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, select, update
@@ -127,8 +126,7 @@ def of_difference(session: Session, difference_id: int) -> WriteOff | None:
 def _require_writable(session: Session, difference: Difference) -> None:
     if difference.kind not in WRITABLE:
         raise WriteOffNotAllowed(f"a {difference.kind} difference is healed or refunded, not written off", field="kind")
-    line = json.loads(difference.evidence or "{}").get("statement_line") or {}
-    if line.get("kind") == "refund" or session.execute(select(Refund.id).where(Refund.refund_no == difference.ref)).first():
+    if difference.on_refund_line or session.execute(select(Refund.id).where(Refund.refund_no == difference.ref)).first():
         raise WriteOffNotAllowed("a refund's difference is settled by the refund", field="kind")
     held = session.execute(select(ChannelPayment.id).where(
         ChannelPayment.channel == difference.channel, ChannelPayment.channel_txn_id == difference.ref,

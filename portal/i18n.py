@@ -152,7 +152,7 @@ ERROR_TEXT = {
     "not_found.write_off_id": "没有找到这项核销申请",
     "not_healed.kind": "这类差异不能通过查询补账，请退款、核销或备注",
     "not_healed.query": "渠道的查询结果没有把这笔钱入到余额（仍暂挂或交易不符），差异仍待处理",
-    "refund_not_allowed.kind": "只有重复支付和状态不符的差异可以从这里退款",
+    "refund_not_allowed.kind": "只有重复支付和状态不符的收款差异可以从这里退款",
     "refund_not_allowed.query": "这笔款项还没有入账，请先查询补账",
     "invalid_input.note": "请填写备注（1 至 400 字），备注没有保存",
     "invalid_input.day": "日期格式应为 2026-12-01",

@@ -122,7 +122,7 @@ def test_bad_input_names_the_field_and_changes_nothing(app, engine, clock, gatew
             ("write-off", {"amount": "6.99", "reason": "核实"}, "核销金额须等于差异金额 7.00 元"),
             ("note", {"note": "  "}, "请填写备注"),
             ("heal", {}, "这类差异不能通过查询补账"),
-            ("refund", {}, "只有重复支付和状态不符的差异可以从这里退款")):
+            ("refund", {}, "只有重复支付和状态不符的收款差异可以从这里退款")):
         page = _post(finance, difference.id, action, **form)
         assert page.status_code == 200 and message in page.get_data(as_text=True), (action, form)
     assert _changes(engine) == before
