@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from billing.audit import AuditEntry, audit
 from billing.db import unit_of_work
-from billing.errors import InvalidInput, NotFound
+from billing.errors import InvalidInput, NotFound, require_text
 from billing.review_queue import MAX_ID
 from billing.staff import StaffUser
 from payments import refunds
@@ -162,9 +162,7 @@ def follow_refunds(session: Session, now: datetime) -> int:
 
 
 def note(session: Session, difference_id: int, *, text: str, staff_id: int, now: datetime) -> None:
-    text = text.strip() if isinstance(text, str) else ""
-    if not text or len(text) > MAX_NOTE:
-        raise InvalidInput("note", f"a note of 1 to {MAX_NOTE} characters")
+    text = require_text(text, "note", "a note", MAX_NOTE)
     difference = get(session, difference_id)
     audit(session, staff_id=staff_id, action="note_difference", target=f"difference:{difference.id}", at=now,
           after={"note": text})

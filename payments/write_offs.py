@@ -23,7 +23,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from billing import ledger
 from billing.audit import audit
-from billing.errors import InvalidInput, NotFound, PermissionDenied
+from billing.errors import InvalidInput, NotFound, PermissionDenied, require_text
 from billing.ledger import Posting
 from billing.review_queue import MAX_ID
 from payments.errors import DifferenceClosed, WriteOffNotAllowed
@@ -70,9 +70,7 @@ def open_difference(session: Session, difference_id: int) -> Difference:
 def request(session: Session, difference_id: int, *, amount_fen: int, reason: str, staff_id: int,
             now: datetime) -> WriteOff:
     """Ask for a difference to be written off in full, with a reason; one request at a time."""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason or len(reason) > MAX_REASON:
-        raise InvalidInput("write_off_reason", f"a write-off needs a reason of 1 to {MAX_REASON} characters")
+    reason = require_text(reason, "write_off_reason", "a write-off's reason", MAX_REASON)
     difference = open_difference(session, difference_id)
     _require_writable(session, difference)
     if amount_fen != difference.amount_fen:
