@@ -26,7 +26,7 @@ from billing.audit import audit
 from billing.bill_records import CANCELLED, HELD, ISSUED, Bill, BillLine, BillSequence
 from billing.clock import beijing_date
 from billing.db import insert_ignoring_duplicates
-from billing.errors import BillingError, InvalidInput, NotFound
+from billing.errors import BillingError, InvalidInput, NotFound, require_text
 from billing.ledger import Posting
 from billing.money import MAX_FEN, round_half_up
 
@@ -209,9 +209,7 @@ def issue(session: Session, bill_id: int, *, now: datetime, staff_id: int | None
 
 def cancel(session: Session, bill_id: int, *, reason: str, staff_id: int, now: datetime) -> Bill:
     """Cancel a bill (an issued one is reversed on the ledger and its account re-allocated)."""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason or len(reason) > 400:
-        raise InvalidInput("reason", "a cancellation needs a reason of 1 to 400 characters")
+    reason = require_text(reason, "reason", "a cancellation's reason")
     bill = locked(session, bill_id)
     if bill.state == CANCELLED:
         raise BillNotAllowed(f"bill {bill.number or bill.id} is already cancelled", field="state")

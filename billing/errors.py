@@ -26,6 +26,14 @@ class InvalidInput(BillingError):
         super().__init__(message, field=field, **params)
 
 
+def require_text(value: object, field: str, what: str, max_chars: int = 400) -> str:
+    """A required free-text field (a reason, a note) stripped, or ``InvalidInput`` naming the field."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > max_chars:
+        raise InvalidInput(field, f"{what} of 1 to {max_chars} characters is required")
+    return text
+
+
 class InvalidAmount(InvalidInput):
     code = "invalid_amount"
 

@@ -14,7 +14,9 @@ both books hold is computed from each (``Statement.checks``), and the two must a
 
 Collected money is read from the ledger only (customer credits by the transfer's code and source:
 ``payment`` from a channel's clearing, ``bulk`` from a property manager's float); the payment
-orders behind them are matched by reconciliation, not here.  Write-offs are 0 until they exist.
+orders behind them are matched by reconciliation, not here.  Write-offs of 对账 differences are
+read from the ledger's ``write_off`` transfers of the month: 短款 booked to ``expense:write_off``
+and unclaimed 长款 booked to ``revenue:unclaimed``.
 Every figure is integer fen; rates are basis points (1/100 of a percent).
 """
 
@@ -37,6 +39,7 @@ from billing.ledger import LedgerAccount, Transfer
 from billing.managers import Manager, ManagerAccount
 
 ENERGY, LATE_FEE = "revenue:energy", "revenue:late_fee"
+WRITE_OFF, UNCLAIMED = "expense:write_off", "revenue:unclaimed"  # payments.write_offs
 COLLECTION_CODES = ("payment", "counter", "bulk")  # money a customer paid onto a balance
 LARGE_UNITS, MANAGED, RESIDENTS = "large_units", "managers", "residents"  # arrears groups
 NOT_DUE = "not_due"
@@ -104,7 +107,8 @@ class Statement:
     late_fee_collected_fen: int = 0
     refunds_fen: int = 0
     suspense_fen: int = 0  # held in suspense:* accounts at the end (0 until they exist)
-    write_offs_fen: int = 0  # no write-off exists yet in the ledger
+    write_offs_fen: int = 0  # 短款 written off to expense in the month
+    unclaimed_fen: int = 0  # 长款 nobody claims, written off to revenue in the month
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -218,6 +222,9 @@ def _collections(session: Session, found: Statement) -> None:
     found.late_fee_collected_fen = _fen(session, select(func.coalesce(func.sum(Allocation.amount_fen), 0))
                                         .where(Allocation.bill_id.in_(_fee_bill_ids),
                                                Allocation.paid_on.between(first, end)))
+    # an expense grows by its debits: what the write-offs moved into it is the negative of "credited"
+    found.write_offs_fen = -_revenue_moved(session, WRITE_OFF, "write_off", first, end)
+    found.unclaimed_fen = _revenue_moved(session, UNCLAIMED, "write_off", first, end)
 
 
 # --- collection rate -------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
     # What the channels charge us, booked a day at a time (payments.fees).
     "expense:fees:wechat": EXPENSE,
     "expense:fees:alipay": EXPENSE,
+    # 对账 differences finance wrote off (payments.write_offs): a 短款 lost, a 长款 nobody can claim.
+    "expense:write_off": EXPENSE,
+    "revenue:unclaimed": REVENUE,
 }
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from billing import bills, events, late_fee_posting
 from billing.audit import audit
 from billing.bill_records import Bill
-from billing.errors import BillingError, InvalidInput, NotFound, PermissionDenied
+from billing.errors import BillingError, InvalidInput, NotFound, PermissionDenied, require_text
 from billing.late_fee_posting import LateFeePosting
 from billing.money import MAX_FEN, require_fen
 from billing.review_queue import MAX_ID
@@ -62,9 +62,7 @@ def standing_fee_fen(session: Session, bill_id: int) -> int:
 
 def request(session: Session, *, bill_id: int, amount_fen: int, reason: str, staff_id: int, now: datetime) -> Waiver:
     """Ask for ``amount_fen`` of a bill's late fee to be waived; one pending waiver per bill."""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason or len(reason) > MAX_REASON:
-        raise InvalidInput("waiver_reason", f"a waiver needs a reason of 1 to {MAX_REASON} characters")
+    reason = require_text(reason, "waiver_reason", "a waiver's reason", MAX_REASON)
     if require_fen(amount_fen, "waiver_amount") <= 0 or amount_fen > MAX_FEN:
         raise InvalidInput("waiver_amount", "must be more than 0")
     bill = session.get(Bill, bill_id) if isinstance(bill_id, int) and 0 < bill_id <= MAX_ID else None

@@ -9,11 +9,12 @@ again as a payment); refunds are ``refund`` transfers out of clearing; fees are 
 ``channel_fee_day``.  Statement side: the totals kept when the fees were booked from the statement
 (``dianfei payments book-fees``).  Net = gross - refunds - fees; for the online channels the
 channel pays the statement's net into the bank (T+1); the counter's cash has no statement.
+Beside them, the 对账 differences found on that day that are still open (未结差异).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import case, func, select
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from billing.ledger import LedgerAccount, Transfer
 from payments.fees import FeeDay, booked_days
+from payments.reconciliation_days import open_by_channel
 
 CHANNELS = ("wechat", "alipay", "counter")
 MONEY_IN, RELEASED, REFUND = ("payment", "counter", "held"), "unhold", "refund"
@@ -36,6 +38,7 @@ class ChannelDay:
     refunds: int
     refunded_fen: int
     fees: FeeDay | None  # the day's fees as booked, with the statement's totals
+    open_differences: int = 0  # 对账 differences found on the day and not yet worked off
 
     @property
     def fee_fen(self) -> int:
@@ -57,9 +60,10 @@ class ChannelDay:
 
 
 def daily_report(session: Session, day: date) -> list[ChannelDay]:
-    booked = booked_days(session, day)
+    booked, still_open = booked_days(session, day), open_by_channel(session, day)
     moves = _clearing_moves(session, day)
-    return [_channel_day(channel, day, moves.get(channel, {}), booked.get(channel)) for channel in CHANNELS]
+    return [replace(_channel_day(channel, day, moves.get(channel, {}), booked.get(channel)),
+                    open_differences=still_open.get(channel, 0)) for channel in CHANNELS]
 
 
 def _channel_day(channel: str, day: date, moves: dict[tuple[str, str], tuple[int, int]], fees: FeeDay | None) -> ChannelDay:

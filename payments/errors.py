@@ -76,3 +76,15 @@ class BulkFileInvalid(InvalidInput):
         first = problems[0]
         super().__init__("file", f"line {first[0]}: {first[1]} {first[2]} (and {len(problems) - 1} more)")
         self.problems = problems  # (line number, problem code, values for the message)
+
+
+class DifferenceClosed(PaymentError):
+    """The 对账 difference is no longer open (healed, written off or refunded): nothing changed."""
+
+    code = "difference_closed"
+
+
+class WriteOffNotAllowed(PaymentError):
+    """The difference's class or the write-off's state forbids it: nothing changed."""
+
+    code = "write_off_not_allowed"

@@ -39,9 +39,9 @@ from billing.db import bulk_insert, insert_ignoring_duplicates, read_session, ti
 from billing.ledger import Transfer
 from payments.counter import CashClose
 from payments.errors import GatewayError, PaymentError
-from payments.gateways.base import Gateway, Merchant, StatementLine
+from payments.gateways.base import Gateway, Merchant, PaymentReport, StatementLine
 from payments.matching import Finding, day_bounds, match
-from payments.orders import COUNTER, ChannelPayment, PaymentOrder
+from payments.orders import COUNTER, CREDITED, DUPLICATE, ChannelPayment, PaymentOrder
 from payments.reconciliation_records import (
     AMOUNT_MISMATCH, CHANNEL_ONLY, HEALED, LEDGER_ONLY, OPEN, STATUS_MISMATCH, Difference, Statement, StatementEntry,
 )
@@ -196,24 +196,45 @@ def _heal_matched(session: Session, channel: str, matched: set[str], now: dateti
 
 
 def _heal_by_query(engine: Engine, gateway: Gateway, channel: str, day: date, now: datetime) -> None:
-    """长款: ask the channel about the order and book its answer through ``settle`` (idempotent by the
-    transaction id); healed once it is credited.  A channel that cannot answer leaves it open."""
+    """长款: ask the channel about each open order of the day (``heal_by_query``)."""
     with read_session(engine) as session:
-        todo = session.execute(select(Difference.id, Difference.ref, Difference.out_trade_no).where(
+        todo = session.execute(select(Difference.id).where(
             Difference.channel == channel, Difference.day == day, Difference.status == OPEN,
-            Difference.kind.in_(HEALABLE), Difference.out_trade_no != "")).all()
-    for difference_id, ref, out_trade_no in todo:
+            Difference.kind.in_(HEALABLE), Difference.out_trade_no != "")).scalars().all()
+    for difference_id in todo:
         try:
-            report = gateway.query(out_trade_no)
+            heal_by_query(engine, gateway, difference_id, now=now)
         except GatewayError:
             continue
-        if report.channel_txn_id != ref:  # the query speaks of another transaction (or a refund line): not this one
-            continue
-        with unit_of_work(engine) as session:
-            outcome = settle(session, report, gateway.merchant, now=now).outcome
-            if outcome in ("credited", "exists"):
-                session.execute(update(Difference).where(Difference.id == difference_id).values(
-                    status=HEALED, healed_at=now, resolution=f"queried and settled: {outcome} ({report.channel_txn_id})"))
+
+
+def heal_by_query(engine: Engine, gateway: Gateway, difference_id: int, *, now: datetime) -> bool:
+    """Ask the channel about a 长款's order and book its answer through ``settle`` (idempotent by the
+    transaction id); healed once the money is on a balance.  A report settle holds (an amount that
+    still does not add up: ``exists`` for an inconsistency already recorded) leaves it open, for
+    its incident to decide.  A channel that cannot answer raises ``GatewayError``."""
+    with read_session(engine) as session:
+        difference = session.get(Difference, difference_id)
+    if difference is None or difference.status != OPEN or difference.kind not in HEALABLE or not difference.out_trade_no:
+        return False
+    report = gateway.query(difference.out_trade_no)
+    if report.channel_txn_id != difference.ref:  # the query speaks of another transaction (or a refund line)
+        return False
+    with unit_of_work(engine) as session:
+        outcome = settle(session, report, gateway.merchant, now=now).outcome
+        if outcome not in ("credited", "exists", "duplicate") or not _on_a_balance(session, report):
+            return False
+        healed = session.execute(update(Difference).where(Difference.id == difference_id, Difference.status == OPEN)
+                                 .values(status=HEALED, healed_at=now,
+                                         resolution=f"queried and settled: {outcome} ({report.channel_txn_id})"))
+        return healed.rowcount == 1
+
+
+def _on_a_balance(session: Session, report: PaymentReport) -> bool:
+    """Whether the reported transaction's money was credited (not held as an incident)."""
+    outcome = session.execute(select(ChannelPayment.outcome).where(
+        ChannelPayment.channel == report.channel, ChannelPayment.channel_txn_id == report.channel_txn_id)).scalar()
+    return outcome in (CREDITED, DUPLICATE)
 
 
 def _count(engine: Engine, result: Reconciled) -> Reconciled:

@@ -1,18 +1,25 @@
 """What 对账 keeps: each channel's daily statement as taken in (its hash and its lines), and the
 differences found matching it against our orders and ledger, open until healed or decided.
 
+A difference ends healed (matched since, or settled by a query), written off (a second person
+approved booking it to expense or unclaimed revenue, payments.write_offs) or refunded (the money
+went back to the payer through a refund, its number kept on the row).
+
 A difference is keyed by (channel, class, ref): the same transaction found again on a rerun, or
 on the next day's file, is the same row, so nothing is ever flagged twice.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint, update
+from sqlmodel import Field, Session, SQLModel
 
-OPEN, HEALED = "open", "healed"
+OPEN, HEALED, WRITTEN_OFF, REFUNDED = "open", "healed", "written_off", "refunded"
+STATUSES = (OPEN, HEALED, WRITTEN_OFF, REFUNDED)
+RESOLVED = (HEALED, WRITTEN_OFF, REFUNDED)  # a channel-day whose differences are all one of these is closed
 MATCHED = "matched"
 CHANNEL_ONLY, LEDGER_ONLY = "channel_only", "ledger_only"  # 长款, 短款
 AMOUNT_MISMATCH, STATUS_MISMATCH, DUPLICATE_PAYMENT = "amount_mismatch", "status_mismatch", "duplicate_payment"
@@ -61,7 +68,7 @@ class Difference(SQLModel, table=True):
     __tablename__ = "reconciliation_difference"
     __table_args__ = (
         UniqueConstraint("channel", "kind", "ref"),
-        CheckConstraint("status IN ('open', 'healed')", name="status"),
+        CheckConstraint("status IN ('open', 'healed', 'written_off', 'refunded')", name="status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -72,7 +79,25 @@ class Difference(SQLModel, table=True):
     out_trade_no: str = Field(default="", max_length=64)
     amount_fen: int = Field(sa_type=BigInteger)
     evidence: str = Field(sa_type=Text)  # JSON: statement line, order, transfers, notifications
-    status: str = Field(default=OPEN, max_length=10, index=True)
+    status: str = Field(default=OPEN, max_length=12, index=True)
     found_at: datetime
     healed_at: datetime | None = None
     resolution: str = Field(default="", max_length=200)
+    refund_no: str = Field(default="", max_length=64)  # the refund that sends the money back, once asked for
+
+    @property
+    def on_refund_line(self) -> bool:
+        """Whether the channel's line is a refund (the ref is a refund number, not a payment)."""
+        try:
+            line = json.loads(self.evidence or "{}").get("statement_line") or {}
+        except (ValueError, AttributeError):
+            return False
+        return line.get("kind") == "refund"
+
+
+def close_refunded(session: Session, refund_nos: list[str], now: datetime) -> int:
+    """Open differences whose money went back through one of these (confirmed) refunds are refunded."""
+    if not refund_nos:
+        return 0
+    return session.execute(update(Difference).where(Difference.status == OPEN, Difference.refund_no.in_(refund_nos))
+                           .values(status=REFUNDED, healed_at=now, resolution="refunded to the payer")).rowcount

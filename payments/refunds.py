@@ -25,6 +25,7 @@ from billing.money import require_fen
 from payments.errors import RefundNotAllowed
 from payments.gateways.base import REFUND_FAILED, REFUND_SUCCEEDED, RefundReport
 from payments.orders import BULK, HELD, ChannelPayment, PaymentOrder, new_order_no, order_lines
+from payments.reconciliation_records import close_refunded
 
 PROPOSED, APPROVED, SUBMITTED, SUCCEEDED, FAILED, REJECTED = (
     "proposed", "approved", "submitted", "succeeded", "failed", "rejected",
@@ -179,6 +180,7 @@ def apply_report(session: Session, report: RefundReport, *, now: datetime) -> Re
                             at=now)
         events.emit(session, events.REFUND_CONFIRMED, at=now, refund_no=refund.refund_no, amount_fen=refund.amount_fen,
                     debit=refund.debit_code)
+        close_refunded(session, [refund.refund_no], now)  # a 对账 difference it was asked for ends here
     elif report.status == REFUND_FAILED:
         refund.state, refund.confirmed_at, refund.failure = FAILED, now, "channel reported failure"
     session.add(refund)

@@ -139,6 +139,26 @@ ERROR_TEXT = {
     "waiver_not_allowed.waiver_amount": "账单上未减免的违约金已少于申请的减免金额，请驳回后重新申请",
     "permission_denied.approver": "违约金减免需由申请人以外的另一位工作人员审批",
     "not_found.waiver_id": "没有找到这项减免申请",
+    # 对账 exceptions queue (payments/differences.py, payments/write_offs.py).
+    "not_found.difference_id": "没有找到这条对账差异",
+    "difference_closed.difference_id": "这条差异已经处理完毕（已平账、已核销或已退款），本次操作没有执行，请刷新页面查看",
+    "invalid_input.write_off_reason": "请填写核销原因（1 至 400 字），申请没有提交",
+    "invalid_input.write_off_amount": "核销金额须等于差异金额 {difference} 元，申请没有提交",
+    "invalid_amount.write_off_amount": "核销金额格式有误，例如 10.00",
+    "write_off_not_allowed.kind": "这类差异不能核销：金额不符、重复支付和状态不符请查询补账或退款，退款差异由退款处理",
+    "write_off_not_allowed.incident": "这笔款项已作为支付异常暂挂，请在“异常”中入账到户号或原路退回，不能核销",
+    "write_off_not_allowed.state": "这项核销正在等待审批或已经审批过，本次操作没有执行，请刷新页面查看",
+    "permission_denied.write_off_approver": "不能审批自己申请的核销，须由另一位工作人员审批",
+    "not_found.write_off_id": "没有找到这项核销申请",
+    "not_healed.kind": "这类差异不能通过查询补账，请退款、核销或备注",
+    "not_healed.query": "渠道的查询结果没有把这笔钱入到余额（仍暂挂或交易不符），差异仍待处理",
+    "refund_not_allowed.kind": "只有重复支付和状态不符的收款差异可以从这里退款",
+    "refund_not_allowed.query": "这笔款项还没有入账，请先查询补账",
+    "invalid_input.note": "请填写备注（1 至 400 字），备注没有保存",
+    "invalid_input.day": "日期格式应为 2026-12-01",
+    "invalid_input.kind": "请从列表中选择差异类型",
+    "invalid_input.status": "请从列表中选择处理状态",
+    "invalid_input.filter_channel": "请从列表中选择渠道",
 }
 
 # Error pages by HTTP status: a title and one sentence; anything else falls back to 0.

@@ -1,5 +1,6 @@
 """``dianfei reconcile wechat|alipay|counter --date D [--file F]`` and ``dianfei reconcile all --date D``
-(for cron): one line per channel with its matched lines, each difference class and what was healed."""
+(for cron): one line per channel with its matched lines, each difference class and what was healed.
+``dianfei reconcile status --date D``: each channel's day, closed once its differences are worked off."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from billing.db import read_session
 from payments import reconciliation
 from payments.errors import GatewayError, PaymentError
 from payments.orders import COUNTER
 from payments.reconciliation import Reconciled, StatementNotYet
+from payments.reconciliation_days import ChannelDay, channel_days
 from payments.reconciliation_records import CLASSES
 from portal.wiring import services
 
@@ -21,16 +24,22 @@ CHANNELS = ("wechat", "alipay", COUNTER)
 
 
 @click.command("reconcile")
-@click.argument("channel", type=click.Choice([*CHANNELS, "all"]))
+@click.argument("channel", type=click.Choice([*CHANNELS, "all", "status"]))
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Statement day, YYYY-MM-DD (Beijing).")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The statement file, instead of downloading it (wechat or alipay only).")
 @with_appcontext
 def reconcile_command(channel: str, day, path: Path | None) -> None:
-    """Match a channel's daily statement against the orders and the ledger (对账)."""
+    """Match a channel's daily statement against the orders and the ledger (对账), or say how far
+    each channel's day is worked off (``status``)."""
     if path is not None and channel not in ("wechat", "alipay"):
         raise click.BadParameter("a file is a wechat or alipay statement", param_hint="'--file'")
     svc = services()
+    if channel == "status":
+        with read_session(svc.engine) as session:
+            for state in channel_days(session, day.date(), CHANNELS):
+                click.echo(status_line(state))
+        return
     channels = [c for c in CHANNELS if c == COUNTER or c in svc.gateways] if channel == "all" else [channel]
     failed = [c for c in channels if not _one(svc, c, day.date(), path)]
     if failed:
@@ -56,6 +65,10 @@ def _one(svc, channel: str, day: date, path: Path | None) -> bool:
         return False
     click.echo(summary_line(result))
     return True
+
+
+def status_line(state: ChannelDay) -> str:
+    return f"{state.channel} {state.day}: {state.state}, {state.differences} differences, {state.open} open"
 
 
 def summary_line(result: Reconciled) -> str:

@@ -14,8 +14,10 @@ from billing.db import read_session, unit_of_work
 from billing.incidents import Incident
 from billing.staff import add_staff
 from payments import checkout, decisions, refunds
+from payments.gateways.base import PAID, PaymentReport
 from payments.orders import PaymentOrder
 from payments.refunds import Refund
+from payments.settlement import settle
 from payments.sync import submit_refund, sync
 from payments.sandbox.delivery import Attempt, Delivery
 from tests import factories
@@ -91,3 +93,15 @@ def refund_held_money(engine, clock, gateways, wechat_sandbox) -> None:
     submit_refund(engine, gateways, refund.refund_no, now=clock())
     assert wechat_sandbox.wait_idle(10)
     sync(engine, gateways, now=clock(), older_than=timedelta(minutes=5))
+
+
+def booked_without_the_channel(engine, clock, gateways, channel, amount):
+    """A payment we booked on a report the channel's books do not have (短款)."""
+    account = new_account(engine, clock)
+    started = start_payment(engine, gateways[channel], account, amount, clock)
+    merchant = gateways[channel].merchant
+    report = PaymentReport(channel, started.out_trade_no, PAID, amount, merchant.app_id, merchant.merchant_id,
+                           channel_txn_id=f"GHOST{started.out_trade_no}", paid_at=clock(), source="query")
+    with unit_of_work(engine) as db:
+        assert settle(db, report, merchant, now=clock()).outcome == "credited"
+    return report.channel_txn_id

@@ -53,7 +53,7 @@ def channel_report_page():
 def _header() -> list[str]:
     return [_("日期"), _("渠道"), _("笔数"), _("收款"), _("其中挂账"), _("退款笔数"), _("退款"), _("手续费（精确）"),
             _("手续费（入账）"), _("舍入差（毫分）"), _("净额"), _("对账单笔数"), _("对账单收款"), _("对账单退款"),
-            _("应到账"), _("差额")]
+            _("应到账"), _("差额"), _("未结差异")]
 
 
 def _row(day: date, name: str, line: ChannelDay) -> list[Cell]:
@@ -62,7 +62,8 @@ def _row(day: date, name: str, line: ChannelDay) -> list[Cell]:
             (line.refunds, COUNT), (line.refunded_fen, YUAN), (fees and fees.fee_millifen, MILLIFEN),
             (line.fee_fen, YUAN), (fees and fees.rounding_millifen, COUNT), (line.net_fen, YUAN),
             (fees and fees.statement_lines, COUNT), (fees and fees.statement_paid_fen, YUAN),
-            (fees and fees.statement_refunded_fen, YUAN), (line.settles_fen, YUAN), (line.difference_fen, YUAN)]
+            (fees and fees.statement_refunded_fen, YUAN), (line.settles_fen, YUAN), (line.difference_fen, YUAN),
+            (line.open_differences, COUNT)]
 
 
 def _total(rows: list[list[Cell]]) -> list[Cell]:
@@ -92,4 +93,4 @@ def channel_report_csv():
 def channel_report_xlsx():
     day, rows = _table()
     return xlsx_download(day.isoformat(), _header(), rows, f"channel-report-{day.isoformat()}.xlsx",
-                         widths=(12, 10, *[14] * 14))
+                         widths=(12, 10, *[14] * 15))

@@ -12,11 +12,11 @@ from billing.clock import beijing_date
 from billing.incidents import Incident, open_incidents
 from billing.reader_day import ReaderDay, reader_day
 from billing.waivers import Waiver
-from payments import counter, refunds
+from payments import counter, differences, refunds, write_offs
 from payments.refunds import Refund
 from portal.staff.incident_text import describe_all
 from portal.staff.roles import (
-    COUNTER, DECIDE_REFUND, DECIDE_WAIVER, INCIDENTS, READ_METERS, REQUEST_REFUND, REVIEW, may,
+    COUNTER, DECIDE_REFUND, DECIDE_WAIVER, INCIDENTS, READ_METERS, RECONCILE, REQUEST_REFUND, REVIEW, may,
 )
 
 SHOWN = 10  # rows per list; the full lists are a click away
@@ -33,6 +33,8 @@ class Work:
     reading: ReaderDay | None = None  # reader: today's meters and re-read orders
     review: review_queue.QueuePage | None = None  # reviewer: the oldest open items of the queue
     waivers_to_decide: int = 0  # finance: late-fee waivers others asked for
+    open_differences: int = 0  # finance: 对账 differences not yet worked off ...
+    write_offs_to_decide: int = 0  # ... and write-offs others asked for
 
 
 def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime) -> Work:
@@ -54,6 +56,9 @@ def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime)
     if may(roles, DECIDE_WAIVER):
         work.waivers_to_decide = session.exec(select(func.count()).select_from(Waiver).where(
             Waiver.state == waivers.PENDING, Waiver.requested_by != staff_id)).one()
+    if may(roles, RECONCILE):
+        work.open_differences = differences.open_count(session)
+        work.write_offs_to_decide = sum(1 for asked in write_offs.waiting(session) if asked.requested_by != staff_id)
     if may(roles, REVIEW):
         work.review = review_queue.queue(session, review_queue.QueueFilter(), today=beijing_date(now), per_page=SHOWN)
     return work

@@ -70,7 +70,8 @@ def rows(found: Statement) -> list[tuple[str, str, int | None, str]]:
             (other, _("违约金减免"), found.late_fee_waived_fen, YUAN),
             (other, _("违约金实收"), found.late_fee_collected_fen, YUAN),
             (other, _("退款"), found.refunds_fen, YUAN), (other, _("挂账（待查）"), found.suspense_fen, YUAN),
-            (other, _("核销（尚无核销功能）"), found.write_offs_fen, YUAN)]
+            (other, _("核销（短款计入支出）"), found.write_offs_fen, YUAN),
+            (other, _("无主长款（计入收入）"), found.unclaimed_fen, YUAN)]
     names = check_names()
     for check in found.checks:
         out += [(_("账实核对"), names[check.name] + " · " + _("按账单"), check.from_bills_fen, YUAN),

@@ -24,6 +24,7 @@ REQUEST_WAIVER = "request_waiver"  # list late-fee waivers (减免) and ask for 
 DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked for
 FINANCE_REPORTS = "finance_reports"  # 营销财务月报: the monthly statement, its charts, CSV and XLSX
 CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
+RECONCILE = "reconcile"  # 对账 exceptions queue: heal, refund, note, ask for and approve (others') write-offs
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
@@ -32,7 +33,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
-                          FINANCE_REPORTS, CHANNEL_REPORT}),
+                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

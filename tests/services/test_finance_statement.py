@@ -61,7 +61,8 @@ def test_november_by_hand(engine, clock):
     assert found.aging[MANAGED] == dict.fromkeys(found.aging[MANAGED], 0)
     assert (found.owed_fen, found.arrears_fen, found.prepaid_held_fen) == (540_000, 0, 20_000)
     assert [(d.group, d.owed_fen) for d in found.debtors] == [(LARGE_UNITS, 500_000), (RESIDENTS, 40_000)]
-    assert (found.late_fee_assessed_fen, found.refunds_fen, found.suspense_fen, found.write_offs_fen) == (0, 0, 0, 0)
+    assert (found.late_fee_assessed_fen, found.refunds_fen, found.suspense_fen, found.write_offs_fen,
+            found.unclaimed_fen) == (0, 0, 0, 0, 0)
     assert found.agrees, found.checks
     figures = [found.billed_fen, found.prepaid_held_fen, *found.collected_fen.values(), rate.paid_fen,
                *(fen for by_label in found.aging.values() for fen in by_label.values()),
@@ -159,6 +160,22 @@ def test_bulk_payments_refunds_and_prepaid_charges(engine, clock):
     assert found.prepaid_held_fen == 80_000 - 5_000
     assert found.aging[RESIDENTS]["0-30"] == 600  # 28 Nov's charge is 600 fen short, due on its own day
     assert found.agrees, found.checks
+
+
+def test_write_offs_of_the_month(engine, clock):
+    """What payments.write_offs posts on approval: a 短款 to expense, an unclaimed 长款 to revenue;
+    a write-off of another month is not this month's."""
+    from billing import ledger
+    from billing.ledger import Posting
+
+    with unit_of_work(engine) as db:
+        for key, debit, credit, fen in (("write-off:1", "expense:write_off", "clearing:wechat", 700),
+                                        ("write-off:2", "clearing:alipay", "revenue:unclaimed", 1_800)):
+            ledger.post(db, Posting(key, debit, credit, fen, "write_off"), at=clock())
+        ledger.post(db, Posting("write-off:3", "expense:write_off", "clearing:wechat", 50, "write_off"),
+                    at=clock() + timedelta(days=40))
+    found = _statement(engine, NOVEMBER)
+    assert (found.write_offs_fen, found.unclaimed_fen) == (700, 1_800) and found.agrees
 
 
 def test_debtors_list_large_units_then_managers_then_residents_whatever_they_owe(engine, clock):

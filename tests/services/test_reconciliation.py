@@ -12,14 +12,12 @@ from billing.db import read_session, unit_of_work
 from billing.ledger import Transfer
 from billing.staff import add_staff
 from payments import reconciliation, refunds
-from payments.gateways.base import PAID, PaymentReport
 from payments.orders import CLOSED, get_order, transition
 from payments.reconciliation import StatementNotYet
 from payments.reconciliation_records import Difference, Statement, StatementEntry
 from payments.refunds import Refund
-from payments.settlement import settle
 from payments.sync import submit_refund, sync
-from tests.payment_helpers import acknowledged, balance, new_account, phone, start_payment
+from tests.payment_helpers import acknowledged, balance, booked_without_the_channel, new_account, phone, start_payment
 
 
 def _paid(request, engine, clock, gateways, channel, amount, *, notify=True):
@@ -30,18 +28,6 @@ def _paid(request, engine, clock, gateways, channel, amount, *, notify=True):
     if notify:
         assert acknowledged(channel, device.deliver(device.notification(started.out_trade_no, txn)))
     return account, started, txn
-
-
-def _booked_without_the_channel(engine, clock, gateways, channel, amount):
-    """A payment we booked on a report the channel's books do not have (短款)."""
-    account = new_account(engine, clock)
-    started = start_payment(engine, gateways[channel], account, amount, clock)
-    merchant = gateways[channel].merchant
-    report = PaymentReport(channel, started.out_trade_no, PAID, amount, merchant.app_id, merchant.merchant_id,
-                           channel_txn_id=f"GHOST{started.out_trade_no}", paid_at=clock(), source="query")
-    with unit_of_work(engine) as db:
-        assert settle(db, report, merchant, now=clock()).outcome == "credited"
-    return report.channel_txn_id
 
 
 def _differences(engine):
@@ -64,7 +50,7 @@ def test_a_sandbox_day_is_matched_and_every_difference_classified(request, engin
     closed_account, closed, closed_txn = _paid(request, engine, clock, gateways, channel, 1200, notify=False)
     with unit_of_work(engine) as db:
         transition(get_order(db, closed.out_trade_no, lock=True), CLOSED, clock())  # we gave up on it too early
-    ghost_txn = _booked_without_the_channel(engine, clock, gateways, channel, 700)
+    ghost_txn = booked_without_the_channel(engine, clock, gateways, channel, 700)
     gateway.refund("RF-NOT-OURS", out_trade_no=matched.out_trade_no, channel_txn_id=matched_txn, amount_fen=1000,
                    total_fen=10000, reason="test")  # a refund made in the channel's console, not through us
 

@@ -13,6 +13,7 @@ from billing import ledger
 from billing.db import unit_of_work
 from billing.ledger import Posting
 from payments import fees
+from payments.reconciliation_records import Difference
 from tests import factories
 from tests.staff_helpers import add_team, log_in
 
@@ -32,6 +33,9 @@ def finance(engine, clock, app):
             ledger.post(db, Posting(key, debit, credit, fen, code, business_date=DAY), at=clock())
         statement = {"statement_lines": 3, "statement_paid_fen": 12550, "statement_refunded_fen": 4000}
         fees.book_fees(db, "wechat", DAY, 60000 + 15300 - 24000, now=clock(), statement=statement)
+        for ref, status in (("T9", "open"), ("T8", "healed")):  # one 长款 still open, one healed: 1 未结差异
+            db.add(Difference(channel="wechat", day=DAY, kind="channel_only", ref=ref, amount_fen=100, evidence="{}",
+                              status=status, found_at=clock()))
     client = app.test_client()
     log_in(client, "finance1")
     return client
@@ -43,7 +47,8 @@ def test_the_page_shows_the_ledger_beside_the_statement(finance):
     text = page.get_data(as_text=True)
     # fees 0.51300 元 booked as 0.51 (-300 millifen); net 125.50 - 40.00 - 0.51 = 84.99 on both sides
     for shown in ("渠道日报", "微信支付", "125.50", "40.00", "0.51300", "0.51", "84.99", "¥84.99", "-300 毫分",
-                  "柜台现金，无对账单", "手续费尚未记账"):
+                  "柜台现金，无对账单", "手续费尚未记账", "未结差异",
+                  f'href="/staff/reconciliation?day={DAY}&amp;channel=wechat">1</a>'):
         assert shown in text, shown
     assert 'class="difference"' not in text
 
@@ -54,10 +59,11 @@ def test_the_csv_carries_the_same_numbers(finance):
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
     assert [row[1] for row in rows[1:]] == ["微信支付", "支付宝", "柜台", "合计"]
     assert rows[1] == ["2026-11-30", "微信支付", "2", "125.50", "0.00", "1", "40.00", "0.51300", "0.51", "-300", "84.99",
-                       "3", "125.50", "40.00", "84.99", "0.00"]
+                       "3", "125.50", "40.00", "84.99", "0.00", "1"]
+    assert rows[2][-1] == rows[3][-1] == "0"
     # the total adds every channel's figures; a column no channel has a figure for stays blank
     assert rows[4] == ["2026-11-30", "合计", "2", "125.50", "0.00", "1", "40.00", "0.51300", "0.51", "-300", "84.99",
-                       "3", "125.50", "40.00", "84.99", "0.00"]
+                       "3", "125.50", "40.00", "84.99", "0.00", "1"]
 
 
 def test_the_xlsx_holds_the_csv_figures_as_exact_numbers(finance, engine, clock):

@@ -69,7 +69,7 @@ def test_the_csv_and_the_xlsx_hold_the_statement(app, engine, clock):
     rows = {(section, item): value for _month, section, item, value in list(csv.reader(io.StringIO(text[1:])))[1:]}
     assert rows["发行", "本月电费发行"] == "6000.00" and rows["回收", "营业厅柜台"] == "600.00"
     assert rows["回收率", "电费回收率（金额）"] == "10.00%" and rows["回收率", "电费回收率（户数）"] == "0.00%"
-    assert rows["其他", "核销（尚无核销功能）"] == "0.00"
+    assert rows["其他", "核销（短款计入支出）"] == rows["其他", "无主长款（计入收入）"] == "0.00"
     answer = client.get("/staff/finance.xlsx?month=2026-11")
     assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(answer.get_data())).active

@@ -32,17 +32,19 @@ from billing.review_actions import READ_ACTIONS
 from billing.ledger import LedgerAccount, Posting, Transfer
 from billing.staff import StaffUser, add_staff
 from billing.waivers import Waiver
-from payments import counter
+from payments import counter, reconciliation, write_offs
 from payments.checkout import Limits
 from payments.orders import ChannelPayment, PaymentOrder, create_order
+from payments.reconciliation_records import Difference
 from payments.refunds import Refund
+from payments.write_offs import WriteOff
 from portal import sealed
 from portal.auth import MAX_NEXT
 from portal.staff.counter import RECEIPT_SEAL
 from portal.staff.held_bills import BILL_ACTIONS
 from portal.security import local_path
 from tests import factories
-from tests.payment_helpers import acknowledged, phone, start_payment
+from tests.payment_helpers import acknowledged, booked_without_the_channel, phone, start_payment
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
@@ -57,7 +59,7 @@ FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", 
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
           "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
           "register-peak", "month", "district", "rule", "age", "page", "total", "peak",
-          "valley", "confirmed", "photo_token", "bill_id", "date")
+          "valley", "confirmed", "photo_token", "bill_id", "date", "day", "kind", "status")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
@@ -173,6 +175,21 @@ def _payments(request, engine, clock, gateways, mine, owing) -> list[tuple[dict[
     return [(delivery.headers, delivery.body) for delivery in signed]
 
 
+def _reconciled(engine, clock, gateways) -> None:
+    """The day's WeChat Pay statement matched (the second payment and the held one are differences),
+    with a 短款 besides, whose write-off finance2 asked for."""
+    day = beijing_date(clock())
+    booked_without_the_channel(engine, clock, gateways, "wechat", 700)
+    clock.advance(days=1)  # the channel publishes the day's statement the next morning
+    gateway = gateways["wechat"]
+    reconciliation.reconcile(engine, None, "wechat", day, merchant=gateway.merchant, now=clock(),
+                             data=gateway.statement_file(day) or b"")
+    with unit_of_work(engine) as db:
+        short = db.execute(select(Difference).where(Difference.kind == "ledger_only")).scalar_one()
+        asker = db.execute(select(StaffUser.id).where(StaffUser.username == "finance2")).scalar_one()
+        write_offs.request(db, short.id, amount_fen=short.amount_fen, reason="查无此款", staff_id=asker, now=clock())
+
+
 def _ids(engine) -> dict[str, list[str]]:
     with read_session(engine) as db:
         return {
@@ -187,6 +204,8 @@ def _ids(engine) -> dict[str, list[str]]:
             "decision": ["approve", "reject", "refuse"],
             "waiver_id": [str(i) for i in db.execute(select(Waiver.id)).scalars()], "name": ["wechatpay", "alipay"], "filename": ["css/app.css"],
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
+            "difference_id": [str(i) for i in db.execute(select(Difference.id)).scalars()],
+            "write_off_id": [str(i) for i in db.execute(select(WriteOff.id)).scalars()],
         }
 
 
@@ -194,6 +213,7 @@ def _ids(engine) -> dict[str, list[str]]:
 def world(request, engine, clock, app, gateways) -> World:
     app.config["WTF_CSRF_ENABLED"] = False  # the handlers themselves, not the CSRF check in front of them
     signed = _payments(request, engine, clock, gateways, *_people(engine, clock))
+    _reconciled(engine, clock, gateways)
     ids = _ids(engine) | {"receipt": [_confirm_page_receipt(app, engine, clock)]}
     return World(app, ids, {role: _log_in(app, role) for role in ROLES}, signed)
 
@@ -254,6 +274,9 @@ def _plausible(world: World, rule) -> list[dict[str, str]]:
         "/staff/refunds": [{"channel_txn_id": one, "amount": "1.00", "reason": "overpayment"}
                            for one in world.ids["channel_txn_id"]],
         "/staff/waivers": [{"bill_id": one, "amount": "0.50", "reason": "核实减免"} for one in world.ids["bill_id"]],
+        "/staff/reconciliation/<int:difference_id>/write-off": [{"amount": "7.00", "reason": "查无此款"}],
+        "/staff/reconciliation/<int:difference_id>/note": [{"note": "已致电渠道"}],
+        "/staff/reconciliation": [{"day": "2026-11-27", "channel": "wechat", "kind": "ledger_only", "status": "all"}],
     }
     return by_route.get(rule.rule) or [form for forms in by_route.values() for form in forms]
 

@@ -2,7 +2,7 @@
 
 from billing.clock import beijing_date
 from portal.cli import cli
-from tests.payment_helpers import acknowledged, new_account, phone, start_payment
+from tests.payment_helpers import acknowledged, booked_without_the_channel, new_account, phone, start_payment
 
 
 def _reconcile(app, *args):
@@ -25,6 +25,18 @@ def test_reconcile_prints_one_line_per_channel(request, app, engine, clock, gate
                       "status_mismatch 0, duplicate_payment 0, healed 0, waiting 0")
     assert alipay.startswith(f"alipay {day}: 0 lines, matched 0") and counter.startswith(f"counter {day}: 0 lines")
     assert _reconcile(app, "wechat", "--date", day).output.startswith(f"wechat {day} (rerun): 1 lines, matched 1")
+
+
+def test_status_says_which_channel_days_are_closed(app, engine, clock, gateways):
+    day = beijing_date(clock())
+    booked_without_the_channel(engine, clock, gateways, "wechat", 700)
+    clock.advance(days=1)
+    assert _reconcile(app, "wechat", "--date", day.isoformat()).exit_code == 0
+    status = _reconcile(app, "status", "--date", day.isoformat())
+    assert status.exit_code == 0 and status.output.splitlines() == [
+        f"wechat {day}: open, 1 differences, 1 open",
+        f"alipay {day}: not_reconciled, 0 differences, 0 open",
+        f"counter {day}: not_reconciled, 0 differences, 0 open"]
 
 
 def test_bad_input_is_one_line(app, engine, clock, gateways, tmp_path):

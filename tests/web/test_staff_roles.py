@@ -13,7 +13,7 @@ from payments import refunds
 from payments.orders import ChannelPayment
 from portal.staff.roles import (
     ACCOUNT_HISTORY, ASSESSMENT, CHANNEL_REPORT, COUNTER, DECIDE_REFUND, FINANCE_REPORTS, GRANTS, INCIDENTS, LINE_LOSS,
-    READ_METERS, REQUEST_REFUND, REQUEST_WAIVER, REVIEW, may,
+    READ_METERS, RECONCILE, REQUEST_REFUND, REQUEST_WAIVER, REVIEW, may,
 )
 from tests import factories
 from tests.staff_helpers import add_team, log_in, take_at_counter
@@ -23,7 +23,8 @@ GUARDED = {"/staff/incidents": INCIDENTS, "/staff/refunds": REQUEST_REFUND, "/st
            "/staff/counter/close": COUNTER, "/staff/review": REVIEW, "/staff/accounts": ACCOUNT_HISTORY,
            "/staff/assessment": ASSESSMENT, "/staff/loss": LINE_LOSS,
            "/staff/reading": READ_METERS, "/staff/waivers": REQUEST_WAIVER, "/staff/finance": FINANCE_REPORTS,
-           "/staff/channel-report": CHANNEL_REPORT}
+           "/staff/channel-report": CHANNEL_REPORT, "/staff/reconciliation": RECONCILE,
+           "/staff/reconciliation/write-offs": RECONCILE}
 
 
 @pytest.fixture

@@ -1,0 +1,148 @@
+"""核销 of a 对账 difference, four eyes: one member of finance asks, another approves or rejects.
+
+    requested -> approved | rejected   (a rejected write-off may be asked for again)
+
+Only money nobody can place is written off, and only in full:
+
+- 短款 (``ledger_only``): we booked a payment the channel never took; ``write-off:<id>`` moves it
+  from the channel's clearing (the money that will never arrive) to ``expense:write_off``;
+- 长款 (``channel_only``): the channel took money that no order or 户号 claims; it is booked into
+  clearing (where the channel's settlement will put it) against ``revenue:unclaimed``.
+
+Money we hold as a payment incident (in suspense) is decided by its incident, and a refund line by
+its refund: neither is written off.  The ledger moves only on approval; asking, approving and
+rejecting are audited, and whoever asked cannot approve (the table's CHECK says so too).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, select, update
+from sqlmodel import Field, Session, SQLModel
+
+from billing import ledger
+from billing.audit import audit
+from billing.errors import InvalidInput, NotFound, PermissionDenied, require_text
+from billing.ledger import Posting
+from billing.review_queue import MAX_ID
+from payments.errors import DifferenceClosed, WriteOffNotAllowed
+from payments.orders import ChannelPayment
+from payments.reconciliation_records import CHANNEL_ONLY, LEDGER_ONLY, OPEN, WRITTEN_OFF, Difference
+from payments.refunds import Refund
+
+REQUESTED, APPROVED, REJECTED = "requested", "approved", "rejected"
+MAX_REASON = 400
+EXPENSE, UNCLAIMED = "expense:write_off", "revenue:unclaimed"
+WRITABLE = (LEDGER_ONLY, CHANNEL_ONLY)
+
+
+class WriteOff(SQLModel, table=True):
+    __tablename__ = "write_off"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", name="four_eyes"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    difference_id: int = Field(foreign_key="reconciliation_difference.id", unique=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    reason: str = Field(max_length=MAX_REASON)
+    status: str = Field(default=REQUESTED, max_length=10, index=True)
+    requested_by: int = Field(foreign_key="staff_user.id")
+    requested_at: datetime
+    approved_by: int | None = Field(default=None, foreign_key="staff_user.id")  # who decided, either way
+    approved_at: datetime | None = None
+
+
+def open_difference(session: Session, difference_id: int) -> Difference:
+    """The difference, locked, if it is still open; else the reason, naming the field."""
+    difference = (session.execute(select(Difference).where(Difference.id == difference_id).with_for_update()).scalar()
+                  if isinstance(difference_id, int) and 0 < difference_id <= MAX_ID else None)
+    if difference is None:
+        raise NotFound(f"no difference {difference_id}", field="difference_id")
+    if difference.status != OPEN:
+        raise DifferenceClosed(f"difference {difference.id} is {difference.status}", field="difference_id")
+    return difference
+
+
+def request(session: Session, difference_id: int, *, amount_fen: int, reason: str, staff_id: int,
+            now: datetime) -> WriteOff:
+    """Ask for a difference to be written off in full, with a reason; one request at a time."""
+    reason = require_text(reason, "write_off_reason", "a write-off's reason", MAX_REASON)
+    difference = open_difference(session, difference_id)
+    _require_writable(session, difference)
+    if amount_fen != difference.amount_fen:
+        raise InvalidInput("write_off_amount", f"a write-off is of the whole difference, {difference.amount_fen} fen",
+                           difference_fen=difference.amount_fen)
+    write_off = of_difference(session, difference.id)
+    if write_off is not None and write_off.status == REQUESTED:
+        raise WriteOffNotAllowed(f"difference {difference.id} already waits for a write-off decision", field="state")
+    before = None if write_off is None else _snapshot(write_off)
+    write_off = write_off or WriteOff(difference_id=difference.id)  # asked again after a rejection: the same row
+    write_off.sqlmodel_update(dict(amount_fen=amount_fen, reason=reason, status=REQUESTED, requested_by=staff_id,
+                                   requested_at=now, approved_by=None, approved_at=None))
+    session.add(write_off)
+    session.flush()
+    audit(session, staff_id=staff_id, action="request_write_off", target=f"difference:{difference.id}", at=now,
+          before=before, after=_snapshot(write_off))
+    return write_off
+
+
+def decide(session: Session, write_off_id: int, *, staff_id: int, approve: bool, now: datetime) -> WriteOff:
+    """Approve (post the write-off, close the difference) or reject; never one's own request."""
+    write_off = (session.execute(select(WriteOff).where(WriteOff.id == write_off_id).with_for_update()).scalar()
+                 if isinstance(write_off_id, int) and 0 < write_off_id <= MAX_ID else None)
+    if write_off is None:
+        raise NotFound(f"no write-off {write_off_id}", field="write_off_id")
+    if write_off.status != REQUESTED:
+        raise WriteOffNotAllowed(f"write-off {write_off.id} is {write_off.status}, not waiting for a decision",
+                                 field="state")
+    if write_off.requested_by == staff_id:
+        raise PermissionDenied("a write-off needs a second person to approve it", field="write_off_approver")
+    before = _snapshot(write_off)
+    if approve:
+        _post(session, open_difference(session, write_off.difference_id), write_off, now)
+    write_off.status, write_off.approved_by, write_off.approved_at = (APPROVED if approve else REJECTED), staff_id, now
+    session.add(write_off)
+    session.flush()
+    audit(session, staff_id=staff_id, action="approve_write_off" if approve else "reject_write_off",
+          target=f"difference:{write_off.difference_id}", at=now, before=before, after=_snapshot(write_off))
+    return write_off
+
+
+def waiting(session: Session, limit: int = 200) -> list[WriteOff]:
+    return list(session.execute(select(WriteOff).where(WriteOff.status == REQUESTED).order_by(WriteOff.id)
+                                .limit(limit)).scalars())
+
+
+def of_difference(session: Session, difference_id: int) -> WriteOff | None:
+    return session.execute(select(WriteOff).where(WriteOff.difference_id == difference_id)).scalar()
+
+
+def _require_writable(session: Session, difference: Difference) -> None:
+    if difference.kind not in WRITABLE:
+        raise WriteOffNotAllowed(f"a {difference.kind} difference is healed or refunded, not written off", field="kind")
+    if difference.on_refund_line or session.execute(select(Refund.id).where(Refund.refund_no == difference.ref)).first():
+        raise WriteOffNotAllowed("a refund's difference is settled by the refund", field="kind")
+    held = session.execute(select(ChannelPayment.id).where(
+        ChannelPayment.channel == difference.channel, ChannelPayment.channel_txn_id == difference.ref,
+        ChannelPayment.outcome == "held")).first()
+    if difference.kind == CHANNEL_ONLY and held is not None:
+        raise WriteOffNotAllowed("the money is held as a payment incident: decide the incident", field="incident")
+
+
+def _post(session: Session, difference: Difference, write_off: WriteOff, now: datetime) -> None:
+    _require_writable(session, difference)  # the books may have moved since it was asked for
+    clearing = f"clearing:{difference.channel}"
+    debit, credit = (EXPENSE, clearing) if difference.kind == LEDGER_ONLY else (clearing, UNCLAIMED)
+    ledger.post(session, Posting(f"write-off:{write_off.id}", debit, credit, write_off.amount_fen, "write_off",
+                                 f"{difference.kind} {difference.ref}"[:200]), at=now)
+    session.execute(update(Difference).where(Difference.id == difference.id).values(
+        status=WRITTEN_OFF, healed_at=now, resolution=f"written off ({write_off.id}): {write_off.reason}"[:200]))
+
+
+def _snapshot(write_off: WriteOff) -> dict:
+    return {"status": write_off.status, "difference_id": write_off.difference_id, "amount_fen": write_off.amount_fen,
+            "reason": write_off.reason}
