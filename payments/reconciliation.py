@@ -41,7 +41,7 @@ from payments.counter import CashClose
 from payments.errors import GatewayError, PaymentError
 from payments.gateways.base import Gateway, Merchant, StatementLine
 from payments.matching import Finding, day_bounds, match
-from payments.orders import COUNTER, ChannelPayment, PaymentOrder
+from payments.orders import COUNTER, CREDITED, ChannelPayment, PaymentOrder
 from payments.reconciliation_records import (
     AMOUNT_MISMATCH, CHANNEL_ONLY, HEALED, LEDGER_ONLY, OPEN, STATUS_MISMATCH, Difference, Statement, StatementEntry,
 )
@@ -197,7 +197,8 @@ def _heal_matched(session: Session, channel: str, matched: set[str], now: dateti
 
 def _heal_by_query(engine: Engine, gateway: Gateway, channel: str, day: date, now: datetime) -> None:
     """长款: ask the channel about the order and book its answer through ``settle`` (idempotent by the
-    transaction id); healed once it is credited.  A channel that cannot answer leaves it open."""
+    transaction id); healed once it is credited.  A channel that cannot answer, or money held as an
+    incident, leaves it open."""
     with read_session(engine) as session:
         todo = session.execute(select(Difference.id, Difference.ref, Difference.out_trade_no).where(
             Difference.channel == channel, Difference.day == day, Difference.status == OPEN,
@@ -211,9 +212,16 @@ def _heal_by_query(engine: Engine, gateway: Gateway, channel: str, day: date, no
             continue
         with unit_of_work(engine) as session:
             outcome = settle(session, report, gateway.merchant, now=now).outcome
-            if outcome in ("credited", "exists"):
+            if outcome == "credited" or (outcome == "exists" and _credited(session, channel, ref)):
                 session.execute(update(Difference).where(Difference.id == difference_id).values(
                     status=HEALED, healed_at=now, resolution=f"queried and settled: {outcome} ({report.channel_txn_id})"))
+
+
+def _credited(session: Session, channel: str, ref: str) -> bool:
+    """Whether the transaction is booked as credited: ``exists`` also answers a report held as an
+    incident (money in suspense) or one finance decided to send back, and neither is healed."""
+    return session.execute(select(ChannelPayment.outcome).where(
+        ChannelPayment.channel == channel, ChannelPayment.channel_txn_id == ref)).scalar() == CREDITED
 
 
 def _count(engine: Engine, result: Reconciled) -> Reconciled:

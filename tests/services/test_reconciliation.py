@@ -122,3 +122,19 @@ def test_a_held_amount_is_an_amount_mismatch(engine, clock, app, gateways, held)
     assert (difference.kind, difference.ref, difference.amount_fen, difference.status) == ("amount_mismatch", txn, 3001,
                                                                                            "open")
     assert json.loads(difference.evidence)["order"]["amount_fen"] == 3000
+
+
+def test_money_held_for_an_order_we_do_not_know_stays_open(engine, clock, app, gateways, wechat_sandbox):
+    """The channel took money for an order that is not ours: held as an incident, the line is a 长款.
+    Querying the channel only repeats what the incident says (settle answers ``exists``): nothing was
+    credited, so the difference is not healed but left for finance."""
+    day = beijing_date(clock())
+    wechat_sandbox.register_order("NOTOURS0000000001", 4200, gateways["wechat"].config.notify_url)
+    txn = wechat_sandbox.pay("NOTOURS0000000001", notify=False)
+    assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn)))
+    clock.advance(days=1)
+    result = reconciliation.reconcile(engine, gateways["wechat"], "wechat", day, merchant=gateways["wechat"].merchant,
+                                      now=clock())
+    (difference,) = _differences(engine).values()
+    assert (difference.kind, difference.ref, difference.status) == ("channel_only", txn, "open")
+    assert (result.found["channel_only"], result.healed) == (1, 0)
