@@ -160,3 +160,18 @@ def test_a_payment_cleared_after_midnight_waits_and_one_left_off_is_ledger_only(
                                       merchant=gateways[channel].merchant, now=clock())
     assert (second.lines, second.matched, second.waiting, sum(second.found.values())) == (1, 1, 0, 0)
     assert set(_differences(engine)) == {("ledger_only", kept_txn)}  # never flagged twice
+
+
+def test_an_alipay_day_downloaded_again_later_is_a_rerun(request, engine, clock, app, gateways):
+    """Alipay stamps each download with its export time: the same day's lines in another file are the
+    same statement, not a second one."""
+    day = beijing_date(clock())
+    _paid(request, engine, clock, gateways, "alipay", 3300)
+    clock.advance(days=1)
+    first = reconciliation.reconcile(engine, gateways["alipay"], "alipay", day, merchant=gateways["alipay"].merchant,
+                                     now=clock())
+    before = _counts(engine)
+    clock.advance(days=2)
+    again = reconciliation.reconcile(engine, gateways["alipay"], "alipay", day, merchant=gateways["alipay"].merchant,
+                                     now=clock())
+    assert (first.rerun, again.rerun, again.matched, _counts(engine)) == (False, True, 1, before)
