@@ -1,6 +1,7 @@
 """The demo's reconciled week (对账): the last seven Beijing days whose statements are out, each with
 residents paying by WeChat Pay and Alipay, the cashiers closing their drawers at 18:30, and every
-channel reconciled the next morning at 10:30 as cron does it (``reconcile all``, the same function).
+channel reconciled the next morning at 10:30 as cron does it (``reconcile all``, the same function),
+its fees booked after (``payments book-fees``).
 
 The simulators run in-process on free loopback ports with the instance's sandbox keys, sending
 nothing by themselves: each payment is made at the simulator's cashier and its signed notification
@@ -30,7 +31,7 @@ from billing.accounts import Account
 from billing.clock import BEIJING, FixedClock
 from billing.db import read_session, unit_of_work
 from billing.staff import StaffUser
-from payments import checkout, counter, refunds
+from payments import checkout, counter, fees, refunds
 from payments.callbacks import handle
 from payments.orders import CLOSED, COUNTER, PREPAY, PaymentOrder, create_order, get_order, transition
 from payments.reconciliation import Reconciled
@@ -257,5 +258,11 @@ class _Story:
                 over_fen = 0
 
     def _reconcile(self, day: date) -> None:
+        """Cron's morning: ``reconcile all`` for the day, then ``payments book-fees`` for each channel."""
         self.week.results += [reconcile_channel(self.svc, channel, day) for channel in configured(self.svc)]
+        for channel, gateway in self.svc.gateways.items():
+            lines = gateway.statement(day)
+            if lines:
+                with unit_of_work(self.svc.engine) as session:
+                    fees.book_statement_fees(session, channel, day, lines, now=self.svc.clock())
 

@@ -15,6 +15,7 @@ from billing.ledger import Transfer
 from billing.staff import StaffUser
 from demo.bills import Payment
 from demo.county import load_demo_county
+from payments.fees import FeeDay
 from payments.orders import CREDITED, ChannelPayment
 from payments.reconciliation_records import CLASSES, Difference, Statement, StatementEntry
 from payments.refunds import SUCCEEDED, Refund
@@ -80,6 +81,9 @@ def test_every_channel_day_of_the_week_has_its_statement(demo):
     with read_session(engine) as db:
         stored = set(db.execute(select(Statement.channel, Statement.day)).all())
     assert stored == {(channel, day) for channel in (*ONLINE, "counter") for day in week.days}
+    with read_session(engine) as db:
+        fee_days = set(db.execute(select(FeeDay.channel, FeeDay.business_date)).all())
+    assert fee_days == {(channel, day) for channel in ONLINE for day in week.days}  # and its fees booked
     assert len(week.results) == 21 and week.payments > 80
 
 
