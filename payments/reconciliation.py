@@ -114,6 +114,8 @@ def store(session: Session, channel: str, day: date, data: bytes, lines: Stateme
     if statement is not None and statement.sha256 == digest:
         return False
     if statement is not None and statement.lines:
+        if statement.lines == len(lines) and _same_lines(session, statement.id, lines):
+            return False  # the same statement fetched again: Alipay stamps every download with its export time
         raise StatementRefused(f"another {channel} statement for {day} is already stored "
                                f"(SHA-256 {statement.sha256[:12]}…, this file {digest[:12]}…)")
     # new, or replacing a "no statement that day" answer (a channel late to publish says that too)
@@ -133,6 +135,15 @@ def store(session: Session, channel: str, day: date, data: bytes, lines: Stateme
                 zip(repeat(statement.id), lines.kinds, lines.txn_ids, lines.out_trade_nos, lines.refund_nos,
                     lines.amounts, lines.fees, map(stamp, lines.ats)))
     return True
+
+
+def _same_lines(session: Session, statement_id: int, lines: StatementLines) -> bool:
+    entries = StatementEntry.__table__
+    stored = session.execute(select(entries.c.kind, entries.c.channel_txn_id, entries.c.out_trade_no, entries.c.refund_no,
+                                    entries.c.amount_fen, entries.c.fee_millifen)
+                             .where(entries.c.statement_id == statement_id)).all()
+    return sorted(map(tuple, stored)) == sorted(zip(lines.kinds, lines.txn_ids, lines.out_trade_nos, lines.refund_nos,
+                                                    lines.amounts, lines.fees))
 
 
 # --- a channel's day --------------------------------------------------------------------------------

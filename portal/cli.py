@@ -1,7 +1,7 @@
 """The ``dianfei`` command: the Flask CLI bound to the app of ``wsgi.py``.
 
     dianfei db upgrade                      create or migrate the database
-    dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty] [--no-bills]
+    dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty] [--no-bills]   (bills: and a reconciled week)
     dianfei reads import FILE / estimate    AMI files in (checked as they come), missing reads estimated
     dianfei reads check|loss --from D [--to D]
     dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
@@ -41,6 +41,7 @@ from portal.payment_commands import payments_group
 from portal.reconcile_commands import reconcile_command
 from portal.read_commands import reads_group
 from portal.demo_payments import bills_line, load_demo_bills
+from portal.demo_reconciliation import reconcile_demo_week, week_line
 from portal.reads_check import check_demo, trouble_line
 from portal.tariff_commands import tariff_group
 from portal.wiring import services
@@ -91,7 +92,8 @@ def demo_group() -> None:
 @click.option("--reset", is_flag=True, help="Drop everything in the database first.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the database has data.")
 @click.option("--bills/--no-bills", default=True, show_default=True,
-              help="Bill every finished month (bill runs, reviews, counter payments); ~90 post-paid 户号 a second.")
+              help="Bill every finished month (bill runs, reviews, counter payments; ~90 post-paid 户号 a second) "
+                   "and reconcile the last week's WeChat Pay, Alipay and counter days.")
 @with_appcontext
 def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool) -> None:
     """Load the demo county into an empty database."""
@@ -120,10 +122,20 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool
                                  rules=svc.settings.read_rules)
         click.echo(trouble_line(billed.found))
         click.echo(f"{bills_line(billed)} (in {time.monotonic() - started:.0f} s)")
+        click.echo(_reconciled_week(svc, seed))
     else:
         click.echo(check_demo(svc, summary))
     ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
     click.echo(f"today's AMI file from the head-end: {ami} (dianfei reads import {ami})")
+
+
+def _reconciled_week(svc, seed: int) -> str:
+    """The last week's WeChat Pay, Alipay and counter days reconciled, with a few differences of each class."""
+    if not svc.settings.PAYMENTS_SANDBOX:
+        return "demo 对账: no reconciled week (the payments are not in sandbox mode)"
+    started = time.monotonic()
+    week = reconcile_demo_week(svc.settings, svc.engine, seed=seed, now=svc.clock())
+    return f"{week_line(week)} (in {time.monotonic() - started:.0f} s)"
 
 
 @cli.command("run")

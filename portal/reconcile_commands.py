@@ -18,7 +18,7 @@ from payments.orders import COUNTER
 from payments.reconciliation import Reconciled, StatementNotYet
 from payments.reconciliation_days import ChannelDay, channel_days
 from payments.reconciliation_records import CLASSES
-from portal.wiring import services
+from portal.wiring import Services, services
 
 CHANNELS = ("wechat", "alipay", COUNTER)
 
@@ -40,23 +40,31 @@ def reconcile_command(channel: str, day, path: Path | None) -> None:
             for state in channel_days(session, day.date(), CHANNELS):
                 click.echo(status_line(state))
         return
-    channels = [c for c in CHANNELS if c == COUNTER or c in svc.gateways] if channel == "all" else [channel]
-    failed = [c for c in channels if not _one(svc, c, day.date(), path)]
+    failed = [c for c in (configured(svc) if channel == "all" else [channel]) if not _one(svc, c, day.date(), path)]
     if failed:
         sys.exit(f"reconcile: {', '.join(failed)} not reconciled")
 
 
-def _one(svc, channel: str, day: date, path: Path | None) -> bool:
+def configured(svc: Services) -> list[str]:
+    """The channels ``reconcile all`` does: the counter and every configured gateway."""
+    return [c for c in CHANNELS if c == COUNTER or c in svc.gateways]
+
+
+def reconcile_channel(svc: Services, channel: str, day: date, path: Path | None = None) -> Reconciled:
+    """One channel's day at ``svc.clock()``: what cron's run does (and the demo's reconciled week)."""
+    if channel == COUNTER:
+        return reconciliation.reconcile_counter(svc.engine, day, now=svc.clock())
+    gateway = svc.gateways.get(channel)
+    if gateway is None:
+        raise click.BadParameter(f"{channel} is not configured", param_hint="CHANNEL")
+    return reconciliation.reconcile(svc.engine, gateway, channel, day, merchant=gateway.merchant, now=svc.clock(),
+                                    data=path.read_bytes() if path else None)
+
+
+def _one(svc: Services, channel: str, day: date, path: Path | None) -> bool:
     """Reconcile one channel and print its line; False if it could not be done (not yet counts as done)."""
     try:
-        if channel == COUNTER:
-            result = reconciliation.reconcile_counter(svc.engine, day, now=svc.clock())
-        else:
-            gateway = svc.gateways.get(channel)
-            if gateway is None:
-                raise click.BadParameter(f"{channel} is not configured", param_hint="CHANNEL")
-            result = reconciliation.reconcile(svc.engine, gateway, channel, day, merchant=gateway.merchant,
-                                              now=svc.clock(), data=path.read_bytes() if path else None)
+        result = reconcile_channel(svc, channel, day, path)
     except StatementNotYet as error:
         click.echo(f"{channel} {day}: not yet: {error}")
         return True

@@ -47,10 +47,18 @@ def sandbox_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+def sandboxes(settings: Settings, clock: Clock, *, by_hand: bool = False) -> tuple[WeChatPaySandbox, AlipaySandbox]:
+    """Both simulators with the instance's keys and ids, not yet served; ``by_hand``: they send no
+    notification and finish no refund by themselves (the demo's history does both when it says)."""
+    wechat = WeChatPaySandbox(wechat_keys(_folder(settings) / "wechatpay"), mchid=SANDBOX_IDS["WECHATPAY_MCHID"],
+                              appid=SANDBOX_IDS["WECHATPAY_APPID"], clock=clock, auto_notify=not by_hand,
+                              auto_refund=not by_hand)
+    alipay = AlipaySandbox(alipay_keys(_folder(settings) / "alipay"), app_id=SANDBOX_IDS["ALIPAY_APP_ID"],
+                           seller_id=SANDBOX_IDS["ALIPAY_SELLER_ID"], clock=clock, auto_notify=not by_hand)
+    return wechat, alipay
+
+
 def start_sandboxes(settings: Settings, clock: Clock) -> list[LoopbackServer]:
     """Serve both simulators on their configured ports, with the channels' real retry timing."""
-    wechat = WeChatPaySandbox(wechat_keys(_folder(settings) / "wechatpay"), mchid=SANDBOX_IDS["WECHATPAY_MCHID"],
-                              appid=SANDBOX_IDS["WECHATPAY_APPID"], clock=clock)
-    alipay = AlipaySandbox(alipay_keys(_folder(settings) / "alipay"), app_id=SANDBOX_IDS["ALIPAY_APP_ID"],
-                           seller_id=SANDBOX_IDS["ALIPAY_SELLER_ID"], clock=clock)
+    wechat, alipay = sandboxes(settings, clock)
     return [wechat.serve(settings.SANDBOX_WECHATPAY_PORT), alipay.serve(settings.SANDBOX_ALIPAY_PORT)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -56,6 +57,22 @@ def truncate_all(engine) -> None:
     tables = ", ".join(table.name for table in migrations.metadata().sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@contextmanager
+def module_engine(request, tmp_path_factory, name: str):
+    """A module-scoped fixture's database (``request.param`` one of DATABASES): a copy of the migrated
+    SQLite template, or the shared PostgreSQL database, truncated afterwards."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp(name) / "dianfei.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+    try:
+        yield engine
+    finally:
+        truncate_all(engine) if request.param == "postgresql" else engine.dispose()
 
 
 @pytest.fixture(params=DATABASES)

@@ -112,6 +112,16 @@ class AlipaySandbox(Served):
         self._maybe_notify(trade, notify)
         return trade["trade_no"]
 
+    def clear_after_midnight(self, out_trade_no: str, at: datetime) -> None:
+        """The trade (paid in the last seconds of a day) is listed on the statement of ``at``'s day."""
+        with self._lock:
+            self._find({"out_trade_no": out_trade_no})["cleared_at"] = at
+
+    def leave_off_statement(self, out_trade_no: str) -> None:
+        """A fault on the channel's side: its statements never list this trade (a 短款 to chase)."""
+        with self._lock:
+            self._find({"out_trade_no": out_trade_no})["off_statement"] = True
+
     def cancel(self, out_trade_no: str) -> None:
         """The buyer leaves the cashier: nothing changes, as at Alipay."""
         self._find({"out_trade_no": out_trade_no})

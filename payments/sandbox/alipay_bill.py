@@ -57,9 +57,10 @@ class BillEntry:
 def bill_entries(trades: dict[str, dict], refunds: dict[tuple[str, str], dict], day: date) -> list[BillEntry]:
     """The rows of ``day`` (Beijing) from the sandbox's trades and refunds, in completion order."""
     payments = [
-        BillEntry(PAYMENT, t["trade_no"], t["out_trade_no"], t["subject"], t["created_at"], t["paid_at"],
-                  t["buyer_logon_id"], t["amount_fen"])
-        for t in trades.values() if t["paid_at"] and beijing_date(t["paid_at"]) == day
+        BillEntry(PAYMENT, t["trade_no"], t["out_trade_no"], t["subject"], t["created_at"],
+                  t.get("cleared_at") or t["paid_at"], t["buyer_logon_id"], t["amount_fen"])
+        for t in trades.values()
+        if t["paid_at"] and beijing_date(t.get("cleared_at") or t["paid_at"]) == day and not t.get("off_statement")
     ]
     refunded = [
         BillEntry(REFUND, r["trade_no"], r["out_trade_no"], trades[r["out_trade_no"]]["subject"],

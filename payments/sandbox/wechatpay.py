@@ -19,7 +19,7 @@ import re
 import secrets
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -158,6 +158,16 @@ class WeChatPaySandbox(Served):
             if self.auto_notify if notify is None else notify:
                 self.notifier.send(self.notification(transaction_id))
         return transaction_id
+
+    def clear_after_midnight(self, transaction_id: str, at: datetime) -> None:
+        """The payment (made in the last seconds of a day) is listed on the statement of ``at``'s day."""
+        with self._lock:
+            self.transactions[transaction_id]["cleared_time"] = at
+
+    def leave_off_statement(self, transaction_id: str) -> None:
+        """A fault on the channel's side: its statements never list this payment (a 短款 to chase)."""
+        with self._lock:
+            self.transactions[transaction_id]["off_statement"] = True
 
     def cancel(self, out_trade_no: str) -> None:
         """The buyer leaves the cashier: WeChat records nothing, the order stays NOTPAY."""

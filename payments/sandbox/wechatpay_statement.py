@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 
 from billing.clock import beijing_date, to_beijing
 from billing.money import MILLIFEN_PER_FEN, format_yuan, format_yuan_millifen
@@ -41,7 +41,8 @@ def trade_bill_csv(day: date, bill_type: str, transactions: Mapping[str, dict],
     """
     rows = []
     if bill_type in ("ALL", "SUCCESS"):
-        rows += [_payment_row(t) for t in transactions.values() if beijing_date(t["success_time"]) == day]
+        rows += [_payment_row(t) for t in transactions.values()
+                 if beijing_date(cleared_at(t)) == day and not t.get("off_statement")]
     if bill_type in ("ALL", "REFUND"):
         rows += [_refund_row(transactions[r["transaction_id"]], r)
                  for r in refunds if beijing_date(r["create_time"]) == day]
@@ -55,6 +56,12 @@ def trade_bill_csv(day: date, bill_type: str, transactions: Mapping[str, dict],
     writer.writerow(SUMMARY_HEADER)
     writer.writerow(_ticked(_summary(rows)))
     return out.getvalue().encode("utf-8")
+
+
+def cleared_at(txn: dict) -> datetime:
+    """When the channel booked the payment on its statement: when it was paid, unless it was
+    cleared later (paid in the last seconds of a day, listed on the next day's file)."""
+    return txn.get("cleared_time") or txn["success_time"]
 
 
 def _ticked(cells: Iterable[str]) -> list[str]:
@@ -77,7 +84,7 @@ def _summary(rows: list[dict]) -> list[str]:
 
 def _payment_row(txn: dict) -> dict:
     total = txn["total"]
-    return _row(txn, txn["success_time"], {"交易状态": "SUCCESS", "应结订单金额": total, FEE_COLUMN: fee_millifen(total),
+    return _row(txn, cleared_at(txn), {"交易状态": "SUCCESS", "应结订单金额": total, FEE_COLUMN: fee_millifen(total),
                                            "订单金额": total})
 
 

@@ -3,7 +3,6 @@ run, reviewed and paid at the counter; bills in every state, a held bill left in
 balance explained by its opening balance, bills and payments; the same seed gives the same bills."""
 
 import hashlib
-import shutil
 from collections import Counter
 from datetime import date
 
@@ -26,7 +25,7 @@ from billing.review import open_items
 from billing.residents import Binding, Resident
 from demo.county import FIRST_LOGIN, SECOND_LOGIN, load_demo_county
 from portal.demo_payments import bills_line, load_demo_bills
-from tests.conftest import DATABASES, START, truncate_all
+from tests.conftest import DATABASES, START, module_engine
 
 ACCOUNTS = 60
 
@@ -35,18 +34,10 @@ ACCOUNTS = 60
 def demo(request, tmp_path_factory):
     """One billed county per database for the whole module (a load takes tens of seconds); the tests
     only read it."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("demo_bills") / "dianfei.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-    now = FixedClock(START)()
-    county = load_demo_county(engine, accounts=ACCOUNTS, now=now)
-    try:
+    with module_engine(request, tmp_path_factory, "demo_bills") as engine:
+        now = FixedClock(START)()
+        county = load_demo_county(engine, accounts=ACCOUNTS, now=now)
         yield engine, load_demo_bills(engine, seed=2026, now=now, first_read=county.first_read)
-    finally:
-        truncate_all(engine) if request.param == "postgresql" else engine.dispose()
 
 
 @pytest.fixture

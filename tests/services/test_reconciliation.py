@@ -2,12 +2,12 @@
 produce, the statement downloaded and matched, the 长款 healed by query + settle, reruns idempotent."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from billing.clock import beijing_date
+from billing.clock import BEIJING, beijing_date
 from billing.db import read_session, unit_of_work
 from billing.ledger import Transfer
 from billing.staff import add_staff
@@ -108,3 +108,56 @@ def test_a_held_amount_is_an_amount_mismatch(engine, clock, app, gateways, held)
     assert (difference.kind, difference.ref, difference.amount_fen, difference.status) == ("amount_mismatch", txn, 3001,
                                                                                            "open")
     assert json.loads(difference.evidence)["order"]["amount_fen"] == 3000
+
+
+def test_money_held_for_an_order_we_do_not_know_stays_open(engine, clock, app, gateways, wechat_sandbox):
+    """The channel took money for an order that is not ours: held as an incident, the line is a 长款.
+    Querying the channel only repeats what the incident says (settle answers ``exists``): nothing was
+    credited, so the difference is not healed but left for finance."""
+    day = beijing_date(clock())
+    wechat_sandbox.register_order("NOTOURS0000000001", 4200, gateways["wechat"].config.notify_url)
+    txn = wechat_sandbox.pay("NOTOURS0000000001", notify=False)
+    assert acknowledged("wechat", wechat_sandbox.deliver(wechat_sandbox.notification(txn)))
+    clock.advance(days=1)
+    result = reconciliation.reconcile(engine, gateways["wechat"], "wechat", day, merchant=gateways["wechat"].merchant,
+                                      now=clock())
+    (difference,) = _differences(engine).values()
+    assert (difference.kind, difference.ref, difference.status) == ("channel_only", txn, "open")
+    assert (result.found["channel_only"], result.healed) == (1, 0)
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+def test_a_payment_cleared_after_midnight_waits_and_one_left_off_is_ledger_only(request, engine, clock, app, gateways,
+                                                                             channel):
+    """The sandbox lists a payment of 23:59:50 on the next day's file, and leaves another off its files."""
+    day = beijing_date(clock())
+    sandbox = request.getfixturevalue(f"{channel}_sandbox")
+    _, kept, kept_txn = _paid(request, engine, clock, gateways, channel, 900)
+    sandbox.leave_off_statement(kept_txn if channel == "wechat" else kept.out_trade_no)
+    clock.now = datetime.combine(day, time(23, 59, 50), tzinfo=BEIJING).astimezone(UTC)
+    _, late, late_txn = _paid(request, engine, clock, gateways, channel, 1500)
+    sandbox.clear_after_midnight(late_txn if channel == "wechat" else late.out_trade_no, clock() + timedelta(seconds=15))
+    clock.advance(hours=11)  # 10:59:50 the next day
+    first = reconciliation.reconcile(engine, gateways[channel], channel, day, merchant=gateways[channel].merchant,
+                                     now=clock())
+    assert (first.lines, first.waiting, set(_differences(engine))) == (0, 1, {("ledger_only", kept_txn)})
+    clock.advance(days=1)
+    second = reconciliation.reconcile(engine, gateways[channel], channel, day + timedelta(days=1),
+                                      merchant=gateways[channel].merchant, now=clock())
+    assert (second.lines, second.matched, second.waiting, sum(second.found.values())) == (1, 1, 0, 0)
+    assert set(_differences(engine)) == {("ledger_only", kept_txn)}  # never flagged twice
+
+
+def test_an_alipay_day_downloaded_again_later_is_a_rerun(request, engine, clock, app, gateways):
+    """Alipay stamps each download with its export time: the same day's lines in another file are the
+    same statement, not a second one."""
+    day = beijing_date(clock())
+    _paid(request, engine, clock, gateways, "alipay", 3300)
+    clock.advance(days=1)
+    first = reconciliation.reconcile(engine, gateways["alipay"], "alipay", day, merchant=gateways["alipay"].merchant,
+                                     now=clock())
+    before = _counts(engine)
+    clock.advance(days=2)
+    again = reconciliation.reconcile(engine, gateways["alipay"], "alipay", day, merchant=gateways["alipay"].merchant,
+                                     now=clock())
+    assert (first.rerun, again.rerun, again.matched, _counts(engine)) == (False, True, 1, before)
