@@ -20,8 +20,8 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
-from operator import add, itemgetter, methodcaller
+from itertools import compress, count, repeat
+from operator import add, eq, itemgetter, methodcaller
 
 from billing.errors import InvalidAmount
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan, parse_yuan_millifen
@@ -107,6 +107,10 @@ class StatementLines:
         return StatementLine(self.channel, self.kinds[index], self.txn_ids[index], self.out_trade_nos[index],
                              self.amounts[index], self.fees[index], self.ats[index], self.refund_nos[index],
                              next(iter(self.merchant_ids), ""))
+
+    def where(self, kind: str) -> list[int]:
+        """The indices of the lines of a kind (payment, refund)."""
+        return list(compress(count(), map(eq, self.kinds, repeat(kind))))
 
     def lines(self) -> list[StatementLine]:
         return [self.line(index) for index in range(len(self))]
