@@ -69,15 +69,7 @@ def match(session: Session, channel: str, day: date, lines: StatementLines) -> M
     result = Match()
     payments, refund_lines = lines.where("payment"), lines.where("refund")
     window = _booked_window(session, channel, day)
-    # A million lines are compared a column at a time (C loops, no per-line objects): a payment line
-    # whose transaction we credited and posted for the very amount on the line is matched; only the
-    # rest are looked up in full and classified line by line.
-    same = list(map(eq, map(window.clean.get, lines.txn_ids), lines.amounts))
-    result.matched = {lines.txn_ids[index] for index in payments if same[index]}
-    unmatched = [index for index in payments if not same[index]]
-    booked = _booked_payments(session, channel, day, [lines.txn_ids[index] for index in unmatched])
-    for index in unmatched:
-        _match_payment(session, lines, index, booked.get(lines.txn_ids[index]), result)
+    _match_payments(session, channel, day, lines, payments, window, result)
     refunds = _booked_refunds(session, channel, [lines.refund_nos[index] for index in refund_lines])
     for index in refund_lines:
         _match_refund(lines, index, refunds.get(lines.refund_nos[index]), result)
@@ -138,6 +130,19 @@ def _day_flags(column, start: datetime, end: datetime) -> tuple:
     the previous day's file did not list it), and whether it is in the window before midnight."""
     return (and_(column >= start - MIDNIGHT_WINDOW, column < end).label("in_day"),
             (column >= end - MIDNIGHT_WINDOW).label("late"))
+
+
+def _match_payments(session: Session, channel: str, day: date, lines: StatementLines, payments: list[int],
+                    window: _Window, result: Match) -> None:
+    """A million lines are compared a column at a time (C loops, no per-line objects): a payment line
+    whose transaction we credited and posted for the very amount on the line is matched; only the
+    rest are looked up in full and classified line by line."""
+    same = list(map(eq, map(window.clean.get, lines.txn_ids), lines.amounts))
+    result.matched = {lines.txn_ids[index] for index in payments if same[index]}
+    unmatched = [index for index in payments if not same[index]]
+    booked = _booked_payments(session, channel, day, [lines.txn_ids[index] for index in unmatched])
+    for index in unmatched:
+        _match_payment(session, lines, index, booked.get(lines.txn_ids[index]), result)
 
 
 def _match_payment(session: Session, lines: StatementLines, index: int, booked, result: Match) -> None:
