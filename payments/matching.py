@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import compress
+from operator import eq
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, case, literal, select
 from sqlmodel import Session
 
 from billing.clock import BEIJING
@@ -65,36 +67,62 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def match(session: Session, channel: str, day: date, lines: StatementLines) -> Match:
     result = Match()
-    payments = [index for index, kind in enumerate(lines.kinds) if kind == "payment"]
-    refund_lines = [index for index, kind in enumerate(lines.kinds) if kind == "refund"]
-    booked = _booked_payments(session, channel, day, [lines.txn_ids[index] for index in payments])
-    for index in payments:
-        _match_payment(session, lines, index, booked.get(lines.txn_ids[index]), result)
+    payments, refund_lines = lines.where("payment"), lines.where("refund")
+    window = _booked_window(session, channel, day)
+    _match_payments(session, channel, day, lines, payments, window, result)
     refunds = _booked_refunds(session, channel, [lines.refund_nos[index] for index in refund_lines])
     for index in refund_lines:
         _match_refund(lines, index, refunds.get(lines.refund_nos[index]), result)
     on_file = {lines.txn_ids[index] for index in payments} | {lines.refund_nos[index] for index in refund_lines}
-    _ledger_only(session, channel, day, on_file, booked, result)
+    absent = _booked_payments(session, channel, day, sorted(window.in_day - on_file))
+    _ledger_only(session, channel, day, on_file, list(absent.values()), result)
     return result
 
 
+@dataclass
+class _Window:
+    """The day's channel payments and its neighbours', read in one range query, reduced to what the
+    bulk comparison needs."""
+
+    clean: dict[str, int]  # credited and posted for the amount the channel reported: ref -> fen
+    in_day: set[str]  # credited (or a duplicate) that counts for the day's ledger side
+
+
+def _booked_window(session: Session, channel: str, day: date) -> _Window:
+    start, end = day_bounds(day)
+    in_day, _ = _day_flags(_payments.c.paid_at, start, end)
+    rows = session.connection().execute(
+        select(_payments.c.channel_txn_id, case((and_(_payments.c.outcome == CREDITED,
+                                                      _payments.c.amount_fen == _transfers.c.amount_fen),
+                                                 _payments.c.amount_fen)),
+               and_(in_day, _payments.c.outcome.in_((CREDITED, DUPLICATE))))
+        .select_from(_payments)
+        .outerjoin(_transfers, _pay_transfer(channel))
+        .where(_payments.c.channel == channel, _payments.c.paid_at >= start - timedelta(days=1),
+               _payments.c.paid_at < end + timedelta(days=1))).all()
+    refs, clean_fen, counts = zip(*rows) if rows else ((), (), ())
+    return _Window(dict(zip(refs, clean_fen)), set(compress(refs, counts)))
+
+
 def _booked_payments(session: Session, channel: str, day: date, txn_ids: list[str]) -> dict:
-    """Our channel payments by transaction id, each with its order and its ``pay:`` transfer: the
-    day and its neighbours in one range query, any other day's by id."""
+    """These channel payments by transaction id, each with its order and its ``pay:`` transfer."""
     start, end = day_bounds(day)
     query = (select(_payments.c.channel_txn_id.label("ref"), _payments.c.out_trade_no, _payments.c.amount_fen,
                     _payments.c.outcome, _orders.c.amount_fen.label("order_fen"), _orders.c.state,
                     _transfers.c.amount_fen.label("posted_fen"), *_day_flags(_payments.c.paid_at, start, end))
              .select_from(_payments)
              .outerjoin(_orders, _orders.c.id == _payments.c.order_id)
-             .outerjoin(_transfers, _transfers.c.key == literal(f"pay:{channel}:") + _payments.c.channel_txn_id)
+             .outerjoin(_transfers, _pay_transfer(channel))
              .where(_payments.c.channel == channel))
-    window = query.where(_payments.c.paid_at >= start - timedelta(days=1), _payments.c.paid_at < end + timedelta(days=1))
-    booked = {row.ref: row for row in session.connection().execute(window).all()}
-    missing = [txn for txn in txn_ids if txn not in booked]
-    for chunk in _chunks(missing):
+    booked = {}
+    for chunk in _chunks(txn_ids):
         booked |= {row.ref: row for row in session.execute(query.where(_payments.c.channel_txn_id.in_(chunk)))}
     return booked
+
+
+def _pay_transfer(channel: str):
+    """A channel payment's ledger transfer: its key is ``pay:<channel>:<transaction id>``."""
+    return _transfers.c.key == literal(f"pay:{channel}:") + _payments.c.channel_txn_id
 
 
 def _day_flags(column, start: datetime, end: datetime) -> tuple:
@@ -104,10 +132,23 @@ def _day_flags(column, start: datetime, end: datetime) -> tuple:
             (column >= end - MIDNIGHT_WINDOW).label("late"))
 
 
+def _match_payments(session: Session, channel: str, day: date, lines: StatementLines, payments: list[int],
+                    window: _Window, result: Match) -> None:
+    """A million lines are compared a column at a time (C loops, no per-line objects): a payment line
+    whose transaction we credited and posted for the very amount on the line is matched; only the
+    rest are looked up in full and classified line by line."""
+    same = list(map(eq, map(window.clean.get, lines.txn_ids), lines.amounts))
+    result.matched = {lines.txn_ids[index] for index in payments if same[index]}
+    unmatched = [index for index in payments if not same[index]]
+    booked = _booked_payments(session, channel, day, [lines.txn_ids[index] for index in unmatched])
+    for index in unmatched:
+        _match_payment(session, lines, index, booked.get(lines.txn_ids[index]), result)
+
+
 def _match_payment(session: Session, lines: StatementLines, index: int, booked, result: Match) -> None:
     ref, amount = lines.txn_ids[index], lines.amounts[index]
     if booked is not None and booked.outcome == CREDITED and booked.amount_fen == booked.posted_fen == amount:
-        result.matched.add(ref)
+        result.matched.add(ref)  # paid outside the window read in bulk (days before the statement's day)
         return
     line = lines.line(index)
     if booked is None:
@@ -148,12 +189,10 @@ def _match_refund(lines: StatementLines, index: int, refund, result: Match) -> N
     result.findings.append(Finding(kind, line.refund_no, line.out_trade_no, line.amount_fen, line))
 
 
-def _ledger_only(session: Session, channel: str, day: date, on_file: set[str], booked: dict, result: Match) -> None:
+def _ledger_only(session: Session, channel: str, day: date, on_file: set[str], absent: list, result: Match) -> None:
     """What we booked that day (and in the window before it, in case the previous day's file did
-    not list it) that this statement does not list: payments among those already read, refunds."""
+    not list it) that this statement does not list: the payments found absent, refunds."""
     start, end = day_bounds(day)
-    absent = [row for row in booked.values()
-              if row.in_day and row.outcome in (CREDITED, DUPLICATE) and row.ref not in on_file]
     refunded = (select(_refunds.c.refund_no.label("ref"), literal("").label("out_trade_no"), _refunds.c.amount_fen,
                        *_day_flags(_refunds.c.submitted_at, start, end))
                 .where(_refunds.c.channel == channel, _refunds.c.state == SUCCEEDED,

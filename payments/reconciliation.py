@@ -125,15 +125,13 @@ def store(session: Session, channel: str, day: date, data: bytes, lines: Stateme
         refunded_fen=lines.total("refund"), fee_millifen=sum(lines.fees), taken_at=now))
     session.add(statement)
     session.flush()
-    db, stamps = session.connection(), {}  # a busy second has many lines: each time converted once
-
-    def stamp(at: datetime) -> str:
-        return stamps.get(at) or stamps.setdefault(at, timestamp_value(db, at))
-
+    db = session.connection()
+    # a day has 86,400 seconds: a million lines share them, and each is converted once
+    stamps = {at: timestamp_value(db, at) for at in set(lines.ats)}
     bulk_insert(db, StatementEntry.__table__,
                 ["statement_id", "kind", "channel_txn_id", "out_trade_no", "refund_no", "amount_fen", "fee_millifen", "at"],
                 zip(repeat(statement.id), lines.kinds, lines.txn_ids, lines.out_trade_nos, lines.refund_nos,
-                    lines.amounts, lines.fees, map(stamp, lines.ats)))
+                    lines.amounts, lines.fees, map(stamps.__getitem__, lines.ats)))
     return True
 
 

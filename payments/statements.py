@@ -17,11 +17,11 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import repeat
-from operator import add, itemgetter, methodcaller
+from datetime import datetime, timedelta, timezone
+from itertools import compress, count, repeat
+from operator import eq, itemgetter, methodcaller
 
 from billing.errors import InvalidAmount
 from billing.money import format_yuan, format_yuan_millifen, parse_yuan, parse_yuan_millifen
@@ -29,7 +29,7 @@ from payments.errors import PaymentError
 from payments.gateways.base import StatementLine
 
 WECHAT_SUMMARY_HEADER = "总交易单数"
-BEIJING_OFFSET = "+08:00"  # statement times are Beijing wall time; China has kept UTC+8 all year since 1991
+BEIJING_OFFSET = timezone(timedelta(hours=8))  # statement times are Beijing wall time; UTC+8 all year since 1991
 WECHAT_COLUMNS = ("交易时间", "微信订单号", "商户订单号", "交易状态", "应结订单金额", "退款金额", "商户退款单号", "手续费")
 WECHAT_TOTALS = ("总交易单数", "应结订单总金额", "退款总金额", "手续费总金额")
 ALIPAY_COLUMNS = ("支付宝交易号", "商户订单号", "业务类型", "创建时间", "完成时间", "订单金额（元）", "退款批次号/请求号",
@@ -44,9 +44,9 @@ def _time(text: str, where: str) -> datetime:
     """``YYYY-MM-DD HH:MM:SS`` Beijing time (``fromisoformat`` is many times faster than ``strptime``;
     the shape check keeps it as strict)."""
     try:
-        if len(text) != 19 or text[10] != " ":
+        if not _TIMES.fullmatch(f"{text}\n"):
             raise ValueError(text)
-        return datetime.fromisoformat(text + BEIJING_OFFSET)
+        return datetime.fromisoformat(text).replace(tzinfo=BEIJING_OFFSET)
     except ValueError:
         raise StatementInvalid(f"{where}: '{text[:40]}' is not a time") from None
 
@@ -69,20 +69,36 @@ def _columns(rows: list[tuple[int, list[str]]], columns: tuple[str, ...], what: 
     if not rows:
         raise StatementInvalid(f"{what} has no header")
     (_, header), body = rows[0], rows[1:]
-    missing = [column for column in columns if column not in header]
-    if missing:
-        raise StatementInvalid(f"{what} lacks the columns {', '.join(missing)}")
-    for number, row in body:
-        if len(row) != len(header):
-            raise StatementInvalid(f"line {number}: {len(row)} fields, the header has {len(header)}")
+    _check_header(header, columns, what)
+    _check_widths(header, [number for number, _ in body], [row for _, row in body])
     return header, body
 
 
+def _check_header(header: list[str], columns: tuple[str, ...], what: str) -> None:
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise StatementInvalid(f"{what} lacks the columns {', '.join(missing)}")
+
+
+def _check_widths(header: list[str], numbers: Sequence[int], rows: list[list[str]]) -> None:
+    if set(map(len, rows)) - {len(header)}:  # one pass in C; the line is named only when one is off
+        number, row = next((number, row) for number, row in zip(numbers, rows) if len(row) != len(header))
+        raise StatementInvalid(f"line {number}: {len(row)} fields, the header has {len(header)}")
+
+
 def _csv_rows(lines: Iterable[str]) -> list[tuple[int, list[str]]]:
+    return list(zip(*_csv_lines(lines)))
+
+
+def _csv_lines(lines: Iterable[str]) -> tuple[Sequence[int], list[list[str]]]:
+    """The line numbers and the rows of a CSV text, blank lines skipped (and counted)."""
     try:
-        return [(number, row) for number, row in enumerate(csv.reader(lines), start=1) if row]
+        rows = list(csv.reader(lines))
     except csv.Error as error:
         raise StatementInvalid(f"not a CSV file: {error}") from None
+    if [] not in rows:  # the usual file: no list of a million numbers to make
+        return range(1, len(rows) + 1), rows
+    return [number for number, row in enumerate(rows, start=1) if row], [row for row in rows if row]
 
 
 @dataclass
@@ -108,11 +124,15 @@ class StatementLines:
                              self.amounts[index], self.fees[index], self.ats[index], self.refund_nos[index],
                              next(iter(self.merchant_ids), ""))
 
+    def where(self, kind: str) -> list[int]:
+        """The indices of the lines of a kind (payment, refund)."""
+        return list(compress(count(), map(eq, self.kinds, repeat(kind))))
+
     def lines(self) -> list[StatementLine]:
         return [self.line(index) for index in range(len(self))]
 
     def total(self, kind: str) -> int:
-        return sum(amount for amount, of in zip(self.amounts, self.kinds) if of == kind)
+        return sum(compress(self.amounts, map(eq, self.kinds, repeat(kind))))
 
     @classmethod
     def of(cls, channel: str, lines: list[StatementLine]) -> StatementLines:
@@ -139,14 +159,16 @@ def read_wechat_tradebill(data: bytes) -> StatementLines:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise StatementInvalid(f"WeChat statement is not UTF-8 (byte {error.start})") from None
-    rows = _csv_rows(io.StringIO(text))
-    split = next((n for n, (_, row) in enumerate(rows) if row[0].lstrip("`") == WECHAT_SUMMARY_HEADER), None)
+    numbers, rows = _csv_lines(io.StringIO(text))
+    firsts = list(map(_UNTICK, map(itemgetter(0), rows)))
+    split = firsts.index(WECHAT_SUMMARY_HEADER) if WECHAT_SUMMARY_HEADER in firsts else None
     if split is None or split + 2 != len(rows):
         raise StatementInvalid("WeChat statement has no summary header and row at its end")
-    header, body = _columns([(n, [field.lstrip("`") for field in row]) if n == rows[0][0] else (n, row)
-                             for n, row in rows[:split]], WECHAT_COLUMNS, "WeChat statement")
-    lines = _wechat_columns(header, body)
-    summary_rows = [(n, [field.lstrip("`") for field in row]) for n, row in rows[split:]]
+    header = list(map(_UNTICK, rows[0]))
+    _check_header(header, WECHAT_COLUMNS, "WeChat statement")
+    _check_widths(header, numbers[1:split], rows[1:split])
+    lines = _wechat_columns(header, numbers[1:split], rows[1:split])
+    summary_rows = [(numbers[n], list(map(_UNTICK, rows[n]))) for n in range(split, len(rows))]
     ((_, summary),) = _table(summary_rows, WECHAT_TOTALS, "WeChat statement summary")
     _check_wechat_summary(lines, summary)
     return lines
@@ -158,37 +180,47 @@ _TIMES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\n
 _DECIMALS = {2: re.compile(r"(?:-?[0-9]+\.[0-9]{2}\n)*"), 5: re.compile(r"(?:-?[0-9]+\.[0-9]{5}\n)*")}
 
 
-def _wechat_columns(header: list[str], body: list[tuple[int, list[str]]]) -> StatementLines:
-    numbers = [number for number, _ in body]
-    rows = [row for _, row in body]
-
+def _wechat_columns(header: list[str], numbers: Sequence[int], rows: list[list[str]]) -> StatementLines:
     def column(name: str) -> list[str]:
         return list(map(_UNTICK, map(itemgetter(header.index(name)), rows))) if name in header else [""] * len(rows)
 
-    refund = [state == "REFUND" for state in column("交易状态")]
     paid = _fixed_column(column("应结订单金额"), 2, parse_yuan, numbers)
     refunded = _fixed_column(column("退款金额"), 2, parse_yuan, numbers)
-    return StatementLines(
-        "wechat", kinds=["refund" if flag else "payment" for flag in refund], txn_ids=column("微信订单号"),
-        out_trade_nos=column("商户订单号"),
-        refund_nos=[number if flag else "" for number, flag in zip(column("商户退款单号"), refund)],
-        amounts=[back if flag else out for out, back, flag in zip(paid, refunded, refund)],
-        fees=_fixed_column(column("手续费"), 5, parse_yuan_millifen, numbers),
+    lines = StatementLines(
+        "wechat", kinds=["payment"] * len(rows), txn_ids=column("微信订单号"), out_trade_nos=column("商户订单号"),
+        refund_nos=[""] * len(rows), amounts=paid, fees=_fixed_column(column("手续费"), 5, parse_yuan_millifen, numbers),
         ats=_time_column(column("交易时间"), numbers), merchant_ids=set(column("商户号")) - {""})
+    refund_nos = column("商户退款单号")
+    # refund lines are few: the columns are made for payments, then each refund line is set apart
+    for index in compress(count(), map(eq, column("交易状态"), repeat("REFUND"))):
+        lines.kinds[index], lines.amounts[index], lines.refund_nos[index] = "refund", refunded[index], refund_nos[index]
+    return lines
 
 
-def _fixed_column(texts: list[str], decimals: int, parse: Callable[[str], int], numbers: list[int]) -> list[int]:
+def _every(shape: re.Pattern, texts: Iterable[str]) -> bool:
+    """Whether every text has the shape (a pattern of newline-ended items): one match in C over them
+    all joined, instead of a match per text; a text that holds a newline itself fails."""
+    texts = list(texts)
+    joined = "\n".join(texts) + "\n"
+    return not texts or (joined.count("\n") == len(texts) and shape.fullmatch(joined) is not None)
+
+
+def _fixed_column(texts: list[str], decimals: int, parse: Callable[[str], int], numbers: Sequence[int]) -> list[int]:
     """A column of amounts with exactly ``decimals`` decimals, checked by one regular expression and
     read by ``int`` (a million of them); any other shape goes through the full parser, line by line."""
-    if _DECIMALS[decimals].fullmatch("".join(f"{text}\n" for text in texts)):
+    if _every(_DECIMALS[decimals], texts):
         return list(map(int, map(_NO_POINT, texts)))
     return [_amount(parse, text, f"line {number}") for text, number in zip(texts, numbers)]
 
 
-def _time_column(texts: list[str], numbers: list[int]) -> list[datetime]:
-    if _TIMES.fullmatch("".join(f"{text}\n" for text in texts)):
+def _time_column(texts: list[str], numbers: Sequence[int]) -> list[datetime]:
+    """A day has 86,400 seconds: a million lines share them, and each distinct time is read once
+    (into one shared time zone object, which keeps comparing them cheap)."""
+    distinct = set(texts)
+    if _every(_TIMES, distinct):
         try:
-            return list(map(datetime.fromisoformat, map(add, texts, repeat(BEIJING_OFFSET))))
+            instants = {text: datetime.fromisoformat(text).replace(tzinfo=BEIJING_OFFSET) for text in distinct}
+            return list(map(instants.__getitem__, texts))
         except ValueError:
             pass  # a well-shaped impossible time (month 13): name its line below
     return [_time(text, f"line {number}") for text, number in zip(texts, numbers)]

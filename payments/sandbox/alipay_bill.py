@@ -78,7 +78,10 @@ def bill_zip(seller_id: str, day: date, entries: list[BillEntry], *, exported_at
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for suffix, text in (("业务明细", detail_csv(seller_id, day, entries, exported_at)),
                              ("业务明细(汇总)", summary_csv(seller_id, day, entries, exported_at))):
-            archive.writestr(f"{stem}_{suffix}.csv", text.encode("gbk", errors="replace"))
+            # stamped with the export time, not the wall clock: the same day's file downloaded twice is
+            # the same bytes (a rerun), as it is from Alipay
+            member = zipfile.ZipInfo(f"{stem}_{suffix}.csv", to_beijing(exported_at).timetuple()[:6])
+            archive.writestr(member, text.encode("gbk", errors="replace"), zipfile.ZIP_DEFLATED)
     return f"{stem}.csv.zip", buffer.getvalue()
 
 

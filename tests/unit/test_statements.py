@@ -52,15 +52,18 @@ def test_a_summary_fee_total_that_is_not_the_exact_sum_is_refused(stated):
 @pytest.mark.parametrize(("spoil", "says"), [
     (lambda text: text.replace("`0.00600", "`0.006001"), "line 2: '0.006001' is not an amount"),
     (lambda text: text.replace("`2026-11-27 10:00:00", "`2026-11-27 25:00:00", 1), "line 2: .* is not a time"),
+    (lambda text: text.replace("`2026-11-27 10:00:00", "`2026-11-27 10:00+08", 1), "line 2: .* is not a time"),
     (lambda text: text.replace("`1.00,", "`1.00`,", 1), "line 2: .* is not an amount"),
+    (lambda text: text.replace("`1.00,", '"`1.00\n2.00",', 1), r"line 2: '1\.00\s2\.00' is not an amount"),
+    (lambda text: text.replace("\r\n", "\r\n\r\n", 1).replace("`1.00,", "`1.00`,", 1), "line 3: .* is not an amount"),
     (lambda text: text.split("\r\n", 1)[0] + "\r\n`x\r\n" + text.split("\r\n", 1)[1], "line 2: 1 fields"),
     (lambda text: "\r\n".join(text.split("\r\n")[:-3]), "no summary"),
     (lambda text: text.replace("手续费,", "fee,", 1), "lacks the columns 手续费"),
     (lambda text: text.replace("\r\n`1,", "\r\n`一,", 1), "'一' is not a count"),
     (lambda text: text.replace("`1.00", '"`1.00' + "x" * 200_000, 1), "not a CSV file"),
     (lambda text: "", "no summary"),
-], ids=["six decimals", "bad time", "bad amount", "short row", "no summary", "missing column", "bad count",
-        "200 KB field", "empty"])
+], ids=["six decimals", "bad time", "time with an offset", "bad amount", "newline in an amount", "after a blank line",
+        "short row", "no summary", "missing column", "bad count", "200 KB field", "empty"])
 def test_unreadable_wechat_statements_are_refused_naming_the_line(spoil, says):
     with pytest.raises(StatementInvalid, match=says):
         parse_wechat_tradebill(spoil(_wechat_bill(100)).encode())
