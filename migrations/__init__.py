@@ -44,6 +44,7 @@ MODEL_MODULES = (
     "payments.counter",
     "payments.reconciliation_records",
     "payments.fees",
+    "notifications.records",
 )
 
 HERE = Path(__file__).parent

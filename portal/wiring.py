@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 
 from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
+from notifications.channels.base import Channel
+from notifications.channels.console import ConsoleChannel
 from payments.checkout import Limits
 from payments.gateways.base import Gateway
 from portal.channels import build_gateways, payment_limits
@@ -27,6 +29,7 @@ class Services:
     clock: Clock
     gateways: dict[str, Gateway] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    messengers: dict[str, Channel] = field(default_factory=dict)  # message channel name -> its sender
 
 
 def build_services(settings: Settings, injected: Mapping[str, object]) -> Services:
@@ -34,7 +37,15 @@ def build_services(settings: Settings, injected: Mapping[str, object]) -> Servic
     check_connection(engine)
     clock = injected.get("CLOCK") or system_clock
     gateways = injected["GATEWAYS"] if "GATEWAYS" in injected else build_gateways(settings, clock)
-    return Services(settings=settings, engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings))
+    messengers = injected["MESSENGERS"] if "MESSENGERS" in injected else build_messengers(settings)
+    return Services(settings=settings, engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings),
+                    messengers=messengers)
+
+
+def build_messengers(settings: Settings) -> dict[str, Channel]:
+    """Outside production, SMS goes to the console (the demo's on-screen codes' twin); production has
+    no SMS provider wired yet, so its messages wait in the queue."""
+    return {"sms": ConsoleChannel()} if settings.delivers_login_codes else {}
 
 
 def services() -> Services:

@@ -1,0 +1,82 @@
+"""notifications
+
+notification_preference: how a resident wants to hear from us (SMS, WeChat, optional messages,
+language).  message: the delivery log and send queue (queued, sending, sent, delivered, failed), one
+row per event, recipient and channel (dedupe_key unique), with the provider's id and receipt.
+outbox_cursor: how far a consumer has read the event outbox.
+
+Revision ID: 0017
+Revises: 0015
+Create Date: 2026-12-02
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0017'
+down_revision: Union[str, Sequence[str], None] = '0015'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_table('notification_preference',
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('sms', sa.Boolean(), nullable=False),
+    sa.Column('wechat', sa.Boolean(), nullable=False),
+    sa.Column('optional', sa.Boolean(), nullable=False),
+    sa.Column('lang', sa.String(length=5), nullable=False),
+    sa.ForeignKeyConstraint(['resident_id'], ['resident.id'], name=op.f('fk_notification_preference_resident_id_resident')),
+    sa.PrimaryKeyConstraint('resident_id', name=op.f('pk_notification_preference'))
+    )
+    op.create_table('message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=100), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('resident_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('lang', sa.String(length=5), nullable=False),
+    sa.Column('params', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('provider_ref', sa.String(length=64), nullable=False),
+    sa.Column('receipt', sa.String(length=200), nullable=False),
+    sa.Column('error', sa.String(length=200), nullable=False),
+    sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'delivered', 'failed')", name=op.f('ck_message_status')),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_message_account_id_account')),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_message_event_id_event')),
+    sa.ForeignKeyConstraint(['resident_id'], ['resident.id'], name=op.f('fk_message_resident_id_resident')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_message_dedupe_key'))
+    )
+    op.create_index('ix_message_due', 'message', ['status', 'due_at'], unique=False)
+    op.create_index(op.f('ix_message_account_id'), 'message', ['account_id'], unique=False)
+    op.create_index(op.f('ix_message_provider_ref'), 'message', ['provider_ref'], unique=False)
+    op.create_table('outbox_cursor',
+    sa.Column('name', sa.String(length=30), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_outbox_cursor'))
+    )
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    op.drop_table('outbox_cursor')
+    op.drop_index(op.f('ix_message_provider_ref'), table_name='message')
+    op.drop_index(op.f('ix_message_account_id'), table_name='message')
+    op.drop_index('ix_message_due', table_name='message')
+    op.drop_table('message')
+    op.drop_table('notification_preference')

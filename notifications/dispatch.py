@@ -1,0 +1,131 @@
+"""Sending what is due: claim a batch, hand it to its channel, record each outcome.
+
+Safe to run concurrently: a batch is claimed in one transaction (the write lock on SQLite,
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two dispatchers never hold the same message.  A
+dispatcher that dies holding a claim loses it after ``LEASE`` and the message is taken again; the
+message id goes to the provider as its out id, so a provider that saw the first try can drop the
+second.  A channel's failure (an outage, an exception) is recorded on the messages and retried with
+backoff: it never stops the run and never reaches billing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, or_, update
+from sqlmodel import Session, select
+
+from billing.clock import Clock
+from billing.db import among, unit_of_work
+from notifications.channels.base import DELIVERED, FAILED, Channel, Outcome, Outgoing
+from notifications.records import Message, QUEUED, SENDING
+from notifications.records import DELIVERED as LOG_DELIVERED, FAILED as LOG_FAILED, SENT as LOG_SENT
+from notifications.schedule import earliest_send, in_quiet_hours, retry_after
+from notifications.templates import TemplateError, template
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class Dispatched:
+    sent: int = 0  # accepted by the provider, delivery report to come
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    postponed: int = 0  # reached in quiet hours: moved to the morning
+    errors: dict[str, int] = field(default_factory=dict)  # failure reason -> count
+
+    def count(self, outcome: str, error: str = "") -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if error:
+            self.errors[error] = self.errors.get(error, 0) + 1
+
+
+def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock) -> Dispatched:
+    """Send every message due now on the given channels (name -> channel)."""
+    done = Dispatched()
+    for name, channel in channels.items():
+        while claimed := _claim(engine, name, channel.batch_size, clock()):
+            _send(engine, channel, claimed, clock, done)
+    return done
+
+
+def _claim(engine: Engine, channel: str, size: int, now: datetime) -> list[Message]:
+    due = or_(and_(Message.status == QUEUED, Message.due_at <= now),
+              and_(Message.status == SENDING, Message.claimed_at < now - LEASE))
+    with unit_of_work(engine) as session:
+        query = select(Message.id).where(Message.channel == channel, due).order_by(Message.id).limit(size)
+        ids = session.exec(query.with_for_update(skip_locked=True)).all()
+        if not ids:
+            return []
+        session.execute(update(Message).where(among(session, Message.id, ids))
+                        .values(status=SENDING, claimed_at=now))
+        return list(session.exec(select(Message).where(among(session, Message.id, ids)).order_by(Message.id)).all())
+
+
+def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock, done: Dispatched) -> None:
+    now = clock()
+    quiet = in_quiet_hours(now)
+    later = [m for m in claimed if quiet and not template(m.kind).urgent]
+    ready, broken = _render(m for m in claimed if not (quiet and not template(m.kind).urgent))
+    try:
+        outcomes = channel.send(ready) if ready else []
+    except Exception as exc:  # an SDK's own error: the provider is out of reach, try again later
+        outcomes = [Outcome.failed(f"{type(exc).__name__}: {exc}"[:200], retry=True)] * len(ready)
+    with unit_of_work(engine) as session:
+        for message in later:
+            _postpone(session, message, earliest_send(now, urgent=False), done)
+        for message_id, error in broken:
+            _record(session, message_id, Outcome.failed(error, retry=False), now, done, attempts_before=0)
+        attempts = {m.id: m.attempts for m in claimed}
+        for outgoing, outcome in zip(ready, outcomes, strict=True):
+            _record(session, outgoing.message_id, outcome, now, done, attempts_before=attempts[outgoing.message_id])
+
+
+def _render(messages) -> tuple[list[Outgoing], list[tuple[int, str]]]:
+    """Each message as its channel takes it, or the reason it cannot be rendered (a bad template call)."""
+    ready, broken = [], []
+    for m in messages:
+        params = json.loads(m.params)
+        try:
+            ready.append(Outgoing(m.id, m.address, m.kind, m.lang, params, template(m.kind).render(m.lang, params)))
+        except TemplateError as error:
+            broken.append((m.id, error.message[:200]))
+    return ready, broken
+
+
+def _postpone(session: Session, message: Message, until: datetime, done: Dispatched) -> None:
+    session.execute(update(Message).where(Message.id == message.id).values(status=QUEUED, due_at=until,
+                                                                              claimed_at=None))
+    done.count("postponed")
+
+
+def _record(session: Session, message_id: int, outcome: Outcome, now: datetime, done: Dispatched, *,
+            attempts_before: int) -> None:
+    attempts = attempts_before + 1
+    values: dict = {"attempts": attempts, "claimed_at": None}
+    if outcome.status == FAILED:
+        wait = retry_after(attempts) if outcome.retry else None
+        values |= {"error": outcome.error[:200]}
+        values |= {"status": QUEUED, "due_at": now + wait} if wait else {"status": LOG_FAILED}
+        done.count("retrying" if wait else "failed", outcome.error[:60])
+    else:
+        delivered = outcome.status == DELIVERED
+        values |= {"status": LOG_DELIVERED if delivered else LOG_SENT, "sent_at": now, "error": "",
+                   "provider_ref": outcome.provider_ref[:64], "delivered_at": now if delivered else None}
+        done.count("delivered" if delivered else "sent")
+    session.execute(update(Message).where(Message.id == message_id, Message.status == SENDING).values(**values))
+
+
+def record_receipt(engine: Engine, channel: str, provider_ref: str, *, delivered: bool, receipt: str,
+                   at: datetime) -> bool:
+    """A provider's delivery report for a sent message; False when no sent message has that id."""
+    values = {"status": LOG_DELIVERED, "delivered_at": at} if delivered else {"status": LOG_FAILED, "error": receipt[:200]}
+    with unit_of_work(engine) as session:
+        result = session.execute(update(Message).where(Message.channel == channel, Message.provider_ref == provider_ref,
+                                                       Message.status == LOG_SENT)
+                                 .values(receipt=receipt[:200], **values))
+        return result.rowcount > 0
