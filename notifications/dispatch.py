@@ -44,18 +44,21 @@ class Dispatched:
             self.errors[error] = self.errors.get(error, 0) + 1
 
 
-def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock) -> Dispatched:
-    """Send every message due now on the given channels (name -> channel)."""
+def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock, only: str | None = None) -> Dispatched:
+    """Send every message due now on the given channels (name -> channel); with ``only``, just the
+    message of that dedupe key (a login code, sent while the resident waits)."""
     done = Dispatched()
     for name, channel in channels.items():
-        while claimed := _claim(engine, name, channel.batch_size, clock()):
+        while claimed := _claim(engine, name, channel.batch_size, clock(), only):
             _send(engine, channel, claimed, clock, done)
     return done
 
 
-def _claim(engine: Engine, channel: str, size: int, now: datetime) -> list[Message]:
+def _claim(engine: Engine, channel: str, size: int, now: datetime, only: str | None) -> list[Message]:
     due = or_(and_(Message.status == QUEUED, Message.due_at <= now),
               and_(Message.status == SENDING, Message.claimed_at < now - LEASE))
+    if only is not None:
+        due = and_(due, Message.dedupe_key == only)
     with unit_of_work(engine) as session:
         query = select(Message.id).where(Message.channel == channel, due).order_by(Message.id).limit(size)
         ids = session.exec(query.with_for_update(skip_locked=True)).all()

@@ -45,7 +45,7 @@ def build_services(settings: Settings, injected: Mapping[str, object]) -> Servic
 def build_messengers(settings: Settings) -> dict[str, Channel]:
     """Outside production, SMS goes to the console (the demo's on-screen codes' twin); production has
     no SMS provider wired yet, so its messages wait in the queue."""
-    return {"sms": ConsoleChannel()} if settings.delivers_login_codes else {}
+    return {"sms": ConsoleChannel()} if settings.shows_login_codes else {}
 
 
 def services() -> Services:
