@@ -18,8 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, select
 
+from billing import events
 from billing.clock import Clock
 from billing.db import among, unit_of_work
+from billing.dunning_records import NOTICE, NOTICE_DELIVERED
+from billing.privacy import mask_phone
 from notifications.channels.base import DELIVERED, FAILED, Channel, Outcome, Outgoing
 from notifications.records import Message, QUEUED, SENDING
 from notifications.records import DELIVERED as LOG_DELIVERED, FAILED as LOG_FAILED, SENT as LOG_SENT
@@ -27,6 +30,7 @@ from notifications.schedule import earliest_send, in_quiet_hours, retry_after
 from notifications.templates import TemplateError, template
 
 LEASE = timedelta(minutes=5)
+WRITTEN_NOTICES = (NOTICE,)  # the template kind is the dunning step's name
 
 
 @dataclass
@@ -81,11 +85,11 @@ def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock
     with unit_of_work(engine) as session:
         for message in later:
             _postpone(session, message, earliest_send(now, urgent=False), done)
+        by_id = {m.id: m for m in claimed}
         for message_id, error in broken:
-            _record(session, message_id, Outcome.failed(error, retry=False), now, done, attempts_before=0)
-        attempts = {m.id: m.attempts for m in claimed}
+            _record(session, by_id[message_id], Outcome.failed(error, retry=False), now, done)
         for outgoing, outcome in zip(ready, outcomes, strict=True):
-            _record(session, outgoing.message_id, outcome, now, done, attempts_before=attempts[outgoing.message_id])
+            _record(session, by_id[outgoing.message_id], outcome, now, done)
 
 
 def _render(messages) -> tuple[list[Outgoing], list[tuple[int, str]]]:
@@ -106,9 +110,8 @@ def _postpone(session: Session, message: Message, until: datetime, done: Dispatc
     done.count("postponed")
 
 
-def _record(session: Session, message_id: int, outcome: Outcome, now: datetime, done: Dispatched, *,
-            attempts_before: int) -> None:
-    attempts = attempts_before + 1
+def _record(session: Session, message: Message, outcome: Outcome, now: datetime, done: Dispatched) -> None:
+    attempts = message.attempts + 1
     values: dict = {"attempts": attempts, "claimed_at": None}
     if outcome.status == FAILED:
         wait = retry_after(attempts) if outcome.retry else None
@@ -120,7 +123,17 @@ def _record(session: Session, message_id: int, outcome: Outcome, now: datetime, 
         values |= {"status": LOG_DELIVERED if delivered else LOG_SENT, "sent_at": now, "error": "",
                    "provider_ref": outcome.provider_ref[:64], "delivered_at": now if delivered else None}
         done.count("delivered" if delivered else "sent")
-    session.execute(update(Message).where(Message.id == message_id, Message.status == SENDING).values(**values))
+    updated = session.execute(update(Message).where(Message.id == message.id, Message.status == SENDING)
+                              .values(**values))
+    if updated.rowcount and values["status"] == LOG_DELIVERED:
+        _evidence(session, message, now)
+
+
+def _evidence(session: Session, message: Message, at: datetime) -> None:
+    """A written notice delivered is the evidence dunning needs before it may order a cut."""
+    if message.kind in WRITTEN_NOTICES and message.account_id is not None:
+        events.emit(session, NOTICE_DELIVERED, at=at, account_id=message.account_id, message_id=message.id,
+                    notice=message.kind, address=mask_phone(message.address))
 
 
 def record_receipt(engine: Engine, channel: str, provider_ref: str, *, delivered: bool, receipt: str,
@@ -128,7 +141,11 @@ def record_receipt(engine: Engine, channel: str, provider_ref: str, *, delivered
     """A provider's delivery report for a sent message; False when no sent message has that id."""
     values = {"status": LOG_DELIVERED, "delivered_at": at} if delivered else {"status": LOG_FAILED, "error": receipt[:200]}
     with unit_of_work(engine) as session:
-        result = session.execute(update(Message).where(Message.channel == channel, Message.provider_ref == provider_ref,
-                                                       Message.status == LOG_SENT)
-                                 .values(receipt=receipt[:200], **values))
-        return result.rowcount > 0
+        message = session.exec(select(Message).where(Message.channel == channel, Message.provider_ref == provider_ref,
+                                                     Message.status == LOG_SENT).with_for_update()).first()
+        if message is None:
+            return False
+        session.execute(update(Message).where(Message.id == message.id).values(receipt=receipt[:200], **values))
+        if delivered:
+            _evidence(session, message, at)
+        return True

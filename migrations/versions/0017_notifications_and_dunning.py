@@ -1,9 +1,10 @@
-"""notifications
+"""notifications and dunning
 
 notification_preference: how a resident wants to hear from us (SMS, WeChat, optional messages,
 language).  message: the delivery log and send queue (queued, sending, sent, delivered, failed), one
 row per event, recipient and channel (dedupe_key unique), with the provider's id and receipt.
-outbox_cursor: how far a consumer has read the event outbox.
+outbox_cursor: how far a consumer has read the event outbox.  dunning_step: the ladder's history,
+one row per account, case and step.
 
 Revision ID: 0017
 Revises: 0015
@@ -65,6 +66,19 @@ def upgrade() -> None:
     op.create_index('ix_message_due', 'message', ['status', 'due_at'], unique=False)
     op.create_index(op.f('ix_message_account_id'), 'message', ['account_id'], unique=False)
     op.create_index(op.f('ix_message_provider_ref'), 'message', ['provider_ref'], unique=False)
+    op.create_table('dunning_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('case_ref', sa.String(length=40), nullable=False),
+    sa.Column('step', sa.String(length=30), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_dunning_step_account_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dunning_step')),
+    sa.UniqueConstraint('account_id', 'case_ref', 'step', name=op.f('uq_dunning_step_account_id_case_ref_step'))
+    )
+    op.create_index(op.f('ix_dunning_step_account_id'), 'dunning_step', ['account_id'], unique=False)
     op.create_table('outbox_cursor',
     sa.Column('name', sa.String(length=30), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -75,6 +89,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table('outbox_cursor')
+    op.drop_index(op.f('ix_dunning_step_account_id'), table_name='dunning_step')
+    op.drop_table('dunning_step')
     op.drop_index(op.f('ix_message_provider_ref'), table_name='message')
     op.drop_index(op.f('ix_message_account_id'), table_name='message')
     op.drop_index('ix_message_due', table_name='message')
