@@ -10,6 +10,7 @@ holidays skipped if so configured), then the same 30-minute notice and order.
 An order goes out only when the written notice was delivered (the delivery log says so through a
 ``notice_delivered`` event, written by notifications) and never for a protected account: those are
 held for staff.  Paying the arrears closes the case, or orders reconnection once supply was ordered cut.
+An account keeping a payment plan (``payment_plans``) is left alone until the plan is broken.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import BigInteger, Engine, cast, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from billing import events
+from billing import events, payment_plans
 from billing.accounts import ACTIVE, POSTPAID, PREPAID, RESIDENTIAL, SMART, Account, Meter
 from billing.bill_records import ISSUED, Allocation, Bill
 from billing.clock import BEIJING, beijing_date, to_beijing
@@ -95,6 +96,7 @@ class _Run:
     on: date
     now: datetime
     ladder: Ladder
+    on_plan: set[int]  # accounts keeping a payment plan: the ladder waits
     taken: Counter = field(default_factory=Counter)
 
     def step(self, debtor: Debtor, case_ref: str, step: str, *, due_at: datetime | None = None, **detail) -> bool:
@@ -115,7 +117,7 @@ def run(engine: Engine, *, on: date, now: datetime, ladder: Ladder = Ladder()) -
     if on > beijing_date(now):
         raise InvalidInput("date", f"{on} is in the future: the ladder only acts on days that have begun")
     with unit_of_work(engine) as session:
-        work = _Run(session, on, now, ladder)
+        work = _Run(session, on, now, ladder, payment_plans.review(session, on=on, now=now))
         bills = _unpaid_bills(session, on + timedelta(days=ladder.due_soon_days))
         _remind(work, bills)
         debtors = _debtors(session, bills, on)
@@ -140,7 +142,7 @@ def _remind(work: _Run, bills: list) -> None:
     people = _accounts(work.session, {bill.account_id for bill in bills})
     for bill in bills:
         step = OVERDUE if bill.due_date < work.on else DUE_SOON if bill.due_date > work.on else None
-        if step:
+        if step and bill.account_id not in work.on_plan:
             work.step(people[bill.account_id], f"bill:{bill.id}", step, bill_id=bill.id, number=bill.number,
                       amount_fen=bill.owed, due_date=bill.due_date.isoformat())
 
@@ -190,7 +192,7 @@ def _open(work: _Run, debtors: dict[int, Debtor], cases: dict) -> None:
     active = set(work.session.execute(select(Account.id).where(among(work.session, Account.id, debtors),
                                                                Account.status == ACTIVE)).scalars())
     for debtor in debtors.values():
-        if debtor.account_id in cases or debtor.account_id not in active:
+        if debtor.account_id in cases or debtor.account_id not in active or debtor.account_id in work.on_plan:
             continue
         if debtor.regime == PREPAID:
             ref, cut = f"prepaid:{work.on}", work.ladder.cut_instant(work.on + timedelta(days=1),
@@ -216,7 +218,7 @@ def _advance(work: _Run, cases: dict, debtors: dict[int, Debtor]) -> None:
         ref = next(iter(steps.values())).case_ref
         if account_id not in debtors:
             _close(work, debtor, ref, steps)
-        elif NOTICE in steps:
+        elif NOTICE in steps and account_id not in work.on_plan:
             _toward_cut(work, debtor, ref, steps, delivered.get(account_id))
 
 

@@ -35,6 +35,7 @@ MODEL_MODULES = (
     "billing.late_fee_posting",
     "billing.waivers",
     "billing.dunning_records",
+    "billing.payment_plans",
     "billing.incidents",
     "billing.events",
     "billing.audit",

@@ -12,12 +12,14 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import select
 
-from billing import dunning
+from billing import dunning, payment_plans
 from billing.accounts import NON_RESIDENTIAL, PREPAID
 from billing.clock import BEIJING
 from billing.db import read_session, unit_of_work
 from billing.dunning_records import DunningStep
 from billing.errors import InvalidInput
+from billing.events import Event
+from billing.staff import StaffUser, add_staff
 from notifications.channels.console import ConsoleChannel
 from notifications.dispatch import dispatch
 from notifications.intake import take_events
@@ -150,3 +152,44 @@ def test_concurrent_runs_take_each_step_once_and_a_future_day_is_refused(engine,
     with pytest.raises(InvalidInput) as future:
         dunning.run(engine, on=date(2027, 1, 5), now=at)
     assert future.value.field == "date"
+
+
+def _plan(engine, clock, account, *promises):
+    with unit_of_work(engine) as db:
+        collector = db.exec(select(StaffUser)).first() or add_staff(db, username="collector1", name="催费员",
+                                                                     password="demo1234", roles=["cashier"])
+        return payment_plans.agree(db, account.id, [payment_plans.Promise(*p) for p in promises],
+                                   staff_id=collector.id, note="客户承诺分期还款", now=clock())
+
+
+def test_an_instalment_plan_holds_the_ladder_until_an_instalment_is_missed(engine, clock):
+    account = _debtor(engine, clock)
+    issue_bill(engine, clock, account, 30000, due=date(2026, 12, 1))
+    clock.now = bj(2027, 1, 2, 10, 0)
+    _plan(engine, clock, account, (date(2027, 1, 5), 10000), (date(2027, 1, 12), 20000))
+    assert _run(engine, clock, bj(2027, 1, 4, 9, 0)) == {}  # 34 days overdue, but on a plan
+    pay(engine, clock, account, 10000)
+    assert _run(engine, clock, bj(2027, 1, 6, 9, 0)) == {}  # the first instalment came in
+    resumed = _run(engine, clock, bj(2027, 1, 13, 9, 0))  # the second did not: the ladder picks up where it was
+    assert resumed == {"bill_overdue": 1, "disconnection_notice": 1}
+    with read_session(engine) as db:
+        [plan] = db.exec(select(payment_plans.PaymentPlan)).all()
+        kinds = [e.kind for e in db.exec(select(Event).where(Event.account_id == account.id).order_by(Event.id))]
+    assert plan.state == "broken" and kinds[-3:] == ["plan_broken", "bill_overdue", "disconnection_notice"]
+
+
+def test_a_kept_promise_ends_the_plan_and_bad_plans_are_refused(engine, clock):
+    account = _debtor(engine, clock)
+    issue_bill(engine, clock, account, 30000, due=date(2026, 12, 1))
+    clock.now = bj(2027, 1, 2, 10, 0)
+    _plan(engine, clock, account, (date(2027, 1, 5), 30000))
+    for bad, field in ([(date(2027, 1, 1), 100)], "due_on"), ([(date(2027, 1, 9), 0)], "amount"), \
+            ([(date(2027, 1, 9), 100), (date(2027, 1, 8), 100)], "due_on"), ([], "instalments"), \
+            ([(date(2027, 1, 9), 100)], "account_no"):
+        with pytest.raises(InvalidInput) as refused:
+            _plan(engine, clock, account, *bad)
+        assert refused.value.field == field
+    pay(engine, clock, account, 30000)
+    assert _run(engine, clock, bj(2027, 1, 4, 9, 0)) == {}
+    with read_session(engine) as db:
+        assert db.exec(select(payment_plans.PaymentPlan.state)).all() == ["kept"]
