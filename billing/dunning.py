@@ -118,16 +118,17 @@ def run(engine: Engine, *, on: date, now: datetime, ladder: Ladder = Ladder()) -
         raise InvalidInput("date", f"{on} is in the future: the ladder only acts on days that have begun")
     with unit_of_work(engine) as session:
         work = _Run(session, on, now, ladder, payment_plans.review(session, on=on, now=now))
-        bills = _unpaid_bills(session, on + timedelta(days=ladder.due_soon_days))
+        bills = unpaid_bills(session, on + timedelta(days=ladder.due_soon_days))
         _remind(work, bills)
-        debtors = _debtors(session, bills, on)
+        debtors = debtors_of(session, bills, on)
         cases = open_cases(session)
         _advance(work, cases, debtors)
         _open(work, debtors, cases)
         return work.taken
 
 
-def _unpaid_bills(session: Session, due_by: date) -> list:
+def unpaid_bills(session: Session, due_by: date) -> list:
+    """Issued bills not fully paid that fall due by ``due_by``, oldest first (what each still owes)."""
     a = Allocation.__table__
     paid = select(a.c.bill_id, func.sum(a.c.amount_fen).label("fen")).group_by(a.c.bill_id).subquery()
     owed = Bill.total_fen - func.coalesce(paid.c.fen, 0)
@@ -157,7 +158,7 @@ def _accounts(session: Session, account_ids: set[int], owed: dict[int, int] | No
                            (oldest or {}).get(row.id)) for row in rows}
 
 
-def _debtors(session: Session, bills: list, on: date) -> dict[int, Debtor]:
+def debtors_of(session: Session, bills: list, on: date) -> dict[int, Debtor]:
     """Who owes now: post-paid accounts with overdue bills, prepaid accounts below zero."""
     owed, oldest = Counter(), {}
     for bill in bills:

@@ -19,7 +19,7 @@ from billing import events, ledger
 from billing.accounts import Account
 from billing.audit import audit
 from billing.clock import beijing_date
-from billing.errors import InvalidInput
+from billing.errors import InvalidInput, NotFound
 from billing.ledger import LedgerAccount, Transfer
 from billing.money import require_fen
 
@@ -75,7 +75,7 @@ def agree(session: Session, account_id: int, promises: list[Promise], *, staff_i
 
 def _check(session: Session, account_id: int, promises: list[Promise], today: date) -> None:
     if session.get(Account, account_id) is None:
-        raise InvalidInput("account_no", "no such 户号")
+        raise NotFound("no such 户号", field="account_no")
     if not 1 <= len(promises) <= MAX_INSTALMENTS:
         raise InvalidInput("instalments", f"a plan has 1 to {MAX_INSTALMENTS} instalments")
     days = [p.due_on for p in promises]
@@ -86,7 +86,7 @@ def _check(session: Session, account_id: int, promises: list[Promise], today: da
         if p.amount_fen <= 0:
             raise InvalidInput("amount", "each instalment must be more than zero")
     if active_plan(session, account_id) is not None:
-        raise InvalidInput("account_no", "this 户号 already has an active plan")
+        raise InvalidInput("plan", "this 户号 already has an active plan")
 
 
 def active_plan(session: Session, account_id: int) -> PaymentPlan | None:

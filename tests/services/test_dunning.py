@@ -185,7 +185,7 @@ def test_a_kept_promise_ends_the_plan_and_bad_plans_are_refused(engine, clock):
     _plan(engine, clock, account, (date(2027, 1, 5), 30000))
     for bad, field in ([(date(2027, 1, 1), 100)], "due_on"), ([(date(2027, 1, 9), 0)], "amount"), \
             ([(date(2027, 1, 9), 100), (date(2027, 1, 8), 100)], "due_on"), ([], "instalments"), \
-            ([(date(2027, 1, 9), 100)], "account_no"):
+            ([(date(2027, 1, 9), 100)], "plan"):
         with pytest.raises(InvalidInput) as refused:
             _plan(engine, clock, account, *bad)
         assert refused.value.field == field
