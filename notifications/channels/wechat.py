@@ -125,10 +125,12 @@ class _WeChatChannel:
     batch_size = 20
     accepted = SENT
 
-    def __init__(self, appid: str, secret: str, template_ids: Mapping[str, str], *, api_root: str = API_ROOT,
-                 timeout: float = 5.0, session=None) -> None:
+    def __init__(self, appid: str, secret: str, template_ids: Mapping[str, str], *, opens: str | None = None,
+                 api_root: str = API_ROOT, timeout: float = 5.0, session=None) -> None:
+        """``template_ids``: message kind -> the template id registered for it; ``opens``: what a tap on
+        the message opens (a web link for the official account, a page for the mini-program)."""
         self.client = _Client(appid, secret, api_root=api_root, timeout=timeout, session=session)
-        self.template_ids = dict(template_ids)
+        self.template_ids, self.opens = dict(template_ids), opens
 
     def send(self, batch: list[Outgoing]) -> list[Outcome]:
         return [self._send_one(message) for message in batch]
@@ -173,13 +175,9 @@ def _refused(error: WeChatClientException) -> Outcome:
 
 
 class OfficialAccountChannel(_WeChatChannel):
-    """Template messages of the official account (消息模板); ``link`` opens when the resident taps one."""
+    """Template messages of the official account (模板消息)."""
 
     name = "wechat_oa"
-
-    def __init__(self, *args, link: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.link = link
 
     def _data(self, message: Outgoing) -> dict:
         fields = {"first": {"value": message.text}}
@@ -188,22 +186,18 @@ class OfficialAccountChannel(_WeChatChannel):
         return fields
 
     def _post(self, openid: str, template_id: str, data: dict) -> dict:
-        return self.client.message.send_template(openid, template_id, data, url=self.link)
+        return self.client.message.send_template(openid, template_id, data, url=self.opens)
 
 
 class MiniProgramChannel(_WeChatChannel):
-    """Subscribe messages of the mini-program (subscribeMessage.send); ``page`` opens when tapped."""
+    """Subscribe messages of the mini-program (subscribeMessage.send)."""
 
     name = "wechat_mp"
     accepted = DELIVERED
-
-    def __init__(self, *args, page: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.page = page
 
     def _data(self, message: Outgoing) -> dict:
         return {f"{FIELD_TYPES[param]}{position}": {"value": shown(param, message.params[param])}
                 for position, param in enumerate(FIELDS[message.kind], start=1)}
 
     def _post(self, openid: str, template_id: str, data: dict) -> dict:
-        return self.client.wxa.send_subscribe_message(openid, template_id, data, page=self.page)
+        return self.client.wxa.send_subscribe_message(openid, template_id, data, page=self.opens)

@@ -19,7 +19,7 @@ from notifications.dispatch import dispatch, record_receipt
 from notifications.records import Message
 from notifications.templates import TEMPLATES
 from notifications.wechat_sandbox import WeChatApiSandbox
-from payments.sandbox.server import LoopbackServer
+from payments.sandbox.server import LoopbackServer, free_port
 
 OA_APPID, OA_SECRET = "wx1111111111111111", "oa-secret-0123456789abcdef012345"
 MP_APPID, MP_SECRET = "wx2222222222222222", "mp-secret-0123456789abcdef012345"
@@ -42,7 +42,7 @@ def _official_account(wechat) -> OfficialAccountChannel:
 
 
 def _mini_program(wechat) -> MiniProgramChannel:
-    return MiniProgramChannel(MP_APPID, MP_SECRET, TEMPLATE_IDS, api_root=wechat.url, timeout=2, page="pages/bills")
+    return MiniProgramChannel(MP_APPID, MP_SECRET, TEMPLATE_IDS, api_root=wechat.url, timeout=2, opens="pages/bills")
 
 
 def _bill(message_id: int = 1, openid: str = OPENID) -> Outgoing:
@@ -165,10 +165,9 @@ def test_throttling_and_outages_are_recorded_and_retried_by_dispatch(engine, clo
     assert (message.status, message.attempts, message.error) == ("delivered", 2, "")
 
 
-def test_no_connection_is_retried(wechat):
-    channel = _mini_program(wechat)
-    channel.client.API_BASE_URL = channel.client.wxa.API_BASE_URL = "http://127.0.0.1:9/"  # discard: nobody listens
-    [outcome] = channel.send([_bill()])
+def test_no_connection_is_retried():
+    nobody = f"http://127.0.0.1:{free_port()}"
+    [outcome] = MiniProgramChannel(MP_APPID, MP_SECRET, TEMPLATE_IDS, api_root=nobody).send([_bill()])
     assert (outcome.status, outcome.retry, outcome.error) == (FAILED, True, "WeChat unreachable: ConnectionError")
 
 
