@@ -165,6 +165,12 @@ def test_throttling_and_outages_are_recorded_and_retried_by_dispatch(engine, clo
     assert (message.status, message.attempts, message.error) == ("delivered", 2, "")
 
 
+def test_a_token_answer_that_is_not_json_is_retried(wechat):
+    wechat.outage = "not_json"
+    [outcome] = _official_account(wechat).send([_bill()])
+    assert (outcome.status, outcome.retry, outcome.error) == (FAILED, True, "WeChat answer is not JSON")
+
+
 def test_no_connection_is_retried():
     nobody = f"http://127.0.0.1:{free_port()}"
     [outcome] = MiniProgramChannel(MP_APPID, MP_SECRET, TEMPLATE_IDS, api_root=nobody).send([_bill()])
