@@ -11,12 +11,13 @@
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
-the variable.
+the variable.  With ``DIANFEI_BROKER_URL`` set, the scheduled jobs run on Celery workers (``portal.jobs``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -36,7 +37,7 @@ from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
 from billing.failure_log import cause, quiet_repeats
 from payments.errors import GatewayConfigError
 from portal.config import Settings
-from portal import create_app
+from portal import create_app, jobs
 from portal.errors import ConfigError
 from portal.bill_commands import bills_group
 from portal.dunning_commands import dunning_group
@@ -176,6 +177,9 @@ def _banner(base: str, settings: Settings) -> str:
 
 
 def main() -> None:
+    broker, args = os.environ.get(jobs.BROKER_VARIABLE), sys.argv[1:]
+    if broker and jobs.is_job(args):  # scaled out: a worker runs the very same command
+        sys.exit(jobs.run_on_worker(args, broker))
     try:
         cli.main(prog_name="dianfei")
     except ONE_LINE_ERRORS as error:
