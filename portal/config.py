@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from billing.errors import InvalidAmount
 from billing.money import parse_yuan
 from billing.read_rules import ReadRules
+from notifications.templates import TEMPLATES
 from portal.errors import ConfigError
 from portal.i18n import LANGUAGES
 
@@ -37,6 +38,8 @@ WECHAT_NEEDS = ("WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_APIV3_KEY", "WE
                 "WECHATPAY_MERCHANT_SERIAL")
 WECHAT_PUBLIC_KEY = ("WECHATPAY_PUBLIC_KEY_FILE", "WECHATPAY_PUBLIC_KEY_ID")
 ALIPAY_NEEDS = ("ALIPAY_APP_ID", "ALIPAY_SELLER_ID", "ALIPAY_APP_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE")
+SMS_NEEDS = ("SMS_SECRET_ID", "SMS_SECRET_KEY", "SMS_APP_ID", "SMS_SIGN_NAME", "SMS_TEMPLATES")
+SMS_URL = "the SMS secret signs every request, and message texts are personal data"
 
 
 def setting(default: object, doc: str, *, shown: str | None = None, env: str | None = None,
@@ -102,6 +105,16 @@ class Settings:
     ALIPAY_PUBLIC_KEY_FILE: str = setting("", "Alipay public key file (PEM or bare base64)")
     ALIPAY_GATEWAY: str = setting("https://openapi.alipay.com/gateway.do", "Alipay gateway", url=GATEWAY_URL)
     ALIPAY_NOTIFY_URL: str = setting("", "notify URL, if not the one made from `DIANFEI_PUBLIC_URL`", url=CHANNEL_URL)
+    SMS_SECRET_ID: str = setting("", "Tencent Cloud SMS: API SecretId (a sub-account allowed only SendSms and "
+                                 "PullSmsSendStatus); setting any SMS id turns SMS on and needs all of them")
+    SMS_SECRET_KEY: str = setting("", "its SecretKey", secret=True)
+    SMS_APP_ID: str = setting("", "the SMS application's SdkAppId (`1400...`)")
+    SMS_SIGN_NAME: str = setting("", "the approved 签名, without 【】")
+    SMS_TEMPLATES: str = setting("", "approved template ids per message kind, `kind=id,kind=id`; `kind/en=id` for "
+                                 "English (else English readers get the Chinese template); every kind needs one")
+    SMS_REGION: str = setting("ap-guangzhou", "Tencent Cloud region of the SMS application")
+    SMS_ENDPOINT: str = setting("https://sms.tencentcloudapi.com", "Tencent Cloud SMS API", url=SMS_URL)
+    SMS_CONCURRENCY: int = setting(8, "SendSms requests in flight at once per dispatcher", bounds=(1, 64))
     READ_REGISTER_DIGITS: int = setting(ReadRules.register_digits, "whole-kWh digits of a meter register: it rolls "
                                         "over to zero after 10^N kWh (5: 99999.99), which tells a rollover from a "
                                         "misread", bounds=(4, 9))
@@ -141,7 +154,7 @@ class Settings:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
         if not problems:  # the rules between settings need well-typed values
             problems = [*self._production_problems(), *self._login_problems(), *self._limit_problems(),
-                        *self._channel_problems()]
+                        *self._channel_problems(), *self._sms_problems()]
         if problems:
             raise ConfigError("\n".join(problems))
 
@@ -159,6 +172,17 @@ class Settings:
     def delivers_login_codes(self) -> bool:
         """There is no SMS channel yet: only the demo's on-screen codes, which production refuses."""
         return self.DEMO_SMS and not self.production
+
+    @property
+    def sends_sms(self) -> bool:
+        """An SMS provider is configured (``Settings`` has refused a half-configured one)."""
+        return any(getattr(self, name) for name in SMS_NEEDS)
+
+    @property
+    def sms_templates(self) -> dict[str, str]:
+        """``DIANFEI_SMS_TEMPLATES`` as ``{"kind": id, "kind/en": id}``."""
+        pairs = (item.partition("=") for item in self.SMS_TEMPLATES.split(",") if item.strip())
+        return {key.strip(): value.strip() for key, _, value in pairs}
 
     def offers(self, channel: str) -> bool:
         """A channel is offered once any of its ids or keys is set (and then it needs all of them)."""
@@ -222,6 +246,31 @@ class Settings:
         if self.WECHATPAY_APIV3_KEY and len(self.WECHATPAY_APIV3_KEY.encode()) != 32:
             problems.append(f"{PREFIX}WECHATPAY_APIV3_KEY: must be exactly 32 characters")
         return problems
+
+    def _sms_problems(self) -> list[str]:
+        if not self.sends_sms:
+            return []
+        missing = [env_name(name) for name in SMS_NEEDS if not getattr(self, name)]
+        problems = [f"{', '.join(missing)}: required to send SMS"] if missing else []
+        if self.SMS_TEMPLATES:
+            problems += _template_problems(self.SMS_TEMPLATES, self.sms_templates)
+        return problems
+
+
+def _template_problems(text: str, templates: dict[str, str]) -> list[str]:
+    """Each entry must be a known kind (or ``kind/en``) and a numeric id, and every kind needs one:
+    a kind without a template could never be sent."""
+    name = f"{PREFIX}SMS_TEMPLATES"
+    problems = [f"{name}: expected kind=id, got {item.strip()!r}" for item in text.split(",")
+                if item.strip() and "=" not in item]
+    known = set(TEMPLATES) | {f"{kind}/en" for kind in TEMPLATES}
+    problems += [f"{name}: {key!r} is not a message kind" for key in templates if key not in known]
+    problems += [f"{name}: template id of {key} must be digits, got {value!r}" for key, value in templates.items()
+                 if key in known and not value.isdigit()]
+    missing = sorted(set(TEMPLATES) - templates.keys())
+    if missing:
+        problems.append(f"{name}: no template id for {', '.join(missing)}")
+    return problems
 
 
 TYPES: dict[str, type] = get_type_hints(Settings)
