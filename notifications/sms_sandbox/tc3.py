@@ -13,6 +13,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 ALGORITHM = "TC3-HMAC-SHA256"
 MAX_SKEW_SECONDS = 300  # Tencent refuses a timestamp more than 5 minutes off
@@ -35,6 +36,30 @@ def signature(secret_key: str, *, date: str, service: str, string_to_sign: str) 
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+def canonical_request(method: str, path: str, query: str, headers: Mapping[str, str], signed_headers: str,
+                      body: bytes) -> str:
+    # Tencent's rule: header values trimmed and lower-cased, one line each, in SignedHeaders' order.
+    lines = "".join(f"{name}:{headers.get(name, '').strip().lower()}\n" for name in signed_headers.split(";"))
+    return "\n".join((method, path, query, lines, signed_headers, hashlib.sha256(body).hexdigest()))
+
+
+def string_to_sign(stamp: int, date: str, service: str, canonical: str) -> str:
+    return "\n".join((ALGORITHM, str(stamp), f"{date}/{service}/tc3_request",
+                      hashlib.sha256(canonical.encode()).hexdigest()))
+
+
+def authorization(secret_id: str, secret_key: str, *, headers: Mapping[str, str], body: bytes, service: str,
+                  stamp: int) -> str:
+    """The Authorization header of a POST to ``/`` signing content-type and host: what any client
+    computes (the bench's raw baseline client uses it; our channel uses the SDK's own)."""
+    date = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d")
+    canonical = canonical_request("POST", "/", "", {k.lower(): v for k, v in headers.items()}, "content-type;host", body)
+    signed = signature(secret_key, date=date, service=service, string_to_sign=string_to_sign(stamp, date, service,
+                                                                                            canonical))
+    return (f"{ALGORITHM} Credential={secret_id}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, "
+            f"Signature={signed}")
+
+
 def check(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes, *,
           secrets: Mapping[str, str], service: str, now: int) -> Refused | None:
     """None when the request is signed by a known SecretId with its key, within the time window."""
@@ -51,13 +76,9 @@ def check(method: str, path: str, query: str, headers: Mapping[str, str], body: 
         return Refused("AuthFailure.SignatureExpire", "The signature has expired.")
     if found["service"] != service:
         return Refused("AuthFailure.SignatureFailure", f"The credential scope names service {found['service']}.")
-    signed = found["headers"].split(";")
-    # Tencent's rule: header values trimmed and lower-cased, one line each, in SignedHeaders' order.
-    canonical_headers = "".join(f"{name}:{headers.get(name, '').strip().lower()}\n" for name in signed)
-    canonical = "\n".join((method, path, query, canonical_headers, found["headers"], hashlib.sha256(body).hexdigest()))
-    string_to_sign = "\n".join((ALGORITHM, str(stamp), f"{found['date']}/{service}/tc3_request",
-                                hashlib.sha256(canonical.encode()).hexdigest()))
-    expected = signature(secrets[found["id"]], date=found["date"], service=service, string_to_sign=string_to_sign)
+    canonical = canonical_request(method, path, query, headers, found["headers"], body)
+    expected = signature(secrets[found["id"]], date=found["date"], service=service,
+                         string_to_sign=string_to_sign(stamp, found["date"], service, canonical))
     if not hmac.compare_digest(expected, found["signature"]):
         return Refused("AuthFailure.SignatureFailure", "The provided credentials could not be validated.")
     return None

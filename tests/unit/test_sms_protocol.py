@@ -6,6 +6,7 @@ import pytest
 from notifications.channels.base import FAILED, SENT
 from notifications.channels.sms import SmsChannel
 from notifications.channels.sms_protocol import outcome, param_order, retryable
+from notifications.sms_sandbox import tc3
 from notifications.sms_sandbox.registry import SANDBOX_SMS, templates_setting
 from notifications.templates import TEMPLATES
 from portal.config import load_settings
@@ -80,3 +81,24 @@ def test_templates_must_name_known_kinds_with_numeric_ids_and_cover_every_kind(t
 def test_production_refuses_an_unencrypted_sms_endpoint():
     with pytest.raises(ConfigError, match="DIANFEI_SMS_ENDPOINT: must be an https URL"):
         load_settings(PRODUCTION | SMS | {"DIANFEI_SMS_ENDPOINT": "http://127.0.0.1:9"})
+
+
+def _signed_request(body: bytes, stamp: int, key: str = "the-key") -> dict[str, str]:
+    headers = {"content-type": "application/json", "host": "127.0.0.1:1", "X-TC-Timestamp": str(stamp)}
+    return headers | {"Authorization": tc3.authorization("AKIDx", key, headers=headers, body=body, service="sms",
+                                                         stamp=stamp)}
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({}, None),
+    ({"body": b'{"PhoneNumberSet": ["+8613900000009"]}'}, "AuthFailure.SignatureFailure"),  # tampered on the way
+    ({"key": "another-key"}, "AuthFailure.SignatureFailure"),
+    ({"now": 1_800_000_301}, "AuthFailure.SignatureExpire"),  # more than 5 minutes old
+    ({"secrets": {"AKIDy": "the-key"}}, "AuthFailure.SecretIdNotFound"),
+])
+def test_the_simulator_checks_tc3_signatures_as_tencent_does(change, code):
+    body = b'{"PhoneNumberSet": ["+8613900000001"]}'
+    headers = _signed_request(body, 1_800_000_000, change.get("key", "the-key"))
+    refused = tc3.check("POST", "/", "", headers, change.get("body", body), secrets=change.get("secrets", {"AKIDx": "the-key"}),
+                        service="sms", now=change.get("now", 1_800_000_000))
+    assert (refused.code if refused else None) == code
