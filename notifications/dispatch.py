@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, bindparam, or_, update
+from sqlalchemy import Engine, and_, bindparam, update
 from sqlmodel import Session, select
 
 from billing.clock import Clock
@@ -54,16 +54,24 @@ def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock) -
 
 
 def _claim(engine: Engine, channel: str, size: int, now: datetime) -> list[Message]:
-    due = or_(and_(Message.status == QUEUED, Message.due_at <= now),
-              and_(Message.status == SENDING, Message.claimed_at < now - LEASE))
+    stale = and_(Message.status == SENDING, Message.claimed_at < now - LEASE)
+    due = and_(Message.status == QUEUED, Message.due_at <= now)
     with unit_of_work(engine) as session:
-        query = select(Message.id).where(Message.channel == channel, due).order_by(Message.id).limit(size)
-        ids = session.exec(query.with_for_update(skip_locked=True)).all()
+        # Stale claims first, then the longest due: two scans of ix_message_due that stop at ``size``.
+        # One query OR-ing both sorted every due message per claim, quadratic in a 100,000-message queue.
+        ids = _claimable(session, channel, stale, Message.claimed_at, size)
+        if len(ids) < size:
+            ids += _claimable(session, channel, due, Message.due_at, size - len(ids))
         if not ids:
             return []
         session.execute(update(Message).where(among(session, Message.id, ids))
                         .values(status=SENDING, claimed_at=now))
         return list(session.exec(select(Message).where(among(session, Message.id, ids)).order_by(Message.id)).all())
+
+
+def _claimable(session: Session, channel: str, condition, order, size: int) -> list[int]:
+    query = select(Message.id).where(Message.channel == channel, condition).order_by(order, Message.id).limit(size)
+    return list(session.exec(query.with_for_update(skip_locked=True)).all())
 
 
 def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock, done: Dispatched) -> None:
