@@ -9,13 +9,17 @@ maps to a template id from the settings; the parameters go in the order the temp
 ``notifications.templates`` names them, which is how the template was registered with Tencent.
 
 A refusal or an outage is a failed outcome, never an exception (``sms_protocol`` says which can be
-retried).  A number that is not a mainland mobile fails at once without asking the provider.
+retried).  A number that is not a mainland mobile fails at once without asking the provider.  Once a
+request meets an outage, or the batch has run for ``batch_seconds``, the batch's remaining requests
+are not sent but failed for a retry: a dead or crawling provider must not hold a claimed batch past the
+dispatcher's lease, after which another dispatcher would take and send it again.
 Delivery reports come from ``PullSmsSendStatus``: ``pull_receipts`` answers one page of them.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient
 
 from billing.residents import is_mainland_mobile
 from notifications.channels.base import Outcome, Outgoing
-from notifications.channels.sms_protocol import MAX_NUMBERS, MAX_PULL, e164, outcome, param_order
+from notifications.channels.sms_protocol import MAX_NUMBERS, MAX_PULL, e164, is_outage, outcome, param_order
 from notifications.templates import EN, TemplateError, template
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class SmsConfig:
     region: str = "ap-guangzhou"
     timeout_seconds: int = 10
     workers: int = 8  # requests in flight at once
+    batch_seconds: float = 60  # well inside dispatch.LEASE (5 minutes)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,19 @@ class Receipt:
     delivered: bool
     receipt: str  # what the report said: SUCCESS DELIVRD, FAIL MK:0005 ...
     at: datetime
+
+
+class _Run:
+    """One ``send``: whether its remaining requests should still go out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.outage = ""
+
+    def stopped(self) -> str:
+        if self.outage:
+            return f"not sent: the provider is out ({self.outage[:150]})"
+        return "not sent: the batch ran out of time" if time.monotonic() >= self.deadline else ""
 
 
 @dataclass
@@ -82,8 +100,8 @@ class SmsChannel:
                 outcomes[message.message_id] = content
             else:
                 requests.append((message, content))
-        grouped = list(_group(requests))
-        for request, answers in zip(grouped, self._pool.map(self._send_one, grouped)):
+        grouped, run = list(_group(requests)), _Run(self.config.batch_seconds)
+        for request, answers in zip(grouped, self._pool.map(lambda request: self._send_one(request, run), grouped)):
             outcomes.update(zip((m.message_id for m in request.messages), answers))
         return [outcomes[message.message_id] for message in batch]
 
@@ -109,17 +127,20 @@ class SmsChannel:
             return self.config.templates[kind], texts.zh
         raise TemplateError("kind", f"no SMS template id configured for {kind}")
 
-    def _send_one(self, request: _Request) -> list[Outcome]:
+    def _send_one(self, request: _Request, run: _Run) -> list[Outcome]:
+        if reason := run.stopped():
+            return [Outcome.failed(reason, retry=True)] * len(request.messages)
         sms = models.SendSmsRequest()
         sms.SmsSdkAppId, sms.SignName = self.config.app_id, self.config.sign_name
         sms.TemplateId, sms.TemplateParamSet = request.template_id, request.values
         sms.PhoneNumberSet = [e164(m.address) for m in request.messages]
         try:
             statuses = {status.PhoneNumber: status for status in self._client().SendSms(sms).SendStatusSet or []}
-        except TencentCloudSDKException as error:  # the whole request refused, or no readable answer
-            return [outcome(error.code or "ClientNetworkError", str(error.message))] * len(request.messages)
-        except Exception as error:  # the SDK's own surprise: treat as an outage, never raise
-            return [outcome("ClientNetworkError", f"{type(error).__name__}: {error}")] * len(request.messages)
+        except Exception as error:  # the whole request refused, or no readable answer: never raised
+            code, message = _error(error)
+            if is_outage(code):
+                run.outage = f"{code}: {message}"
+            return [outcome(code, message)] * len(request.messages)
         return [_status_outcome(statuses.get(e164(m.address))) for m in request.messages]
 
     def pull_receipts(self) -> list[Receipt] | Outcome:
@@ -129,10 +150,9 @@ class SmsChannel:
         try:
             reports = self._client().PullSmsSendStatus(pull).PullSmsSendStatusSet or []
         except Exception as error:  # an outage: the reports wait at Tencent for the next pull
-            code = getattr(error, "code", None) or type(error).__name__
-            return outcome(code, str(getattr(error, "message", error)))
+            return outcome(*_error(error))
         return [Receipt(report.SerialNo, report.ReportStatus == "SUCCESS", f"{report.ReportStatus} {report.Description}",
-                        datetime.fromtimestamp(report.UserReceiveTime or 0, UTC)) for report in reports]
+                        _received_at(report.UserReceiveTime)) for report in reports]
 
     def _client(self) -> SmsClient:
         client = getattr(self._local, "client", None)
@@ -146,6 +166,19 @@ class SmsChannel:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _error(error: Exception) -> tuple[str, str]:
+    """Tencent's code and message, or the SDK's for a request with no readable answer; anything else
+    the SDK lets escape is taken as the provider out of reach."""
+    if isinstance(error, TencentCloudSDKException):
+        return error.code or "ClientNetworkError", str(error.message)
+    return "ClientNetworkError", f"{type(error).__name__}: {error}"
+
+
+def _received_at(stamp: int | None) -> datetime:
+    # A report without the handset's time is dated when we read it.
+    return datetime.fromtimestamp(stamp, UTC) if stamp else datetime.now(UTC)
 
 
 def _status_outcome(status) -> Outcome:

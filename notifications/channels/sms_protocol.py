@@ -37,6 +37,14 @@ _PASSING = ("LimitExceeded.", "InternalError", "RequestLimitExceeded", "AuthFail
 _LASTING = ("LimitExceeded.PhoneNumberCountLimit", "LimitExceeded.AppCountryOrRegionInBlacklist")
 
 
+# No readable answer, or the provider says it is failing: the next request will most likely fare the same.
+_OUTAGES = ("ClientNetworkError", "ServerNetworkError", "JSONDecodeError", "InternalError")
+
+
+def is_outage(code: str) -> bool:
+    return code.startswith(_OUTAGES)
+
+
 def retryable(code: str) -> bool:
     """Whether a later try of the same message can succeed.  Anything else (an invalid number, a
     template that is not approved, parameters that do not fit it, a code we do not know) would be

@@ -22,6 +22,7 @@ from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, te
 from payments.sandbox.server import LoopbackServer
 from tests import factories
 from tests.bill_helpers import issue_bill
+from tests.threads import Threads
 
 PARAMS = {"account_no": "3300000001", "amount": "50.00", "due_date": "2026-12-17"}
 
@@ -170,3 +171,28 @@ def test_an_outage_during_dispatch_keeps_messages_queued_for_a_retry(engine, clo
     provider.outage = None
     clock.advance(minutes=1)
     assert dispatch(engine, {"sms": _channel(provider)}, clock=clock).sent == 1
+
+
+def test_after_an_outage_the_rest_of_the_batch_is_not_sent_but_kept_for_a_retry(provider):
+    provider.outage = "http_502"
+    channel = _channel(provider, workers=1)
+    outcomes = channel.send([_message(n, account_no=f"33{n:08d}") for n in range(5)])  # five requests
+    assert provider.requests == 1 and {(o.status, o.retry) for o in outcomes} == {(FAILED, True)}
+    assert outcomes[0].error.startswith("ServerNetworkError")
+    assert outcomes[4].error.startswith("not sent: the provider is out (ServerNetworkError")
+
+
+def test_a_batch_that_runs_out_of_time_keeps_the_rest_for_a_retry(provider):
+    outcomes = _channel(provider, batch_seconds=0).send([_message(1), _message(2, account_no="3300000002")])
+    assert provider.requests == 0 and [o.error for o in outcomes] == ["not sent: the batch ran out of time"] * 2
+
+
+def test_concurrent_dispatchers_send_each_message_to_the_provider_once(engine, clock, provider):
+    _queued(engine, clock, [f"1390000{n:04d}" for n in range(30)])
+    channel, threads = _channel(provider), Threads()
+    channel.batch_size = 4
+    for _ in range(3):
+        threads.start(lambda: dispatch(engine, {"sms": channel}, clock=clock))
+    threads.join()
+    assert {m.status for m in _log(engine).values()} == {"sent"}
+    assert sorted(sent["number"] for sent in provider.sent) == [f"+861390000{n:04d}" for n in range(30)]
