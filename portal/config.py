@@ -115,6 +115,10 @@ class Settings:
     SMS_REGION: str = setting("ap-guangzhou", "Tencent Cloud region of the SMS application")
     SMS_ENDPOINT: str = setting("https://sms.tencentcloudapi.com", "Tencent Cloud SMS API", url=SMS_URL)
     SMS_CONCURRENCY: int = setting(8, "SendSms requests in flight at once per dispatcher", bounds=(1, 64))
+    SMS_SANDBOX: bool = setting(False, "send SMS to the local Tencent SMS simulator that `dianfei run` serves (it "
+                                "prints each message it accepts), ignoring the SMS settings above",
+                                demo="messages would go to the local simulator")
+    SANDBOX_SMS_PORT: int = setting(5103, "where `dianfei run` serves the Tencent SMS simulator", bounds=PORTS)
     READ_REGISTER_DIGITS: int = setting(ReadRules.register_digits, "whole-kWh digits of a meter register: it rolls "
                                         "over to zero after 10^N kWh (5: 99999.99), which tells a rollover from a "
                                         "misread", bounds=(4, 9))
@@ -175,8 +179,8 @@ class Settings:
 
     @property
     def sends_sms(self) -> bool:
-        """An SMS provider is configured (``Settings`` has refused a half-configured one)."""
-        return any(getattr(self, name) for name in SMS_NEEDS)
+        """An SMS provider is configured (``Settings`` has refused a half-configured one), or the simulator."""
+        return self.SMS_SANDBOX or any(getattr(self, name) for name in SMS_NEEDS)
 
     @property
     def sms_templates(self) -> dict[str, str]:
@@ -248,7 +252,7 @@ class Settings:
         return problems
 
     def _sms_problems(self) -> list[str]:
-        if not self.sends_sms:
+        if self.SMS_SANDBOX or not self.sends_sms:  # the simulator's own ids and templates are used
             return []
         missing = [env_name(name) for name in SMS_NEEDS if not getattr(self, name)]
         problems = [f"{', '.join(missing)}: required to send SMS"] if missing else []

@@ -7,7 +7,7 @@ down explicitly.  Tests inject ``ENGINE``, ``CLOCK`` and ``GATEWAYS`` through ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -46,6 +46,10 @@ def build_services(settings: Settings, injected: Mapping[str, object]) -> Servic
 def build_messengers(settings: Settings) -> dict[str, Channel]:
     """SMS through Tencent Cloud when it is configured; else, outside production, the console (the demo's
     on-screen codes' twin); production without an SMS provider keeps its messages queued."""
+    if settings.SMS_SANDBOX:
+        from portal.sandbox import sms_sandbox_settings
+
+        settings = replace(settings, **sms_sandbox_settings(settings))
     if settings.sends_sms:
         return {"sms": SmsChannel(sms_config(settings))}
     return {"sms": ConsoleChannel()} if settings.delivers_login_codes else {}

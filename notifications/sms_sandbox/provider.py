@@ -60,6 +60,7 @@ class TencentSmsSandbox:
         self.outage: str | None = None
         self.sent: list[dict] = []  # one entry per accepted number: what the handset would show
         self.requests = 0
+        self.on_accept: Callable[[dict], None] | None = None  # the demo prints what a handset would get
         self._reports: deque[dict] = deque()
         self._serial = 0
         self._lock = threading.Lock()
@@ -146,6 +147,8 @@ class TencentSmsSandbox:
         serial = f"2433:{self._serial:020d}"
         self.sent.append({"number": number, "template": params["TemplateId"], "params": params["TemplateParamSet"],
                           "serial": serial})
+        if self.on_accept:
+            self.on_accept(self.sent[-1])
         self._reports.append(self._report(number, serial, params.get("SessionContext", "")))
         return status | {"SerialNo": serial, "Fee": 1, "Code": "Ok", "Message": "send success"}
 

@@ -19,7 +19,7 @@ from notifications.receipts import collect_receipts
 from notifications.records import Message
 from notifications.sms_sandbox import provider as sandbox
 from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, template_ids
-from payments.sandbox.server import LoopbackServer
+from payments.sandbox.server import LoopbackServer, free_port
 from tests import factories
 from tests.bill_helpers import issue_bill
 from tests.threads import Threads
@@ -196,3 +196,20 @@ def test_concurrent_dispatchers_send_each_message_to_the_provider_once(engine, c
     threads.join()
     assert {m.status for m in _log(engine).values()} == {"sent"}
     assert sorted(sent["number"] for sent in provider.sent) == [f"+861390000{n:04d}" for n in range(30)]
+
+
+def test_the_demo_simulator_prints_what_a_handset_would_get(tmp_path):
+    from portal.config import load_settings
+    from portal.sandbox import start_sms_sandbox
+    from portal.wiring import build_messengers
+
+    settings = load_settings({"DIANFEI_SMS_SANDBOX": "true", "DIANFEI_SANDBOX_SMS_PORT": str(free_port()),
+                              "DIANFEI_INSTANCE_PATH": str(tmp_path)})
+    shown: list[str] = []
+    server = start_sms_sandbox(settings, show=shown.append)
+    try:
+        [result] = build_messengers(settings)["sms"].send([_message(1, "13912345678", kind="login_code", code="246810")])
+    finally:
+        server.stop()
+    assert result.status == SENT
+    assert shown == [f"[SMS sandbox] 139****5678 template {template_ids()['login_code']}: 246810"]

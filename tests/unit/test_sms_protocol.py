@@ -102,3 +102,11 @@ def test_the_simulator_checks_tc3_signatures_as_tencent_does(change, code):
     refused = tc3.check("POST", "/", "", headers, change.get("body", body), secrets=change.get("secrets", {"AKIDx": "the-key"}),
                         service="sms", now=change.get("now", 1_800_000_000))
     assert (refused.code if refused else None) == code
+
+
+def test_the_demo_sandbox_points_sms_at_the_simulator_and_production_refuses_it(tmp_path):
+    settings = load_settings({"DIANFEI_SMS_SANDBOX": "true", "DIANFEI_INSTANCE_PATH": str(tmp_path)})
+    config = build_messengers(settings)["sms"].config
+    assert (config.endpoint, config.app_id) == ("http://127.0.0.1:5103", SANDBOX_SMS["SMS_APP_ID"])
+    with pytest.raises(ConfigError, match="DIANFEI_SMS_SANDBOX: must be false when DIANFEI_ENV=production"):
+        load_settings(PRODUCTION | {"DIANFEI_SMS_SANDBOX": "true"})
