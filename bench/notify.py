@@ -35,6 +35,7 @@ from billing.db import make_engine, read_session  # noqa: E402
 from notifications.channels.sms import SmsChannel, SmsConfig  # noqa: E402
 from notifications.dispatch import dispatch  # noqa: E402
 from notifications.records import Message  # noqa: E402
+from notifications.templates import ZH  # noqa: E402
 from notifications.sms_sandbox import tc3  # noqa: E402
 from notifications.sms_sandbox.provider import SERVICE, VERSION  # noqa: E402
 from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, template_ids  # noqa: E402
@@ -83,7 +84,7 @@ def queue(engine, count: int, share: int, first: int = 0) -> None:
 def _row(n: int, share: int) -> dict:
     group = n // share
     params = {"account_no": f"33{group:08d}", "amount": f"{50 + group % 100}.00", "due_date": "2026-12-17"}
-    return {"dedupe_key": f"bench:{n}", "kind": KIND, "channel": "sms", "address": f"139{n:08d}", "lang": "zh-CN",
+    return {"dedupe_key": f"bench:{n}", "kind": KIND, "channel": "sms", "address": f"139{n:08d}", "lang": ZH,
             "params": json.dumps(params), "status": "queued", "attempts": 0, "due_at": NOW, "created_at": NOW,
             "provider_ref": "", "receipt": "", "error": ""}
 

@@ -34,6 +34,8 @@ MODEL_MODULES = (
     "billing.daily_settlement_records",
     "billing.late_fee_posting",
     "billing.waivers",
+    "billing.dunning_records",
+    "billing.payment_plans",
     "billing.incidents",
     "billing.events",
     "billing.audit",

@@ -18,8 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, bindparam, update
 from sqlmodel import Session, select
 
+from billing import events
 from billing.clock import Clock
 from billing.db import among, unit_of_work
+from billing.dunning_records import NOTICE, NOTICE_DELIVERED
+from billing.privacy import mask_phone
 from notifications.channels.base import DELIVERED, FAILED, Channel, Outcome, Outgoing
 from notifications.records import Message, QUEUED, SENDING
 from notifications.records import DELIVERED as LOG_DELIVERED, FAILED as LOG_FAILED, SENT as LOG_SENT
@@ -27,6 +30,7 @@ from notifications.schedule import earliest_send, in_quiet_hours, retry_after
 from notifications.templates import TemplateError, template
 
 LEASE = timedelta(minutes=5)
+WRITTEN_NOTICES = (NOTICE,)  # the template kind is the dunning step's name
 
 
 @dataclass
@@ -44,18 +48,21 @@ class Dispatched:
             self.errors[error] = self.errors.get(error, 0) + 1
 
 
-def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock) -> Dispatched:
-    """Send every message due now on the given channels (name -> channel)."""
+def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock, only: str | None = None) -> Dispatched:
+    """Send every message due now on the given channels (name -> channel); with ``only``, just the
+    message of that dedupe key (a login code, sent while the resident waits)."""
     done = Dispatched()
     for name, channel in channels.items():
-        while claimed := _claim(engine, name, channel.batch_size, clock()):
+        while claimed := _claim(engine, name, channel.batch_size, clock(), only):
             _send(engine, channel, claimed, clock, done)
     return done
 
 
-def _claim(engine: Engine, channel: str, size: int, now: datetime) -> list[Message]:
+def _claim(engine: Engine, channel: str, size: int, now: datetime, only: str | None) -> list[Message]:
     stale = and_(Message.status == SENDING, Message.claimed_at < now - LEASE)
     due = and_(Message.status == QUEUED, Message.due_at <= now)
+    if only is not None:
+        stale, due = and_(stale, Message.dedupe_key == only), and_(due, Message.dedupe_key == only)
     with unit_of_work(engine) as session:
         # Stale claims first, then the longest due: two scans of ix_message_due that stop at ``size``.
         # One query OR-ing both sorted every due message per claim, quadratic in a 100,000-message queue.
@@ -83,9 +90,9 @@ def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock
         outcomes = channel.send(ready) if ready else []
     except Exception as exc:  # an SDK's own error: the provider is out of reach, try again later
         outcomes = [Outcome.failed(f"{type(exc).__name__}: {exc}"[:200], retry=True)] * len(ready)
-    attempts = {m.id: m.attempts for m in claimed}
-    results = [(message_id, Outcome.failed(error, retry=False), 0) for message_id, error in broken]
-    results += [(out.message_id, outcome, attempts[out.message_id]) for out, outcome in zip(ready, outcomes, strict=True)]
+    by_id = {m.id: m for m in claimed}
+    results = [(by_id[message_id], Outcome.failed(error, retry=False)) for message_id, error in broken]
+    results += [(by_id[out.message_id], outcome) for out, outcome in zip(ready, outcomes, strict=True)]
     with unit_of_work(engine) as session:
         for message in later:
             _postpone(session, message, earliest_send(now, urgent=False), done)
@@ -116,14 +123,23 @@ _RECORD = update(Message.__table__).where(Message.__table__.c.id == bindparam("m
                                           Message.__table__.c.status == SENDING)
 
 
-def _record(session: Session, results: list[tuple[int, Outcome, int]], now: datetime, done: Dispatched) -> None:
-    """Each (message id, outcome, tries before this one) into the log: sent, delivered, queued for a retry or failed."""
+def _record(session: Session, results: list[tuple[Message, Outcome]], now: datetime, done: Dispatched) -> None:
+    """Each claimed message's outcome into the log: sent, delivered, queued for a retry or failed."""
     shapes: dict[tuple[str, ...], list[dict]] = {}
-    for message_id, outcome, attempts_before in results:
-        row = _outcome_values(outcome, now, done, attempts_before + 1) | {"message_id": message_id}
-        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for message, outcome in results:
+        row = _outcome_values(outcome, now, done, message.attempts + 1) | {"message_id": message.id}
+        if row["status"] == LOG_DELIVERED and message.kind in WRITTEN_NOTICES:
+            _record_notice(session, message, row, now)
+        else:
+            shapes.setdefault(tuple(sorted(row)), []).append(row)
     for rows in shapes.values():
         session.connection().execute(_RECORD, rows)
+
+
+def _record_notice(session: Session, message: Message, row: dict, now: datetime) -> None:
+    """A written notice delivered at once, alone: its evidence is written only if our claim still held."""
+    if session.connection().execute(_RECORD, row).rowcount:
+        _evidence(session, message, now)
 
 
 def _outcome_values(outcome: Outcome, now: datetime, done: Dispatched, attempts: int) -> dict:
@@ -141,12 +157,23 @@ def _outcome_values(outcome: Outcome, now: datetime, done: Dispatched, attempts:
     return values
 
 
+def _evidence(session: Session, message: Message, at: datetime) -> None:
+    """A written notice delivered is the evidence dunning needs before it may order a cut."""
+    if message.kind in WRITTEN_NOTICES and message.account_id is not None:
+        events.emit(session, NOTICE_DELIVERED, at=at, account_id=message.account_id, message_id=message.id,
+                    notice=message.kind, address=mask_phone(message.address))
+
+
 def record_receipt(engine: Engine, channel: str, provider_ref: str, *, delivered: bool, receipt: str,
                    at: datetime) -> bool:
     """A provider's delivery report for a sent message; False when no sent message has that id."""
     values = {"status": LOG_DELIVERED, "delivered_at": at} if delivered else {"status": LOG_FAILED, "error": receipt[:200]}
     with unit_of_work(engine) as session:
-        result = session.execute(update(Message).where(Message.channel == channel, Message.provider_ref == provider_ref,
-                                                       Message.status == LOG_SENT)
-                                 .values(receipt=receipt[:200], **values))
-        return result.rowcount > 0
+        message = session.exec(select(Message).where(Message.channel == channel, Message.provider_ref == provider_ref,
+                                                     Message.status == LOG_SENT).with_for_update()).first()
+        if message is None:
+            return False
+        session.execute(update(Message).where(Message.id == message.id).values(receipt=receipt[:200], **values))
+        if delivered:
+            _evidence(session, message, at)
+        return True

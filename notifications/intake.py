@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from billing import events
+from billing import dunning_records as dunning, events
 from billing.accounts import Account, Customer
 from billing.bills import BILL_ISSUED
 from billing.clock import Clock
 from billing.daily_settlement import BALANCE_LOW, BALANCE_NEGATIVE
 from billing.db import among, insert_ignoring_duplicates, unit_of_work
+from billing.errors import BillingError
 from billing.events import Event
 from billing.money import format_yuan
 from billing.residents import Binding, Resident, is_mainland_mobile
@@ -44,6 +45,10 @@ def _period(payload: dict) -> dict:
             "due_date": payload["due_date"]}
 
 
+def _bill_due(payload: dict) -> dict:
+    return {"amount": format_yuan(payload["amount_fen"]), "due_date": payload["due_date"]}
+
+
 # event kind -> (message kind, the template's parameters from the event's payload; account_no is added)
 MESSAGES: dict[str, tuple[str, Callable[[dict], dict]]] = {
     BILL_ISSUED: ("bill_issued", _period),
@@ -54,6 +59,11 @@ MESSAGES: dict[str, tuple[str, Callable[[dict], dict]]] = {
     BALANCE_LOW: ("balance_low", lambda p: {"balance": format_yuan(p["balance_fen"]),
                                             "threshold": format_yuan(p["threshold_fen"])}),
     BALANCE_NEGATIVE: ("balance_negative", lambda p: {"balance": format_yuan(-p["balance_fen"])}),
+    dunning.DUE_SOON: ("due_soon", _bill_due),
+    dunning.OVERDUE: ("overdue", _bill_due),
+    dunning.NOTICE: ("disconnection_notice", lambda p: {"amount": format_yuan(p["amount_fen"]),
+                                                        "cut_date": p["cut_date"]}),
+    dunning.PRE_CUT: ("pre_cut_notice", lambda p: {"amount": format_yuan(p["amount_fen"]), "cut_time": p["cut_time"]}),
 }
 
 
@@ -114,7 +124,7 @@ def _messages(event: Event, account_no: str, people: list[Recipient], now: datet
     form = template(kind)
     try:
         params, problem = {"account_no": account_no, **params_of(event.data)}, {}
-    except (KeyError, TypeError, ValueError) as error:  # a payload we cannot read: logged as failed, not lost
+    except (KeyError, TypeError, ValueError, BillingError) as error:  # a payload we cannot read: logged failed
         params, problem = {"account_no": account_no}, {"status": "failed", "error": f"event payload: {error!r}"[:200]}
     return [_row(f"event:{event.id}:{person.key}:sms", kind, person.phone, person.lang, params, now,
                  urgent=form.urgent, event_id=event.id, account_id=event.account_id, resident_id=person.resident_id,

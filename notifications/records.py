@@ -26,7 +26,7 @@ class Preference(SQLModel, table=True):
     sms: bool = True
     wechat: bool = True
     optional: bool = True  # reminders and receipts; required notices ignore it
-    lang: str = Field(default="zh-CN", max_length=5)
+    lang: str = Field(default="zh", max_length=5)
 
 
 class Message(SQLModel, table=True):

@@ -13,7 +13,7 @@ from string import Formatter
 
 from billing.errors import InvalidInput
 
-ZH, EN = "zh-CN", "en"
+ZH, EN = "zh", "en"  # as the portal names them
 
 
 class TemplateError(InvalidInput):

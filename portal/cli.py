@@ -7,6 +7,7 @@
     dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
     dianfei tariff quote TARIFF_ID --period YYYY-MM --kwh N [...]   a tariff's lines and total, as JSON
     dianfei notify dispatch                 events into messages; send what is due (cron, every minute)
+    dianfei dunning run [--date D]          催费 ladder steps due now (cron, every 15 minutes)
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
@@ -38,6 +39,7 @@ from portal.config import Settings
 from portal import create_app
 from portal.errors import ConfigError
 from portal.bill_commands import bills_group
+from portal.dunning_commands import dunning_group
 from portal.notify_commands import notify_group
 from portal.payment_commands import payments_group
 from portal.reconcile_commands import reconcile_command
@@ -67,6 +69,7 @@ cli.add_command(reads_group)
 cli.add_command(bills_group)
 cli.add_command(tariff_group)
 cli.add_command(notify_group)
+cli.add_command(dunning_group)
 
 
 @cli.group("db")

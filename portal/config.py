@@ -173,8 +173,8 @@ class Settings:
                                               else f"READ_{item.name.upper()}") for item in fields(ReadRules)})
 
     @property
-    def delivers_login_codes(self) -> bool:
-        """There is no SMS channel yet: only the demo's on-screen codes, which production refuses."""
+    def shows_login_codes(self) -> bool:
+        """The demo shows login codes on screen (and sends SMS to the console); production refuses it."""
         return self.DEMO_SMS and not self.production
 
     @property
@@ -216,7 +216,7 @@ class Settings:
         return problems
 
     def _login_problems(self) -> list[str]:
-        if not self.RESIDENT_LOGIN or self.delivers_login_codes:
+        if not self.RESIDENT_LOGIN or self.shows_login_codes:
             return []
         if self.production:
             return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and production has no way to "

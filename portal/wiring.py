@@ -52,7 +52,7 @@ def build_messengers(settings: Settings) -> dict[str, Channel]:
         settings = replace(settings, **sms_sandbox_settings(settings))
     if settings.sends_sms:
         return {"sms": SmsChannel(sms_config(settings))}
-    return {"sms": ConsoleChannel()} if settings.delivers_login_codes else {}
+    return {"sms": ConsoleChannel()} if settings.shows_login_codes else {}
 
 
 def sms_config(settings: Settings) -> SmsConfig:

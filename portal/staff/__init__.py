@@ -1,12 +1,13 @@
 """Back office: staff login, incidents, refunds, the counter, meter reading (抄表) and meter
-changes, the review queue, account histories, error assessment, line loss, late-fee waivers and the
-monthly finance statement and the daily channel report.  Every action needs a role.
+changes, the review queue, account histories, error assessment, line loss, late-fee waivers,
+collections (催费) and the monthly finance statement and the daily channel report.  Every action needs a role.
 
 Importing the view modules registers their routes on the one staff blueprint.
 """
 
 from portal.staff import (  # noqa: F401
-    accounts, assessment, channel_report, counter, finance, loss, meters, reading, review, views, waivers,
+    accounts, assessment, channel_report, collections, counter, finance, loss, meters, reading, review, views,
+    waivers,
 )
 from portal.staff.access import blueprint
 

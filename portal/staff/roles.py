@@ -24,15 +24,16 @@ REQUEST_WAIVER = "request_waiver"  # list late-fee waivers (减免) and ask for 
 DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked for
 FINANCE_REPORTS = "finance_reports"  # 营销财务月报: the monthly statement, its charts, CSV and XLSX
 CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
+COLLECTIONS = "collections"  # 催费: the debtors' worklist, promises to pay and instalment plans
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
     "reader": frozenset({READ_METERS, ACCOUNT_HISTORY, CHANGE_METER}),
     # marketing's desk reads the finance statement too: both departments see the same figures
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
-    "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER}),
+    "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER, COLLECTIONS}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
-                          FINANCE_REPORTS, CHANNEL_REPORT}),
+                          FINANCE_REPORTS, CHANNEL_REPORT, COLLECTIONS}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

@@ -43,7 +43,7 @@ def _channel(provider, **changes) -> SmsChannel:
     return SmsChannel(replace(config, **changes))
 
 
-def _message(n: int, phone: str | None = None, *, kind: str = "due_soon", lang: str = "zh-CN", **params) -> Outgoing:
+def _message(n: int, phone: str | None = None, *, kind: str = "due_soon", lang: str = "zh", **params) -> Outgoing:
     return Outgoing(n, phone or f"139{n:08d}", kind, lang, PARAMS | params, "")
 
 
@@ -113,7 +113,7 @@ def test_a_provider_out_of_reach_is_a_retryable_failure(provider):
 def test_bad_input_fails_with_its_reason_before_the_provider_and_the_batch_goes_on(provider):
     landline, foreign, missing, fine = _channel(provider).send([
         _message(1, "02088888888"), _message(2, "+14155550100"),
-        Outgoing(3, "13900000003", "due_soon", "zh-CN", {"account_no": "3300000001"}, ""), _message(4)])
+        Outgoing(3, "13900000003", "due_soon", "zh", {"account_no": "3300000001"}, ""), _message(4)])
     assert (landline.status, landline.retry, landline.error) == (FAILED, False, "not a mainland mobile number")
     assert foreign.error == "not a mainland mobile number"
     assert (missing.status, missing.retry, missing.error) == (FAILED, False, "template due_soon needs parameter amount")

@@ -59,3 +59,12 @@ def test_production_prints_nothing_and_keeps_the_message_queued(tmp_path):
     assert result.returncode == 1
     assert "no message channel is configured" in result.stderr and "bill_issued" not in result.stdout
     assert _statuses(engine) == ["queued", "queued"]
+
+
+def test_dunning_run_prints_its_steps_and_refuses_a_future_day(tmp_path):
+    url, _ = _database_with_a_bill(tmp_path / "dev.sqlite3")
+    result = dianfei("dunning", "run", tmp_path=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"steps": {}, "total": 0}  # the bill is not due for 20 days
+    future = dianfei("dunning", "run", "--date", "2999-01-01", tmp_path=tmp_path, DATABASE_URL=url)
+    assert future.returncode == 2 and "'--date'" in future.stderr and "in the future" in future.stderr

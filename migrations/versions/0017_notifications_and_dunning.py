@@ -1,9 +1,11 @@
-"""notifications
+"""notifications and dunning
 
 notification_preference: how a resident wants to hear from us (SMS, WeChat, optional messages,
 language).  message: the delivery log and send queue (queued, sending, sent, delivered, failed), one
 row per event, recipient and channel (dedupe_key unique), with the provider's id and receipt.
-outbox_cursor: how far a consumer has read the event outbox.
+outbox_cursor: how far a consumer has read the event outbox.  dunning_step: the ladder's history,
+one row per account, case and step.  payment_plan and plan_instalment: promises to pay and
+instalment plans agreed at the collections desk.
 
 Revision ID: 0017
 Revises: 0015
@@ -65,6 +67,44 @@ def upgrade() -> None:
     op.create_index('ix_message_due', 'message', ['status', 'due_at'], unique=False)
     op.create_index(op.f('ix_message_account_id'), 'message', ['account_id'], unique=False)
     op.create_index(op.f('ix_message_provider_ref'), 'message', ['provider_ref'], unique=False)
+    op.create_table('dunning_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('case_ref', sa.String(length=40), nullable=False),
+    sa.Column('step', sa.String(length=30), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_dunning_step_account_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dunning_step')),
+    sa.UniqueConstraint('account_id', 'case_ref', 'step', name=op.f('uq_dunning_step_account_id_case_ref_step'))
+    )
+    op.create_index(op.f('ix_dunning_step_account_id'), 'dunning_step', ['account_id'], unique=False)
+    op.create_table('payment_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('agreed_by', sa.Integer(), nullable=False),
+    sa.Column('agreed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("state IN ('active', 'kept', 'broken')", name=op.f('ck_payment_plan_state')),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_payment_plan_account_id_account')),
+    sa.ForeignKeyConstraint(['agreed_by'], ['staff_user.id'], name=op.f('fk_payment_plan_agreed_by_staff_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_plan'))
+    )
+    op.create_index(op.f('ix_payment_plan_account_id'), 'payment_plan', ['account_id'], unique=False)
+    op.create_table('plan_instalment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_plan_instalment_positive')),
+    sa.ForeignKeyConstraint(['plan_id'], ['payment_plan.id'], name=op.f('fk_plan_instalment_plan_id_payment_plan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_instalment')),
+    sa.UniqueConstraint('plan_id', 'due_on', name=op.f('uq_plan_instalment_plan_id_due_on'))
+    )
+    op.create_index(op.f('ix_plan_instalment_plan_id'), 'plan_instalment', ['plan_id'], unique=False)
     op.create_table('outbox_cursor',
     sa.Column('name', sa.String(length=30), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -75,6 +115,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table('outbox_cursor')
+    op.drop_index(op.f('ix_plan_instalment_plan_id'), table_name='plan_instalment')
+    op.drop_table('plan_instalment')
+    op.drop_index(op.f('ix_payment_plan_account_id'), table_name='payment_plan')
+    op.drop_table('payment_plan')
+    op.drop_index(op.f('ix_dunning_step_account_id'), table_name='dunning_step')
+    op.drop_table('dunning_step')
     op.drop_index(op.f('ix_message_provider_ref'), table_name='message')
     op.drop_index(op.f('ix_message_account_id'), table_name='message')
     op.drop_index('ix_message_due', table_name='message')
