@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, update
+from sqlalchemy import Engine, and_, bindparam, update
 from sqlmodel import Session, select
 
 from billing import events
@@ -59,18 +59,26 @@ def dispatch(engine: Engine, channels: Mapping[str, Channel], *, clock: Clock, o
 
 
 def _claim(engine: Engine, channel: str, size: int, now: datetime, only: str | None) -> list[Message]:
-    due = or_(and_(Message.status == QUEUED, Message.due_at <= now),
-              and_(Message.status == SENDING, Message.claimed_at < now - LEASE))
+    stale = and_(Message.status == SENDING, Message.claimed_at < now - LEASE)
+    due = and_(Message.status == QUEUED, Message.due_at <= now)
     if only is not None:
-        due = and_(due, Message.dedupe_key == only)
+        stale, due = and_(stale, Message.dedupe_key == only), and_(due, Message.dedupe_key == only)
     with unit_of_work(engine) as session:
-        query = select(Message.id).where(Message.channel == channel, due).order_by(Message.id).limit(size)
-        ids = session.exec(query.with_for_update(skip_locked=True)).all()
+        # Stale claims first, then the longest due: two scans of ix_message_due that stop at ``size``.
+        # One query OR-ing both sorted every due message per claim, quadratic in a 100,000-message queue.
+        ids = _claimable(session, channel, stale, Message.claimed_at, size)
+        if len(ids) < size:
+            ids += _claimable(session, channel, due, Message.due_at, size - len(ids))
         if not ids:
             return []
         session.execute(update(Message).where(among(session, Message.id, ids))
                         .values(status=SENDING, claimed_at=now))
         return list(session.exec(select(Message).where(among(session, Message.id, ids)).order_by(Message.id)).all())
+
+
+def _claimable(session: Session, channel: str, condition, order, size: int) -> list[int]:
+    query = select(Message.id).where(Message.channel == channel, condition).order_by(order, Message.id).limit(size)
+    return list(session.exec(query.with_for_update(skip_locked=True)).all())
 
 
 def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock, done: Dispatched) -> None:
@@ -82,14 +90,13 @@ def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock
         outcomes = channel.send(ready) if ready else []
     except Exception as exc:  # an SDK's own error: the provider is out of reach, try again later
         outcomes = [Outcome.failed(f"{type(exc).__name__}: {exc}"[:200], retry=True)] * len(ready)
+    by_id = {m.id: m for m in claimed}
+    results = [(by_id[message_id], Outcome.failed(error, retry=False)) for message_id, error in broken]
+    results += [(by_id[out.message_id], outcome) for out, outcome in zip(ready, outcomes, strict=True)]
     with unit_of_work(engine) as session:
         for message in later:
             _postpone(session, message, earliest_send(now, urgent=False), done)
-        by_id = {m.id: m for m in claimed}
-        for message_id, error in broken:
-            _record(session, by_id[message_id], Outcome.failed(error, retry=False), now, done)
-        for outgoing, outcome in zip(ready, outcomes, strict=True):
-            _record(session, by_id[outgoing.message_id], outcome, now, done)
+        _record(session, results, now, done)
 
 
 def _render(messages) -> tuple[list[Outgoing], list[tuple[int, str]]]:
@@ -110,8 +117,32 @@ def _postpone(session: Session, message: Message, until: datetime, done: Dispatc
     done.count("postponed")
 
 
-def _record(session: Session, message: Message, outcome: Outcome, now: datetime, done: Dispatched) -> None:
-    attempts = message.attempts + 1
+# Outcomes are written with one prebuilt Core UPDATE run as executemany per batch (one per shape of
+# values): an ORM update per message cost ~2.5 ms and capped dispatch near 400 messages/s.
+_RECORD = update(Message.__table__).where(Message.__table__.c.id == bindparam("message_id"),
+                                          Message.__table__.c.status == SENDING)
+
+
+def _record(session: Session, results: list[tuple[Message, Outcome]], now: datetime, done: Dispatched) -> None:
+    """Each claimed message's outcome into the log: sent, delivered, queued for a retry or failed."""
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for message, outcome in results:
+        row = _outcome_values(outcome, now, done, message.attempts + 1) | {"message_id": message.id}
+        if row["status"] == LOG_DELIVERED and message.kind in WRITTEN_NOTICES:
+            _record_notice(session, message, row, now)
+        else:
+            shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in shapes.values():
+        session.connection().execute(_RECORD, rows)
+
+
+def _record_notice(session: Session, message: Message, row: dict, now: datetime) -> None:
+    """A written notice delivered at once, alone: its evidence is written only if our claim still held."""
+    if session.connection().execute(_RECORD, row).rowcount:
+        _evidence(session, message, now)
+
+
+def _outcome_values(outcome: Outcome, now: datetime, done: Dispatched, attempts: int) -> dict:
     values: dict = {"attempts": attempts, "claimed_at": None}
     if outcome.status == FAILED:
         wait = retry_after(attempts) if outcome.retry else None
@@ -123,10 +154,7 @@ def _record(session: Session, message: Message, outcome: Outcome, now: datetime,
         values |= {"status": LOG_DELIVERED if delivered else LOG_SENT, "sent_at": now, "error": "",
                    "provider_ref": outcome.provider_ref[:64], "delivered_at": now if delivered else None}
         done.count("delivered" if delivered else "sent")
-    updated = session.execute(update(Message).where(Message.id == message.id, Message.status == SENDING)
-                              .values(**values))
-    if updated.rowcount and values["status"] == LOG_DELIVERED:
-        _evidence(session, message, now)
+    return values
 
 
 def _evidence(session: Session, message: Message, at: datetime) -> None:

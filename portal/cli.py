@@ -146,6 +146,10 @@ def run(host: str | None, port: int | None) -> None:
         from portal.sandbox import start_sandboxes
 
         start_sandboxes(svc.settings, svc.clock)
+    if svc.settings.SMS_SANDBOX:
+        from portal.sandbox import start_sms_sandbox
+
+        start_sms_sandbox(svc.settings)
     threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
     click.echo(_banner(f"http://{host}:{port}", svc.settings))
     run_simple(host, port, app, threaded=True)
@@ -173,6 +177,9 @@ def _banner(base: str, settings: Settings) -> str:
     if settings.PAYMENTS_SANDBOX:
         lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{settings.SANDBOX_WECHATPAY_PORT}, "
                      f"Alipay http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}")
+    if settings.SMS_SANDBOX:
+        lines.append(f"  sandbox SMS       Tencent Cloud SMS http://127.0.0.1:{settings.SANDBOX_SMS_PORT} "
+                     "(dianfei notify dispatch / receipts send and pull there)")
     return "\n".join(lines)
 
 

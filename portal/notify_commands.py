@@ -1,5 +1,6 @@
 """``dianfei notify dispatch``: read new events into messages and send every message that is due
-(for cron, every minute; safe to run twice at once)."""
+(for cron, every minute; safe to run twice at once).  ``dianfei notify receipts``: pull the SMS
+provider's delivery reports into the delivery log (for cron, every few minutes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask.cli import with_appcontext
 
 from notifications.dispatch import dispatch
 from notifications.intake import take_events
+from notifications.receipts import collect_receipts
 from portal.wiring import services
 
 
@@ -31,3 +33,14 @@ def dispatch_command() -> None:
                            "postponed": done.postponed, "errors": done.errors}, ensure_ascii=False))
     if not svc.messengers:
         sys.exit("notify: no message channel is configured; messages stay queued")
+
+
+@notify_group.command("receipts")
+@with_appcontext
+def receipts_command() -> None:
+    """Apply every waiting delivery report; one JSON line of counts (exit 1 when a pull failed)."""
+    done = collect_receipts(services().engine, services().messengers)
+    click.echo(json.dumps({"delivered": done.delivered, "undelivered": done.undelivered, "unknown": done.unknown,
+                           "error": done.error}, ensure_ascii=False))
+    if done.error:
+        sys.exit(f"notify: pulling delivery reports failed ({done.error}); they wait at the provider")

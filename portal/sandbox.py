@@ -1,6 +1,7 @@
-"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers.
+"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers, and the local
+Tencent SMS simulator as its SMS provider (``DIANFEI_SMS_SANDBOX``).
 
-The only production-side module that imports ``payments.sandbox``.  Keys are generated once under
+The only production-side module that imports ``payments.sandbox`` and ``notifications.sms_sandbox``.  Keys are generated once under
 ``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
 ports, with the placeholder merchant and app ids the simulators answer as, and ``start_sandboxes``
 (called by ``dianfei run``) serves them.
@@ -11,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from billing.clock import Clock
+from billing.privacy import mask_phone
+from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, templates_setting
 from payments.sandbox.alipay import AlipaySandbox
 from payments.sandbox.keys import alipay_keys, wechat_keys
 from payments.sandbox.server import LoopbackServer
@@ -54,3 +57,17 @@ def start_sandboxes(settings: Settings, clock: Clock) -> list[LoopbackServer]:
     alipay = AlipaySandbox(alipay_keys(_folder(settings) / "alipay"), app_id=SANDBOX_IDS["ALIPAY_APP_ID"],
                            seller_id=SANDBOX_IDS["ALIPAY_SELLER_ID"], clock=clock)
     return [wechat.serve(settings.SANDBOX_WECHATPAY_PORT), alipay.serve(settings.SANDBOX_ALIPAY_PORT)]
+
+
+def sms_sandbox_settings(settings: Settings) -> dict[str, str]:
+    """SMS settings that point at the simulator, with its placeholder ids and every template registered."""
+    return SANDBOX_SMS | {"SMS_TEMPLATES": templates_setting(),
+                          "SMS_ENDPOINT": f"http://127.0.0.1:{settings.SANDBOX_SMS_PORT}"}
+
+
+def start_sms_sandbox(settings: Settings, show=print) -> LoopbackServer:
+    """Serve the SMS simulator; each message it accepts is one line (masked number, template, values)."""
+    provider = sandbox_provider()
+    provider.on_accept = lambda sent: show(f"[SMS sandbox] {mask_phone(sent['number'][3:])} template "
+                                           f"{sent['template']}: {', '.join(sent['params'])}")
+    return LoopbackServer(provider, settings.SANDBOX_SMS_PORT).start()

@@ -7,7 +7,7 @@ down explicitly.  Tests inject ``ENGINE``, ``CLOCK`` and ``GATEWAYS`` through ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -16,6 +16,7 @@ from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
 from notifications.channels.base import Channel
 from notifications.channels.console import ConsoleChannel
+from notifications.channels.sms import SmsChannel, SmsConfig
 from payments.checkout import Limits
 from payments.gateways.base import Gateway
 from portal.channels import build_gateways, payment_limits
@@ -43,9 +44,21 @@ def build_services(settings: Settings, injected: Mapping[str, object]) -> Servic
 
 
 def build_messengers(settings: Settings) -> dict[str, Channel]:
-    """Outside production, SMS goes to the console (the demo's on-screen codes' twin); production has
-    no SMS provider wired yet, so its messages wait in the queue."""
+    """SMS through Tencent Cloud when it is configured; else, outside production, the console (the demo's
+    on-screen codes' twin); production without an SMS provider keeps its messages queued."""
+    if settings.SMS_SANDBOX:
+        from portal.sandbox import sms_sandbox_settings
+
+        settings = replace(settings, **sms_sandbox_settings(settings))
+    if settings.sends_sms:
+        return {"sms": SmsChannel(sms_config(settings))}
     return {"sms": ConsoleChannel()} if settings.shows_login_codes else {}
+
+
+def sms_config(settings: Settings) -> SmsConfig:
+    return SmsConfig(secret_id=settings.SMS_SECRET_ID, secret_key=settings.SMS_SECRET_KEY, app_id=settings.SMS_APP_ID,
+                     sign_name=settings.SMS_SIGN_NAME, templates=settings.sms_templates,
+                     endpoint=settings.SMS_ENDPOINT, region=settings.SMS_REGION, workers=settings.SMS_CONCURRENCY)
 
 
 def services() -> Services:
