@@ -35,6 +35,7 @@ MODEL_MODULES = (
     "billing.late_fee_posting",
     "billing.waivers",
     "billing.dunning_records",
+    "billing.supply_order_records",
     "billing.incidents",
     "billing.events",
     "billing.audit",
