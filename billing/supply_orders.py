@@ -217,6 +217,8 @@ def _confirm(session: Session, order: SupplyOrder, now: datetime) -> None:
 
 def cut_days(session: Session, account_ids: list[int]) -> dict[int, date]:
     """Disconnected accounts whose cut was confirmed: the (Beijing) day of their latest confirmed cut."""
+    if not account_ids:
+        return {}
     rows = session.execute(select(SupplyOrder.account_id, func.max(SupplyOrder.confirmed_at))
                            .join(Account, Account.id == SupplyOrder.account_id)
                            .where(SupplyOrder.kind == CUT, SupplyOrder.state == CONFIRMED, Account.status == DISCONNECTED,
