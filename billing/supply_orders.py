@@ -89,9 +89,10 @@ def due(session: Session, now: datetime) -> list[SupplyOrder]:
                                                        SupplyOrder.next_try_at <= now)
                              .order_by(SupplyOrder.id)).scalars().all()
     restores = [o for o in orders if o.kind == RESTORE]
-    in_flight = set(session.execute(select(SupplyOrder.account_id, SupplyOrder.case_ref).where(
-        SupplyOrder.kind == CUT, SupplyOrder.state == SENT,
-        among(session, SupplyOrder.account_id, {o.account_id for o in restores}))).tuples()) if restores else set()
+    in_flight = {(row.account_id, row.case_ref) for row in session.execute(
+        select(SupplyOrder.account_id, SupplyOrder.case_ref).where(
+            SupplyOrder.kind == CUT, SupplyOrder.state == SENT,
+            among(session, SupplyOrder.account_id, {o.account_id for o in restores})))} if restores else set()
     return [o for o in orders if o.kind == CUT or (o.account_id, o.case_ref) not in in_flight]
 
 
@@ -172,13 +173,11 @@ def _locked(session: Session, order_id: int) -> SupplyOrder:
 
 
 def _fail(session: Session, order: SupplyOrder, error: str, now: datetime, retry: Retry) -> None:
-    order.error = error[:200]
+    order.state, order.error = FAILED, error[:200]
     if order.kind == CUT and _has_restore(session, order):
         order.state = CANCELLED  # paid while the cut was in flight: do not try again
     elif order.escalated_at is not None or order.attempts >= retry.escalate_after:
         _escalate(session, order, error, now)
-    else:
-        order.state = FAILED
     order.next_try_at = now + retry.wait(order.attempts)
     session.add(order)
 
@@ -196,7 +195,7 @@ def _escalate(session: Session, order: SupplyOrder, reason: str, now: datetime) 
     if order.escalated_at is None:
         order.escalated_at = now
         events.emit(session, ESCALATED_EVENT, at=now, account_id=order.account_id, order_id=order.id,
-                    kind=order.kind, method=order.method, attempts=order.attempts, reason=reason)
+                    order_kind=order.kind, method=order.method, attempts=order.attempts, reason=reason)
 
 
 def _confirm(session: Session, order: SupplyOrder, now: datetime) -> None:
