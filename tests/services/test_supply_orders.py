@@ -6,6 +6,7 @@ cut went out, and a meter that goes on counting after its cut.  Reruns change no
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -32,6 +33,7 @@ from tests import factories
 from tests.bill_helpers import issue_bill, pay
 from tests.dunning_helpers import bj, notify, run_ladder, sent
 from tests.read_helpers import old_account, reads, steady
+from tests.threads import Threads
 
 # How each regime reaches a disconnection order: what it owes, the bill's due date, the ladder's runs.
 PLANS = {
@@ -47,24 +49,23 @@ def head_end():
     sandbox.stop()
 
 
-def _cut_ordered(engine, clock, regime: str = PREPAID, *, meter_kind: str | None = None) -> tuple[Account, int]:
-    """A resident's account taken down the ladder to its disconnection order; what it owes."""
+def _cut_ordered(engine, clock, regime: str = PREPAID, *, meter_kind: str | None = None,
+                 count: int = 1) -> tuple[Account, int]:
+    """Residents' accounts taken down the ladder to their disconnection orders; the first, and what each owes."""
     with unit_of_work(engine) as db:
-        account = old_account(db, regime=regime)
-        factories.resident(db, "13911110000", at=clock(), accounts=(account,))
-        if meter_kind:
-            db.get(Meter, account.meter_id).kind = meter_kind
-    return _ladder_to_cut(engine, clock, account, regime)
-
-
-def _ladder_to_cut(engine, clock, account: Account, regime: str) -> tuple[Account, int]:
+        accounts = [old_account(db, regime=regime) for _ in range(count)]
+        for n, account in enumerate(accounts):
+            factories.resident(db, f"1391111{n:04d}", at=clock(), accounts=(account,))
+            if meter_kind:
+                db.get(Meter, account.meter_id).kind = meter_kind
     owed, due, runs = PLANS[regime]
-    issue_bill(engine, clock, account, owed, **({"due": due} if due else {}))
+    for account in accounts:
+        issue_bill(engine, clock, account, owed, **({"due": due} if due else {}))
     for at in runs:
         taken = run_ladder(engine, clock, at)
         notify(engine, clock)
-    assert taken == {"disconnection_ordered": 1}
-    return account, owed
+    assert taken == {"disconnection_ordered": count}
+    return accounts[0], owed
 
 
 def _pay_and_restore(engine, clock, account: Account, owed: int, *, after: timedelta = timedelta(hours=2)) -> None:
@@ -260,6 +261,19 @@ def test_a_meter_that_counts_after_its_cut_is_a_finding(engine, clock, head_end)
     with read_session(engine) as db:
         (item,) = open_items(db)
     assert (item.account_id, item.subject_on, item.details["used_wh"]) == (account.id, date(2026, 11, 30), 3 * 8_000)
+
+
+def test_workers_racing_on_the_queue_switch_each_meter_once(engine, clock, head_end):
+    sandbox, client = head_end
+    _cut_ordered(engine, clock, count=4)
+    for minutes, outcome in ((0, "sent"), (1, "confirmed")):
+        clock.advance(minutes=minutes)
+        totals, threads = Counter(), Threads()
+        for _ in range(3):
+            threads.start(lambda: totals.update(work_orders(engine, client, clock)))
+        threads.join()
+        assert totals == {outcome: 4}
+    assert len(sandbox.switches) == 4 and len(_events(engine, "disconnected")) == 4
 
 
 def test_the_head_end_client_reports_refusals_and_outages():
