@@ -57,22 +57,25 @@ def on_step(session: Session, *, step_id: int, step: str, account_id: int, case_
     order = SupplyOrder(account_id=account_id, step_id=step_id, case_ref=case_ref, kind=kind, method=method or REMOTE,
                         meter_no=meter_no, next_try_at=now, deadline=due_at if kind == RESTORE else None,
                         created_at=now)
-    if kind == RESTORE and _cancel_unsent_cut(session, account_id, case_ref, now):
+    if kind == RESTORE and _call_off_cut(session, account_id, case_ref, now):
         order.state, order.error = CANCELLED, "the cut never reached the meter: nothing to restore"
     session.add(order)
     session.flush()
     return order
 
 
-def _cancel_unsent_cut(session: Session, account_id: int, case_ref: str, now: datetime) -> bool:
-    """Paid before the cut took: a cut not yet sent (or failed, or a crew not yet out) is called off.
-    One in flight is left to finish; its restore waits for it (see ``due``)."""
+def _call_off_cut(session: Session, account_id: int, case_ref: str, now: datetime) -> bool:
+    """Paid before the cut took: a cut still waiting (to be sent again, or for a crew) is called off,
+    so that it can never go out after the payment.  True when it never left us at all: then there is
+    nothing to restore.  (After a failed attempt the restore still goes out: a lost answer may hide a
+    relay that did open, and switching on a meter that is on does no harm.)  A cut in flight is left
+    to finish; its restore waits for it (see ``due``)."""
     cut = _cut_of(session, account_id, case_ref)
-    if cut is None or cut.state not in (PENDING, FAILED):
+    if cut is None or cut.state not in SENDABLE:
         return False
     cut.state, cut.error, cut.next_try_at = CANCELLED, "arrears paid before the cut", now
     session.add(cut)
-    return True
+    return cut.attempts == 0
 
 
 def _cut_of(session: Session, account_id: int, case_ref: str) -> SupplyOrder | None:
@@ -220,13 +223,13 @@ def cut_days(session: Session, account_ids: list[int]) -> dict[int, date]:
         return {}
     rows = session.execute(select(SupplyOrder.account_id, func.max(SupplyOrder.confirmed_at))
                            .join(Account, Account.id == SupplyOrder.account_id)
-                           .where(SupplyOrder.kind == CUT, SupplyOrder.state == CONFIRMED, Account.status == DISCONNECTED,
-                                  among(session, SupplyOrder.account_id, account_ids))
+                           .where(SupplyOrder.kind == CUT, SupplyOrder.state == CONFIRMED,
+                                  Account.status == DISCONNECTED, among(session, SupplyOrder.account_id, account_ids))
                            .group_by(SupplyOrder.account_id)).all()
     return {account_id: beijing_date(at) for account_id, at in rows}
 
 
-def field_orders(session: Session) -> list[SupplyOrder]:
+def waiting_on_staff(session: Session) -> list[SupplyOrder]:
     """Work for the field crews and for staff: open field orders, and every escalated order."""
     return list(session.execute(select(SupplyOrder).where(
         SupplyOrder.state.in_(OPEN), (SupplyOrder.method == FIELD) | SupplyOrder.escalated_at.is_not(None))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import quote
 
 import requests
 
@@ -57,7 +58,7 @@ class HttpHeadEnd:
         return SwitchAnswer(False, error=f"{body.get('error', status)}: {body.get('message', '')}")
 
     def status(self, ref: str) -> StatusAnswer:
-        status, body = self._call("GET", f"/v1/switches/{ref}")
+        status, body = self._call("GET", f"/v1/switches/{quote(ref, safe='')}")  # their ref: never raw in a URL
         if status >= 300 or body.get("state") not in (PENDING, CONFIRMED, FAILED):
             raise HeadEndUnavailable(f"head-end status of {ref}: HTTP {status} {body}"[:200])
         return StatusAnswer(body["state"], body.get("error", ""))

@@ -52,7 +52,7 @@ def list_command() -> None:
     """Open field orders and escalated orders, oldest first: one JSON line each."""
     svc = services()
     with read_session(svc.engine) as session:
-        for order in supply_orders.field_orders(session):
+        for order in supply_orders.waiting_on_staff(session):
             click.echo(json.dumps({
                 "order": order.id, "account_id": order.account_id, "meter_no": order.meter_no, "kind": order.kind,
                 "method": order.method, "state": order.state, "attempts": order.attempts, "error": order.error,

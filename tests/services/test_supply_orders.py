@@ -24,7 +24,7 @@ from billing.staff import add_staff
 from billing.supply_order_records import (
     CANCELLED, CONFIRMED, CUT, ESCALATED, FAILED, FIELD, PENDING, REMOTE, RESTORE, SENT, SupplyOrder,
 )
-from billing.supply_orders import Retry, confirm_by_staff, field_orders
+from billing.supply_orders import Retry, confirm_by_staff, waiting_on_staff
 from metering.errors import HeadEndUnavailable
 from metering.head_end import HttpHeadEnd
 from metering.orders import work_orders
@@ -135,7 +135,7 @@ def test_a_switch_that_fails_is_retried_then_escalated_and_still_worked(engine, 
     (escalated,) = _events(engine, "supply_order_escalated")
     assert (escalated["order_id"], escalated["attempts"]) == (cut.id, 3)
     with read_session(engine) as db:
-        assert [order.id for order in field_orders(db)] == [cut.id]  # staff see it
+        assert [order.id for order in waiting_on_staff(db)] == [cut.id]  # staff see it
     sandbox.failing.clear()  # a crew reset the concentrator: the next try (30 minutes on) takes
     assert _work(engine, clock, client, 29) == {}
     assert _work(engine, clock, client, 1) == {"sent": 1}
@@ -185,7 +185,7 @@ def test_a_restore_past_its_deadline_is_escalated_and_still_worked(engine, clock
     assert _status(engine, account) == ACTIVE and len(_events(engine, "supply_order_escalated")) == 1
 
 
-def test_a_manual_meter_gets_field_orders_that_staff_confirm(engine, clock, head_end):
+def test_a_manual_meter_gets_waiting_on_staff_that_staff_confirm(engine, clock, head_end):
     sandbox, client = head_end
     account, owed = _cut_ordered(engine, clock, meter_kind=MANUAL)
     cut = _order(engine, account, CUT)
@@ -194,7 +194,7 @@ def test_a_manual_meter_gets_field_orders_that_staff_confirm(engine, clock, head
     with unit_of_work(engine) as db:
         staff_id = add_staff(db, username="crew1", name="王师傅", password="demo1234", roles=["admin"]).id
     with read_session(engine) as db:
-        assert [order.id for order in field_orders(db)] == [cut.id]
+        assert [order.id for order in waiting_on_staff(db)] == [cut.id]
     with unit_of_work(engine) as db:
         confirm_by_staff(db, cut.id, staff_id=staff_id, now=clock(), note="crew 3: meter sealed")
     assert _status(engine, account) == DISCONNECTED and _order(engine, account, CUT).confirmed_by == staff_id
@@ -227,6 +227,22 @@ def test_paid_before_the_cut_went_out_nothing_is_switched(engine, clock, head_en
     assert _work(engine, clock, client, 5) == {} and sandbox.switches == {}
     notify(engine, clock)
     assert not {"disconnected", "reconnected"} & {kind for kind, _ in sent(engine)}
+
+
+def test_a_failing_cut_is_never_sent_again_once_paid(engine, clock, head_end):
+    sandbox, client = head_end
+    account, owed = _cut_ordered(engine, clock)
+    sandbox.failing.add(_order(engine, account, CUT).meter_no)
+    for minutes in (0, 1, 2, 1, 10, 1):
+        _work(engine, clock, client, minutes)
+    assert _order(engine, account, CUT).state == ESCALATED
+    sandbox.failing.clear()
+    _pay_and_restore(engine, clock, account, owed, after=timedelta(minutes=0))
+    assert (_order(engine, account, CUT).state, _order(engine, account, RESTORE).state) == (CANCELLED, PENDING)
+    assert _work(engine, clock, client) == {"sent": 1}  # the restore only: a failed cut may hide an open relay
+    assert _work(engine, clock, client, 1) == {"confirmed": 1}
+    assert [s.action for s in sandbox.switches.values()] == ["off"] * 3 + ["on"]
+    assert _status(engine, account) == ACTIVE and _events(engine, "reconnected") == []  # it never went off
 
 
 def test_a_restore_waits_for_a_cut_still_in_flight(engine, clock, head_end):
