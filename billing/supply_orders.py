@@ -66,16 +66,17 @@ def on_step(session: Session, *, step_id: int, step: str, account_id: int, case_
 
 def _call_off_cut(session: Session, account_id: int, case_ref: str, now: datetime) -> bool:
     """Paid before the cut took: a cut still waiting (to be sent again, or for a crew) is called off,
-    so that it can never go out after the payment.  True when it never left us at all: then there is
-    nothing to restore.  (After a failed attempt the restore still goes out: a lost answer may hide a
-    relay that did open, and switching on a meter that is on does no harm.)  A cut in flight is left
-    to finish; its restore waits for it (see ``due``)."""
+    so that it can never go out after the payment.  True when a remote cut never left us at all: then
+    there is nothing to restore.  (After a failed attempt the restore still goes out: a lost answer
+    may hide a relay that did open, and switching on a meter that is on does no harm.  A field cut may
+    have been done by a crew that has not reported yet: its restore stays for staff to confirm.)  A cut
+    in flight is left to finish; its restore waits for it (see ``due``)."""
     cut = _cut_of(session, account_id, case_ref)
     if cut is None or cut.state not in SENDABLE:
         return False
     cut.state, cut.error, cut.next_try_at = CANCELLED, "arrears paid before the cut", now
     session.add(cut)
-    return cut.attempts == 0
+    return cut.method == REMOTE and cut.attempts == 0
 
 
 def _cut_of(session: Session, account_id: int, case_ref: str) -> SupplyOrder | None:

@@ -229,6 +229,16 @@ def test_paid_before_the_cut_went_out_nothing_is_switched(engine, clock, head_en
     assert not {"disconnected", "reconnected"} & {kind for kind, _ in sent(engine)}
 
 
+def test_a_field_cut_called_off_leaves_its_restore_to_staff(engine, clock, head_end):
+    """The crew may have cut without reporting yet: better a confirmation for nothing than a home left dark."""
+    _, client = head_end
+    account, owed = _cut_ordered(engine, clock, meter_kind=MANUAL)
+    _pay_and_restore(engine, clock, account, owed, after=timedelta(minutes=0))
+    assert (_order(engine, account, CUT).state, _order(engine, account, RESTORE).state) == (CANCELLED, PENDING)
+    with read_session(engine) as db:
+        assert [order.kind for order in waiting_on_staff(db)] == [RESTORE]
+
+
 def test_a_failing_cut_is_never_sent_again_once_paid(engine, clock, head_end):
     sandbox, client = head_end
     account, owed = _cut_ordered(engine, clock)
