@@ -24,10 +24,10 @@ from sqlalchemy import BigInteger, Engine, cast, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from billing import events, payment_plans
+from billing import events, payment_plans, supply_orders
 from billing.accounts import ACTIVE, POSTPAID, PREPAID, RESIDENTIAL, SMART, Account, Meter
 from billing.bill_records import ISSUED, Allocation, Bill
-from billing.clock import BEIJING, beijing_date, to_beijing
+from billing.clock import BEIJING, beijing_date, beijing_minute as _shown, to_beijing
 from billing.db import among, insert_ignoring_duplicates, unit_of_work
 from billing.dunning_records import (
     CALL, CLEARED, CLOSING, DUE_SOON, NOTICE, NOTICE_DELIVERED, ORDERED, OVERDUE, PRE_CUT, PROTECTED, RECONNECT,
@@ -37,8 +37,8 @@ from billing.dunning_records import (
 from billing.errors import InvalidInput
 from billing.events import Event
 from billing.ledger import LedgerAccount
+from billing.supply_order_records import FIELD, REMOTE
 
-REMOTE, FIELD = "remote", "field"  # a smart meter's switch, or a field work order
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,8 @@ class _Run:
         if taken:
             events.emit(self.session, step, at=self.now, account_id=debtor.account_id, account_no=debtor.account_no,
                         case=case_ref, **detail)
+            supply_orders.on_step(self.session, step_id=taken.id, step=step, account_id=debtor.account_id,
+                                  case_ref=case_ref, method=detail.get("method"), due_at=due_at, now=self.now)
             self.taken[step] += 1
         return taken is not None
 
@@ -261,7 +263,3 @@ def _deliveries(session: Session, account_ids: set[int]) -> dict[int, datetime]:
                            .where(Event.kind == NOTICE_DELIVERED, among(session, Event.account_id, account_ids))
                            .group_by(Event.account_id)).all()
     return dict(rows)
-
-
-def _shown(instant: datetime) -> str:
-    return to_beijing(instant).strftime("%Y-%m-%d %H:%M")

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from billing import dunning_records as dunning, events
+from billing import dunning_records as dunning, events, supply_order_records as supply
 from billing.accounts import Account, Customer
 from billing.bills import BILL_ISSUED
 from billing.clock import Clock
@@ -64,6 +64,8 @@ MESSAGES: dict[str, tuple[str, Callable[[dict], dict]]] = {
     dunning.NOTICE: ("disconnection_notice", lambda p: {"amount": format_yuan(p["amount_fen"]),
                                                         "cut_date": p["cut_date"]}),
     dunning.PRE_CUT: ("pre_cut_notice", lambda p: {"amount": format_yuan(p["amount_fen"]), "cut_time": p["cut_time"]}),
+    supply.CUT_DONE: ("disconnected", lambda p: {"cut_time": p["cut_time"]}),
+    supply.RESTORE_DONE: ("reconnected", lambda p: {"restore_time": p["restore_time"]}),
 }
 
 

@@ -8,6 +8,7 @@
     dianfei tariff quote TARIFF_ID --period YYYY-MM --kwh N [...]   a tariff's lines and total, as JSON
     dianfei notify dispatch                 events into messages; send what is due (cron, every minute)
     dianfei dunning run [--date D]          催费 ladder steps due now (cron, every 15 minutes)
+    dianfei supply work / list / confirm    停电/复电 orders to the head-end, field orders (cron, every minute)
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
@@ -41,6 +42,7 @@ from portal import create_app, jobs
 from portal.errors import ConfigError
 from portal.bill_commands import bills_group
 from portal.dunning_commands import dunning_group
+from portal.supply_commands import supply_group
 from portal.notify_commands import notify_group
 from portal.payment_commands import payments_group
 from portal.reconcile_commands import reconcile_command
@@ -71,6 +73,7 @@ cli.add_command(bills_group)
 cli.add_command(tariff_group)
 cli.add_command(notify_group)
 cli.add_command(dunning_group)
+cli.add_command(supply_group)
 
 
 @cli.group("db")
@@ -150,6 +153,10 @@ def run(host: str | None, port: int | None) -> None:
         from portal.sandbox import start_sms_sandbox
 
         start_sms_sandbox(svc.settings)
+    if svc.settings.HEAD_END_SANDBOX:
+        from portal.sandbox import start_head_end_sandbox
+
+        start_head_end_sandbox(svc.settings)
     threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
     click.echo(_banner(f"http://{host}:{port}", svc.settings))
     run_simple(host, port, app, threaded=True)
@@ -180,6 +187,9 @@ def _banner(base: str, settings: Settings) -> str:
     if settings.SMS_SANDBOX:
         lines.append(f"  sandbox SMS       Tencent Cloud SMS http://127.0.0.1:{settings.SANDBOX_SMS_PORT} "
                      "(dianfei notify dispatch / receipts send and pull there)")
+    if settings.HEAD_END_SANDBOX:
+        lines.append(f"  sandbox head-end  http://127.0.0.1:{settings.SANDBOX_HEAD_END_PORT} "
+                     "(remote cuts and restores: dianfei supply work)")
     return "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ MIN_SECRET_BYTES = 32
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 CHANNEL_URL = "the channels only call https notify URLs"
 GATEWAY_URL = "payment requests must not travel unencrypted"
+HEAD_END_URL = "switch orders for customers' supply must not travel unencrypted"
 WECHAT_NEEDS = ("WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_APIV3_KEY", "WECHATPAY_MERCHANT_KEY_FILE",
                 "WECHATPAY_MERCHANT_SERIAL")
 WECHAT_PUBLIC_KEY = ("WECHATPAY_PUBLIC_KEY_FILE", "WECHATPAY_PUBLIC_KEY_ID")
@@ -86,6 +87,14 @@ class Settings:
                                      demo="payments would go to the local simulators")
     SANDBOX_WECHATPAY_PORT: int = setting(5101, "where `dianfei run` serves the WeChat Pay simulator", bounds=PORTS)
     SANDBOX_ALIPAY_PORT: int = setting(5102, "where `dianfei run` serves the Alipay simulator", bounds=PORTS)
+    HEAD_END_SANDBOX: bool = setting(True, "send remote cuts and restores to the local head-end simulator (served by "
+                                     "`dianfei run`), ignoring the two head-end settings below",
+                                     demo="supply orders would go to a simulator, not to the meters")
+    SANDBOX_HEAD_END_PORT: int = setting(5103, "where `dianfei run` serves the head-end simulator", bounds=PORTS)
+    HEAD_END_URL: str = setting("", "the metering head-end's switch API for smart meters' remote cuts and restores; "
+                                "without one, remote orders wait (and late restores are still escalated)",
+                                url=HEAD_END_URL)
+    HEAD_END_TOKEN: str = setting("", "the bearer token the head-end expects", secret=True)
     WECHATPAY_MCHID: str = setting("", "WeChat Pay merchant id (a notification for another is an incident)")
     WECHATPAY_APPID: str = setting("", "WeChat app id (a notification for another is an incident)")
     WECHATPAY_APIV3_KEY: str = setting("", "the 32-character APIv3 key (decrypts notifications)",

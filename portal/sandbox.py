@@ -1,8 +1,9 @@
-"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers, and the local
-Tencent SMS simulator as its SMS provider (``DIANFEI_SMS_SANDBOX``).
+"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers, the local Tencent
+SMS simulator as its SMS provider (``DIANFEI_SMS_SANDBOX``), and the metering head-end simulator
+that throws the demo's relays (``DIANFEI_HEAD_END_SANDBOX``).
 
-The only production-side module that imports ``payments.sandbox`` and ``notifications.sms_sandbox``.  Keys are generated once under
-``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
+The only production-side module that imports the simulators (``payments.sandbox``,
+``notifications.sms_sandbox``, ``metering.sandbox``).  Keys are generated once under ``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
 ports, with the placeholder merchant and app ids the simulators answer as, and ``start_sandboxes``
 (called by ``dianfei run``) serves them.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from billing.clock import Clock
 from billing.privacy import mask_phone
 from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, templates_setting
+from metering.sandbox import HeadEndSandbox
 from payments.sandbox.alipay import AlipaySandbox
 from payments.sandbox.keys import alipay_keys, wechat_keys
 from payments.sandbox.server import LoopbackServer
@@ -27,6 +29,9 @@ SANDBOX_IDS = {
     "ALIPAY_APP_ID": "2021000000000001",
     "ALIPAY_SELLER_ID": "2088000000000001",
 }
+
+
+SANDBOX_HEAD_END_TOKEN = "sandbox-head-end"
 
 
 def _folder(settings: Settings) -> Path:
@@ -48,6 +53,16 @@ def sandbox_settings(settings: Settings) -> dict[str, str]:
         "ALIPAY_PUBLIC_KEY_FILE": str(alipay.alipay_public_key),
         "ALIPAY_GATEWAY": f"http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}/gateway.do",
     }
+
+
+def head_end_sandbox_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.SANDBOX_HEAD_END_PORT}"
+
+
+def start_head_end_sandbox(settings: Settings) -> HeadEndSandbox:
+    """The head-end simulator for the demo's cuts and restores: it keeps its switches in memory, so
+    it lives in the long-running ``dianfei run`` and ``dianfei supply work`` calls it there."""
+    return HeadEndSandbox(SANDBOX_HEAD_END_TOKEN).serve(settings.SANDBOX_HEAD_END_PORT)
 
 
 def start_sandboxes(settings: Settings, clock: Clock) -> list[LoopbackServer]:

@@ -5,61 +5,28 @@ and concurrent runs that take no step twice, and a run for a future date refused
 
 from __future__ import annotations
 
-import io
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlmodel import select
 
 from billing import dunning, payment_plans
 from billing.accounts import NON_RESIDENTIAL, PREPAID
-from billing.clock import BEIJING
 from billing.db import read_session, unit_of_work
 from billing.dunning_records import DunningStep
 from billing.errors import InvalidInput
 from billing.events import Event
 from billing.staff import StaffUser, add_staff
-from notifications.channels.console import ConsoleChannel
-from notifications.dispatch import dispatch
-from notifications.intake import take_events
-from notifications.records import Message
-from tests import factories
 from tests.bill_helpers import issue_bill, pay
+from tests.dunning_helpers import bj, debtor as _debtor, notify as _notify, run_ladder as _run, sent as _sent
 from tests.threads import Threads
-
-
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BEIJING)
-
-
-def _debtor(engine, clock, phone="13911110000", **fields):
-    with unit_of_work(engine) as db:
-        account = factories.account(db, at=clock(), **fields)
-        factories.resident(db, phone, at=clock(), accounts=(account,))
-    return account
-
-
-def _run(engine, clock, at: datetime) -> Counter:
-    clock.now = at
-    return dunning.run(engine, on=at.date(), now=at)
-
-
-def _notify(engine, clock) -> None:
-    """What cron does between dunning runs: read the events, send what is due (the console delivers)."""
-    take_events(engine, clock=clock)
-    dispatch(engine, {"sms": ConsoleChannel(io.StringIO())}, clock=clock)
 
 
 def _steps(engine, account) -> list[str]:
     with read_session(engine) as db:
         return [s.step for s in db.exec(select(DunningStep).where(DunningStep.account_id == account.id)
                                         .order_by(DunningStep.id)).all()]
-
-
-def _sent(engine) -> list[tuple[str, str]]:
-    with read_session(engine) as db:
-        return [(m.kind, m.status) for m in db.exec(select(Message).order_by(Message.id)).all()]
 
 
 def test_a_resident_goes_from_reminder_to_cut_and_back(engine, clock):
