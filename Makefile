@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
+SERVER_PACKAGES  := redis-server
 
 .PHONY: run test bench clean browser vendor
 
@@ -43,13 +44,14 @@ run: $(VENV)/.installed-run $(VENDOR)
 	$(BIN)/dianfei demo load --if-empty
 	$(BIN)/dianfei run
 
-# The browser tests drive Debian's Chromium (with CJK fonts, or Chinese renders as boxes).  Under CI
-# (CI=1/true/yes/on) `make test` installs it when missing and the browser tests must run; elsewhere
-# they are skipped with the reason unless the packages are there.
+# The browser tests drive Debian's Chromium (with CJK fonts, or Chinese renders as boxes); the jobs
+# test starts Debian's redis-server as the Celery broker.  Under CI (CI=1/true/yes/on) `make test`
+# installs them when missing and those tests must run; elsewhere they are skipped with the reason
+# unless the packages are there.
 browser:
 	@case "$$(printf %s "$${CI:-}" | tr A-Z a-z)" in 1|true|yes|on) \
-	  dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES); } ;; \
+	  dpkg -s $(BROWSER_PACKAGES) $(SERVER_PACKAGES) >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES) $(SERVER_PACKAGES); } ;; \
 	esac
 
 test: $(VENV)/.installed-dev browser vendor

@@ -28,6 +28,11 @@ def beijing_date(instant: datetime) -> date:
     return to_beijing(instant).date()
 
 
+def beijing_minute(instant: datetime) -> str:
+    """An instant as residents read it in a message: ``2027-01-08 09:00`` Beijing."""
+    return to_beijing(instant).strftime("%Y-%m-%d %H:%M")
+
+
 def from_beijing(local: datetime) -> datetime:
     """Naive Beijing wall time (as the channels send it) -> aware UTC."""
     return local.replace(tzinfo=BEIJING).astimezone(UTC)

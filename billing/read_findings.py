@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 NEGATIVE_USE, ROLLOVER, METER_CHANGE = "negative_use", "rollover", "meter_change"
 OUT_OF_ORDER, DUPLICATE_READ, TOU_MISMATCH, AMI_GAP = "out_of_order", "duplicate_read", "tou_mismatch", "ami_gap"
 ZERO_USE, INACTIVE_USE, PREPAID_NO_CUT = "zero_use", "inactive_use", "prepaid_no_cut"
+USED_WHILE_CUT = "used_while_cut"
 HIGH_USE, LOW_USE, YEAR_HIGH, YEAR_LOW = "high_use", "low_use", "year_high", "year_low"
 INACTIVE = (VACANT, DISCONNECTED, CLOSED)
 ONE_DAY = timedelta(days=1)
@@ -93,13 +94,15 @@ def findings(series: Series, window: Window, rules: ReadRules) -> Iterator[Findi
     yield from _gaps(series, window, rules)
     if series.status == ACTIVE:
         yield from _year(series, window, rules)
-    if series.regime == PREPAID and series.negative_since is not None:
+    if series.cut_since is not None:  # a confirmed cut says more than "inactive" or "not cut"
+        yield from _while_cut(series, window, rules)
+    elif series.regime == PREPAID and series.negative_since is not None:
         yield from _prepaid(series, window, rules)
 
 
 def _pairs(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
     """Consecutive reads, installation after installation: drops, then what the use says."""
-    before, months_used, inactive = None, set(), series.status in INACTIVE
+    before, months_used, inactive = None, set(), series.status in INACTIVE and series.cut_since is None
     for span in series.spans:
         top, run = None, 0  # highest register before the predecessor; where the run of equal reads began
         for index, after in enumerate(span.points):
@@ -263,15 +266,29 @@ def _year(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]
 def _prepaid(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
     """A prepaid account below zero should have been cut the day after; one finding per spell."""
     since = series.negative_since
-    used, uses = 0, []
-    for span in series.spans:
-        for before, after in zip(span.points, span.points[1:]):
-            if before.day > since and after.day <= window.last and after.total_wh >= before.total_wh:
-                use = Use(span, before, after, None, after)
-                used += use.used_wh
-                uses.append(use)
+    yield from _spell(PREPAID_NO_CUT, since, _uses_after(series, since, window.last), window, rules,
+                      balance_fen=series.balance_fen, negative_since=since.isoformat())
+
+
+def _while_cut(series: Series, window: Window, rules: ReadRules) -> Iterator[Finding]:
+    """A meter whose cut was confirmed goes on counting: a relay that did not open, a bypass, or a
+    reconnection by hand; one finding per cut.  The cut day's own use (before the cut) is not counted."""
+    since = series.cut_since
+    yield from _spell(USED_WHILE_CUT, since, _uses_after(series, since, window.last), window, rules,
+                      cut_on=since.isoformat())
+
+
+def _uses_after(series: Series, since: date, last: date) -> list[Use]:
+    """The use between consecutive reads from the day after ``since`` to ``last`` (drops are judged elsewhere)."""
+    return [Use(span, before, after, None, after) for span in series.spans
+            for before, after in zip(span.points, span.points[1:])
+            if before.day > since and after.day <= last and after.total_wh >= before.total_wh]
+
+
+def _spell(rule: str, since: date, uses: list[Use], window: Window, rules: ReadRules, **evidence) -> Iterator[Finding]:
+    """One finding for a spell that should have had no use, once a read in the window shows some."""
     if any(window.holds(u.after.day) and u.used_wh > rules.idle_wh * u.days for u in uses):
         last = uses[-1]
-        yield Finding(PREPAID_NO_CUT, since, last.span.meter_id, last.after.id, {
-            "balance_fen": series.balance_fen, "negative_since": since.isoformat(), "used_wh": used,
-            **uses[0].before.shown("from"), **last.after.shown("read"), "idle_wh": rules.idle_wh})
+        yield Finding(rule, since, last.span.meter_id, last.after.id, {
+            **evidence, "used_wh": sum(u.used_wh for u in uses), **uses[0].before.shown("from"),
+            **last.after.shown("read"), "idle_wh": rules.idle_wh})

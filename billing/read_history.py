@@ -91,6 +91,7 @@ class Series:
     regime: str | None = None
     extra: dict[tuple[int, date], Point] = field(default_factory=dict)  # far days (last year), by meter and day
     negative_since: date | None = None  # prepaid and below zero since that day
+    cut_since: date | None = None  # disconnected by a confirmed supply order that day
     balance_fen: int | None = None
 
     def read(self, meter_id: int, day: date) -> Point | None:

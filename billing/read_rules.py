@@ -18,17 +18,19 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from billing.accounts import PREPAID
+from billing.accounts import DISCONNECTED, PREPAID
 from billing.clock import beijing_date
 from billing.errors import InvalidInput
 from billing.ledger import LedgerAccount, Transfer, customer_balances
 from billing.line_loss import LOSS_HIGH, LOSS_HIGH_MONTH, LOSS_NEGATIVE, LOSS_NEGATIVE_MONTH
 from billing.read_findings import (
     AMI_GAP, DUPLICATE_READ, HIGH_USE, INACTIVE_USE, LOW_USE, METER_CHANGE, NEGATIVE_USE, OUT_OF_ORDER,
-    PREPAID_NO_CUT, ROLLOVER, TOU_MISMATCH, YEAR_HIGH, YEAR_LOW, ZERO_USE, Finding, Window, far_days, findings,
+    PREPAID_NO_CUT, ROLLOVER, TOU_MISMATCH, USED_WHILE_CUT, YEAR_HIGH, YEAR_LOW, ZERO_USE, Finding, Window, far_days,
+    findings,
 )
 from billing.read_history import Series, account_series, district_chunks, district_series
 from billing.review import OPEN, READ_FINDING, ReviewItem, open_item
+from billing.supply_orders import cut_days
 
 RULES: dict[str, str] = {
     NEGATIVE_USE: "the register went down from the read before: a misread (neither a rollover nor a meter change)",
@@ -43,6 +45,7 @@ RULES: dict[str, str] = {
     YEAR_HIGH: "a month's use far above the same month last year",
     YEAR_LOW: "a month's use far below the same month last year",
     PREPAID_NO_CUT: "a prepaid account kept using power while its balance was below zero (the meter failed to cut)",
+    USED_WHILE_CUT: "a meter kept counting after its disconnection was confirmed (a relay that failed, a bypass)",
     TOU_MISMATCH: "the 尖峰平谷 registers do not add up to the total",
     AMI_GAP: "a smart meter sent no read for N days",
     LOSS_NEGATIVE: "a district's daily line loss is negative (a metering or topology error)",
@@ -94,6 +97,7 @@ def check_reads(session: Session, *, rules: ReadRules, first: date, last: date, 
     opened: Counter[str] = Counter()
     for chunk in account_series(session, district_chunks(session, meters), since, last, far_days(window)):
         _balances(session, chunk)
+        _cuts(session, chunk)
         for series in chunk:
             opened.update(f.rule for f in findings(series, window, rules) if _open(session, series, f, now))
         opened.update(f.rule for series, f in _duplicates(session, chunk, window) if _open(session, series, f, now))
@@ -116,6 +120,13 @@ def _balances(session: Session, chunk: list[Series]) -> None:
         series.balance_fen = balances.get(series.account_id, 0)
         if series.balance_fen < 0:
             series.negative_since = _negative_since(session, series.account_id)
+
+
+def _cuts(session: Session, chunk: list[Series]) -> None:
+    """Disconnected accounts: since when their cut was confirmed (supply orders)."""
+    cut = cut_days(session, [s.account_id for s in chunk if s.status == DISCONNECTED])
+    for series in chunk:
+        series.cut_since = cut.get(series.account_id)
 
 
 def _negative_since(session: Session, account_id: int) -> date | None:

@@ -67,6 +67,10 @@ class LoginCode(SQLModel, table=True):
     used_at: datetime | None = None
 
 
+def is_mainland_mobile(phone: object) -> bool:
+    return isinstance(phone, str) and _PHONE.fullmatch(phone) is not None
+
+
 def validate_phone(phone: object, field: str = "phone") -> str:
     if not isinstance(phone, str) or not _PHONE.match(phone.strip()):
         raise InvalidInput(field, "手机号 must be 11 digits starting with 1")

@@ -34,6 +34,9 @@ MODEL_MODULES = (
     "billing.daily_settlement_records",
     "billing.late_fee_posting",
     "billing.waivers",
+    "billing.dunning_records",
+    "billing.payment_plans",
+    "billing.supply_order_records",
     "billing.incidents",
     "billing.events",
     "billing.audit",
@@ -45,6 +48,7 @@ MODEL_MODULES = (
     "payments.reconciliation_records",
     "payments.fees",
     "payments.write_offs",
+    "notifications.records",
 )
 
 HERE = Path(__file__).parent

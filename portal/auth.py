@@ -2,8 +2,8 @@
 
 The signed session cookie carries only the token of a login session kept on the server
 (``billing.logins``): logging out deletes it, so a copy of the cookie is worth nothing afterwards.
-In the demo (``DIANFEI_DEMO_SMS``) the code is shown on the page, since no SMS gateway is wired;
-without a way to deliver it no code is issued, and resident login is closed.
+The code goes out by SMS (``notifications.login_codes``); in the demo (``DIANFEI_DEMO_SMS``) it is
+also shown on the page.  Without a way to deliver it no code is issued, and resident login is closed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from billing import logins, residents
 from billing.db import unit_of_work
 from billing.errors import BillingError
 from billing.logins import RESIDENT, STAFF, LoginSession
+from billing.privacy import mask_phone
+from notifications import login_codes
+from notifications.channels.console import ConsoleChannel
 from portal.errors import status_for
-from portal.i18n import error_message, gettext as _
+from portal.i18n import current_language, error_message, gettext as _
 from portal.security import client_address, local_path
 from portal.wiring import services
 
@@ -88,9 +91,14 @@ def resident_required(view):
 
 
 def resident_login_open() -> bool:
-    """Residents may log in only where a code can reach them (today: on screen in the demo)."""
-    config = current_app.config
-    return bool(config.get("RESIDENT_LOGIN", True) and config["DEMO_SMS"])
+    """Residents may log in only where a code can reach them: an SMS provider, or the demo's screen."""
+    sms = services().messengers.get("sms")
+    return bool(current_app.config.get("RESIDENT_LOGIN", True) and sms is not None
+                and (_demo_codes() or not isinstance(sms, ConsoleChannel)))
+
+
+def _demo_codes() -> bool:
+    return bool(current_app.config["DEMO_SMS"])
 
 
 @blueprint.app_context_processor
@@ -120,13 +128,20 @@ def send_code():
     try:
         with unit_of_work(svc.engine) as db:
             code = residents.issue_login_code(db, phone, client=client_address(), now=svc.clock())
+            message = login_codes.queue(db, phone, code, now=svc.clock(), lang=current_language())
     except BillingError as error:
         if error.field == "resend":  # a code reached this phone a moment ago: let them type it in
             session["login_phone"] = phone
         flash(error_message(error), "error")
         return _login_page(status_for(error), phone=phone)
     session["login_phone"] = phone
-    flash(_("演示环境验证码：{code}（正式环境通过短信发送）", code=code), "info")
+    sent = login_codes.send_now(svc.engine, svc.messengers, message, clock=svc.clock)
+    if _demo_codes():
+        flash(_("演示环境验证码：{code}（正式环境通过短信发送）", code=code), "info")
+    elif sent:
+        flash(_("验证码已通过短信发送至 {phone}，5分钟内有效", phone=mask_phone(phone)), "info")
+    else:
+        flash(_("短信暂时未能发出，我们会自动重试；如几分钟内未收到，请稍后重新获取"), "error")
     return redirect(url_for("auth.login", next=_next()))
 
 

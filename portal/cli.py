@@ -6,15 +6,19 @@
     dianfei reads check|loss --from D [--to D]
     dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
     dianfei tariff quote TARIFF_ID --period YYYY-MM --kwh N [...]   a tariff's lines and total, as JSON
+    dianfei notify dispatch                 events into messages; send what is due (cron, every minute)
+    dianfei dunning run [--date D]          催费 ladder steps due now (cron, every 15 minutes)
+    dianfei supply work / list / confirm    停电/复电 orders to the head-end, field orders (cron, every minute)
     dianfei run [--host H] [--port P]       serve the portal
 
 A wrong setting or an unreachable database ends the command with one line per problem, each naming
-the variable.
+the variable.  With ``DIANFEI_BROKER_URL`` set, the scheduled jobs run on Celery workers (``portal.jobs``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -34,9 +38,12 @@ from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
 from billing.failure_log import cause, quiet_repeats
 from payments.errors import GatewayConfigError
 from portal.config import Settings
-from portal import create_app
+from portal import create_app, jobs
 from portal.errors import ConfigError
 from portal.bill_commands import bills_group
+from portal.dunning_commands import dunning_group
+from portal.supply_commands import supply_group
+from portal.notify_commands import notify_group
 from portal.payment_commands import payments_group
 from portal.reconcile_commands import reconcile_command
 from portal.read_commands import reads_group
@@ -65,6 +72,9 @@ cli.add_command(reconcile_command)
 cli.add_command(reads_group)
 cli.add_command(bills_group)
 cli.add_command(tariff_group)
+cli.add_command(notify_group)
+cli.add_command(dunning_group)
+cli.add_command(supply_group)
 
 
 @cli.group("db")
@@ -151,6 +161,14 @@ def run(host: str | None, port: int | None) -> None:
         from portal.sandbox import start_sandboxes
 
         start_sandboxes(svc.settings, svc.clock)
+    if svc.settings.SMS_SANDBOX:
+        from portal.sandbox import start_sms_sandbox
+
+        start_sms_sandbox(svc.settings)
+    if svc.settings.HEAD_END_SANDBOX:
+        from portal.sandbox import start_head_end_sandbox
+
+        start_head_end_sandbox(svc.settings)
     threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
     click.echo(_banner(f"http://{host}:{port}", svc.settings))
     run_simple(host, port, app, threaded=True)
@@ -178,10 +196,19 @@ def _banner(base: str, settings: Settings) -> str:
     if settings.PAYMENTS_SANDBOX:
         lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{settings.SANDBOX_WECHATPAY_PORT}, "
                      f"Alipay http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}")
+    if settings.SMS_SANDBOX:
+        lines.append(f"  sandbox SMS       Tencent Cloud SMS http://127.0.0.1:{settings.SANDBOX_SMS_PORT} "
+                     "(dianfei notify dispatch / receipts send and pull there)")
+    if settings.HEAD_END_SANDBOX:
+        lines.append(f"  sandbox head-end  http://127.0.0.1:{settings.SANDBOX_HEAD_END_PORT} "
+                     "(remote cuts and restores: dianfei supply work)")
     return "\n".join(lines)
 
 
 def main() -> None:
+    broker, args = os.environ.get(jobs.BROKER_VARIABLE), sys.argv[1:]
+    if broker and jobs.is_job(args):  # scaled out: a worker runs the very same command
+        sys.exit(jobs.run_on_worker(args, broker))
     try:
         cli.main(prog_name="dianfei")
     except ONE_LINE_ERRORS as error:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from billing.errors import InvalidAmount
 from billing.money import parse_yuan
 from billing.read_rules import ReadRules
+from notifications.templates import TEMPLATES
 from portal.errors import ConfigError
 from portal.i18n import LANGUAGES
 
@@ -33,10 +34,13 @@ MIN_SECRET_BYTES = 32
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 CHANNEL_URL = "the channels only call https notify URLs"
 GATEWAY_URL = "payment requests must not travel unencrypted"
+HEAD_END_URL = "switch orders for customers' supply must not travel unencrypted"
 WECHAT_NEEDS = ("WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_APIV3_KEY", "WECHATPAY_MERCHANT_KEY_FILE",
                 "WECHATPAY_MERCHANT_SERIAL")
 WECHAT_PUBLIC_KEY = ("WECHATPAY_PUBLIC_KEY_FILE", "WECHATPAY_PUBLIC_KEY_ID")
 ALIPAY_NEEDS = ("ALIPAY_APP_ID", "ALIPAY_SELLER_ID", "ALIPAY_APP_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE")
+SMS_NEEDS = ("SMS_SECRET_ID", "SMS_SECRET_KEY", "SMS_APP_ID", "SMS_SIGN_NAME", "SMS_TEMPLATES")
+SMS_URL = "the SMS secret signs every request, and message texts are personal data"
 
 
 def setting(default: object, doc: str, *, shown: str | None = None, env: str | None = None,
@@ -63,8 +67,8 @@ class Settings:
                                 env="DATABASE_URL", shown="`sqlite:///instance/dianfei.sqlite3`")
     DEMO_SMS: bool = setting(True, "show login codes on screen instead of sending them",
                              demo="anyone could log in as any phone")
-    RESIDENT_LOGIN: bool = setting(True, "offer resident login by SMS code; needs a way to deliver codes, and "
-                                   "today the only one is `DIANFEI_DEMO_SMS`")
+    RESIDENT_LOGIN: bool = setting(True, "offer resident login by SMS code; needs a way to deliver codes: SMS "
+                                   "(`DIANFEI_SMS_*`) or, outside production, `DIANFEI_DEMO_SMS`")
     DEFAULT_LANGUAGE: str = setting("zh", "the language when the browser does not say", choices=LANGUAGES)
     HOST: str = setting("127.0.0.1", "where `dianfei run` listens")
     PORT: int = setting(5000, "where `dianfei run` listens", bounds=PORTS)
@@ -83,6 +87,14 @@ class Settings:
                                      demo="payments would go to the local simulators")
     SANDBOX_WECHATPAY_PORT: int = setting(5101, "where `dianfei run` serves the WeChat Pay simulator", bounds=PORTS)
     SANDBOX_ALIPAY_PORT: int = setting(5102, "where `dianfei run` serves the Alipay simulator", bounds=PORTS)
+    HEAD_END_SANDBOX: bool = setting(True, "send remote cuts and restores to the local head-end simulator (served by "
+                                     "`dianfei run`), ignoring the two head-end settings below",
+                                     demo="supply orders would go to a simulator, not to the meters")
+    SANDBOX_HEAD_END_PORT: int = setting(5103, "where `dianfei run` serves the head-end simulator", bounds=PORTS)
+    HEAD_END_URL: str = setting("", "the metering head-end's switch API for smart meters' remote cuts and restores; "
+                                "without one, remote orders wait (and late restores are still escalated)",
+                                url=HEAD_END_URL)
+    HEAD_END_TOKEN: str = setting("", "the bearer token the head-end expects", secret=True)
     WECHATPAY_MCHID: str = setting("", "WeChat Pay merchant id (a notification for another is an incident)")
     WECHATPAY_APPID: str = setting("", "WeChat app id (a notification for another is an incident)")
     WECHATPAY_APIV3_KEY: str = setting("", "the 32-character APIv3 key (decrypts notifications)",
@@ -102,6 +114,22 @@ class Settings:
     ALIPAY_PUBLIC_KEY_FILE: str = setting("", "Alipay public key file (PEM or bare base64)")
     ALIPAY_GATEWAY: str = setting("https://openapi.alipay.com/gateway.do", "Alipay gateway", url=GATEWAY_URL)
     ALIPAY_NOTIFY_URL: str = setting("", "notify URL, if not the one made from `DIANFEI_PUBLIC_URL`", url=CHANNEL_URL)
+    BROKER_URL: str = setting("", "Redis URL of the Celery broker: the scheduled commands then run on workers "
+                              "(`celery -A portal.jobs worker`)", secret=True)
+    SMS_SECRET_ID: str = setting("", "Tencent Cloud SMS: API SecretId (a sub-account allowed only SendSms and "
+                                 "PullSmsSendStatus); setting any SMS id turns SMS on and needs all of them")
+    SMS_SECRET_KEY: str = setting("", "its SecretKey", secret=True)
+    SMS_APP_ID: str = setting("", "the SMS application's SdkAppId (`1400...`)")
+    SMS_SIGN_NAME: str = setting("", "the approved 签名, without 【】")
+    SMS_TEMPLATES: str = setting("", "approved template ids per message kind, `kind=id,kind=id`; `kind/en=id` for "
+                                 "English (else English readers get the Chinese template); every kind needs one")
+    SMS_REGION: str = setting("ap-guangzhou", "Tencent Cloud region of the SMS application")
+    SMS_ENDPOINT: str = setting("https://sms.tencentcloudapi.com", "Tencent Cloud SMS API", url=SMS_URL)
+    SMS_CONCURRENCY: int = setting(8, "SendSms requests in flight at once per dispatcher", bounds=(1, 64))
+    SMS_SANDBOX: bool = setting(False, "send SMS to the local Tencent SMS simulator that `dianfei run` serves (it "
+                                "prints each message it accepts), ignoring the SMS settings above",
+                                demo="messages would go to the local simulator")
+    SANDBOX_SMS_PORT: int = setting(5103, "where `dianfei run` serves the Tencent SMS simulator", bounds=PORTS)
     READ_REGISTER_DIGITS: int = setting(ReadRules.register_digits, "whole-kWh digits of a meter register: it rolls "
                                         "over to zero after 10^N kWh (5: 99999.99), which tells a rollover from a "
                                         "misread", bounds=(4, 9))
@@ -141,7 +169,7 @@ class Settings:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
         if not problems:  # the rules between settings need well-typed values
             problems = [*self._production_problems(), *self._login_problems(), *self._limit_problems(),
-                        *self._channel_problems()]
+                        *self._channel_problems(), *self._sms_problems()]
         if problems:
             raise ConfigError("\n".join(problems))
 
@@ -156,9 +184,20 @@ class Settings:
                                               else f"READ_{item.name.upper()}") for item in fields(ReadRules)})
 
     @property
-    def delivers_login_codes(self) -> bool:
-        """There is no SMS channel yet: only the demo's on-screen codes, which production refuses."""
+    def shows_login_codes(self) -> bool:
+        """The demo shows login codes on screen (and sends SMS to the console); production refuses it."""
         return self.DEMO_SMS and not self.production
+
+    @property
+    def sends_sms(self) -> bool:
+        """An SMS provider is configured (``Settings`` has refused a half-configured one), or the simulator."""
+        return self.SMS_SANDBOX or any(getattr(self, name) for name in SMS_NEEDS)
+
+    @property
+    def sms_templates(self) -> dict[str, str]:
+        """``DIANFEI_SMS_TEMPLATES`` as ``{"kind": id, "kind/en": id}``."""
+        pairs = (item.partition("=") for item in self.SMS_TEMPLATES.split(",") if item.strip())
+        return {key.strip(): value.strip() for key, _, value in pairs}
 
     def offers(self, channel: str) -> bool:
         """A channel is offered once any of its ids or keys is set (and then it needs all of them)."""
@@ -188,14 +227,15 @@ class Settings:
         return problems
 
     def _login_problems(self) -> list[str]:
-        if not self.RESIDENT_LOGIN or self.delivers_login_codes:
+        if not self.RESIDENT_LOGIN or self.shows_login_codes or self.sends_sms:
             return []
         if self.production:
-            return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and production has no way to "
-                    f"send one (no SMS channel yet; {PREFIX}DEMO_SMS is refused in production): set "
+            return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and no SMS provider is "
+                    f"configured ({PREFIX}SMS_*; {PREFIX}DEMO_SMS is refused in production): configure SMS, or set "
                     f"{PREFIX}RESIDENT_LOGIN=false to run the staff back office and payment callbacks only"]
-        return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and there is no SMS channel yet: "
-                f"set {PREFIX}DEMO_SMS=true (codes shown on screen) or {PREFIX}RESIDENT_LOGIN=false"]
+        return [f"{PREFIX}RESIDENT_LOGIN: residents log in with a code sent by SMS and no SMS provider is configured: "
+                f"configure {PREFIX}SMS_*, set {PREFIX}DEMO_SMS=true (codes shown on screen) or "
+                f"{PREFIX}RESIDENT_LOGIN=false"]
 
     def _limit_problems(self) -> list[str]:
         amounts, problems = {}, []
@@ -222,6 +262,31 @@ class Settings:
         if self.WECHATPAY_APIV3_KEY and len(self.WECHATPAY_APIV3_KEY.encode()) != 32:
             problems.append(f"{PREFIX}WECHATPAY_APIV3_KEY: must be exactly 32 characters")
         return problems
+
+    def _sms_problems(self) -> list[str]:
+        if self.SMS_SANDBOX or not self.sends_sms:  # the simulator's own ids and templates are used
+            return []
+        missing = [env_name(name) for name in SMS_NEEDS if not getattr(self, name)]
+        problems = [f"{', '.join(missing)}: required to send SMS"] if missing else []
+        if self.SMS_TEMPLATES:
+            problems += _template_problems(self.SMS_TEMPLATES, self.sms_templates)
+        return problems
+
+
+def _template_problems(text: str, templates: dict[str, str]) -> list[str]:
+    """Each entry must be a known kind (or ``kind/en``) and a numeric id, and every kind needs one:
+    a kind without a template could never be sent."""
+    name = f"{PREFIX}SMS_TEMPLATES"
+    problems = [f"{name}: expected kind=id, got {item.strip()!r}" for item in text.split(",")
+                if item.strip() and "=" not in item]
+    known = set(TEMPLATES) | {f"{kind}/en" for kind in TEMPLATES}
+    problems += [f"{name}: {key!r} is not a message kind" for key in templates if key not in known]
+    problems += [f"{name}: template id of {key} must be digits, got {value!r}" for key, value in templates.items()
+                 if key in known and not value.isdigit()]
+    missing = sorted(set(TEMPLATES) - templates.keys())
+    if missing:
+        problems.append(f"{name}: no template id for {', '.join(missing)}")
+    return problems
 
 
 TYPES: dict[str, type] = get_type_hints(Settings)

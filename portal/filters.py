@@ -33,6 +33,7 @@ NAMES = {
     "rule_names": {"high_use": "电量突增", "low_use": "电量突减", "negative_use": "示数倒走（负电量）",
                    "rollover": "示数翻转", "meter_change": "换表缺示数", "zero_use": "连续零电量",
                    "inactive_use": "空置、停电或销户仍用电", "prepaid_no_cut": "欠费未断电",
+                   "used_while_cut": "停电后仍计量用电",
                    "out_of_order": "示数日期乱序", "duplicate_read": "重复示数", "tou_mismatch": "分时示数之和不等于总示数",
                    "ami_gap": "采集缺数", "year_high": "同比突增", "year_low": "同比突减",
                    "loss_negative": "台区负线损", "loss_high": "台区线损率超限", "loss_negative_month": "台区月度负线损",

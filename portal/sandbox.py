@@ -1,7 +1,9 @@
-"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers.
+"""Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers, the local Tencent
+SMS simulator as its SMS provider (``DIANFEI_SMS_SANDBOX``), and the metering head-end simulator
+that throws the demo's relays (``DIANFEI_HEAD_END_SANDBOX``).
 
-The only production-side module that imports ``payments.sandbox``.  Keys are generated once under
-``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
+The only production-side module that imports the simulators (``payments.sandbox``,
+``notifications.sms_sandbox``, ``metering.sandbox``).  Keys are generated once under ``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
 ports, with the placeholder merchant and app ids the simulators answer as, and ``start_sandboxes``
 (called by ``dianfei run``) serves them.
 """
@@ -11,6 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from billing.clock import Clock
+from billing.privacy import mask_phone
+from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, templates_setting
+from metering.sandbox import HeadEndSandbox
 from payments.sandbox.alipay import AlipaySandbox
 from payments.sandbox.keys import alipay_keys, wechat_keys
 from payments.sandbox.server import LoopbackServer
@@ -24,6 +29,9 @@ SANDBOX_IDS = {
     "ALIPAY_APP_ID": "2021000000000001",
     "ALIPAY_SELLER_ID": "2088000000000001",
 }
+
+
+SANDBOX_HEAD_END_TOKEN = "sandbox-head-end"
 
 
 def _folder(settings: Settings) -> Path:
@@ -58,7 +66,31 @@ def sandboxes(settings: Settings, clock: Clock, *, by_hand: bool = False) -> tup
     return wechat, alipay
 
 
+def head_end_sandbox_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.SANDBOX_HEAD_END_PORT}"
+
+
+def start_head_end_sandbox(settings: Settings) -> HeadEndSandbox:
+    """The head-end simulator for the demo's cuts and restores: it keeps its switches in memory, so
+    it lives in the long-running ``dianfei run`` and ``dianfei supply work`` calls it there."""
+    return HeadEndSandbox(SANDBOX_HEAD_END_TOKEN).serve(settings.SANDBOX_HEAD_END_PORT)
+
+
 def start_sandboxes(settings: Settings, clock: Clock) -> list[LoopbackServer]:
     """Serve both simulators on their configured ports, with the channels' real retry timing."""
     wechat, alipay = sandboxes(settings, clock)
     return [wechat.serve(settings.SANDBOX_WECHATPAY_PORT), alipay.serve(settings.SANDBOX_ALIPAY_PORT)]
+
+
+def sms_sandbox_settings(settings: Settings) -> dict[str, str]:
+    """SMS settings that point at the simulator, with its placeholder ids and every template registered."""
+    return SANDBOX_SMS | {"SMS_TEMPLATES": templates_setting(),
+                          "SMS_ENDPOINT": f"http://127.0.0.1:{settings.SANDBOX_SMS_PORT}"}
+
+
+def start_sms_sandbox(settings: Settings, show=print) -> LoopbackServer:
+    """Serve the SMS simulator; each message it accepts is one line (masked number, template, values)."""
+    provider = sandbox_provider()
+    provider.on_accept = lambda sent: show(f"[SMS sandbox] {mask_phone(sent['number'][3:])} template "
+                                           f"{sent['template']}: {', '.join(sent['params'])}")
+    return LoopbackServer(provider, settings.SANDBOX_SMS_PORT).start()

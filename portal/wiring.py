@@ -7,13 +7,16 @@ down explicitly.  Tests inject ``ENGINE``, ``CLOCK`` and ``GATEWAYS`` through ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from sqlalchemy.engine import Engine
 
 from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
+from notifications.channels.base import Channel
+from notifications.channels.console import ConsoleChannel
+from notifications.channels.sms import SmsChannel, SmsConfig
 from payments.checkout import Limits
 from payments.gateways.base import Gateway
 from portal.channels import build_gateways, payment_limits
@@ -27,6 +30,7 @@ class Services:
     clock: Clock
     gateways: dict[str, Gateway] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    messengers: dict[str, Channel] = field(default_factory=dict)  # message channel name -> its sender
 
 
 def build_services(settings: Settings, injected: Mapping[str, object]) -> Services:
@@ -34,7 +38,27 @@ def build_services(settings: Settings, injected: Mapping[str, object]) -> Servic
     check_connection(engine)
     clock = injected.get("CLOCK") or system_clock
     gateways = injected["GATEWAYS"] if "GATEWAYS" in injected else build_gateways(settings, clock)
-    return Services(settings=settings, engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings))
+    messengers = injected["MESSENGERS"] if "MESSENGERS" in injected else build_messengers(settings)
+    return Services(settings=settings, engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings),
+                    messengers=messengers)
+
+
+def build_messengers(settings: Settings) -> dict[str, Channel]:
+    """SMS through Tencent Cloud when it is configured; else, outside production, the console (the demo's
+    on-screen codes' twin); production without an SMS provider keeps its messages queued."""
+    if settings.SMS_SANDBOX:
+        from portal.sandbox import sms_sandbox_settings
+
+        settings = replace(settings, **sms_sandbox_settings(settings))
+    if settings.sends_sms:
+        return {"sms": SmsChannel(sms_config(settings))}
+    return {"sms": ConsoleChannel()} if settings.shows_login_codes else {}
+
+
+def sms_config(settings: Settings) -> SmsConfig:
+    return SmsConfig(secret_id=settings.SMS_SECRET_ID, secret_key=settings.SMS_SECRET_KEY, app_id=settings.SMS_APP_ID,
+                     sign_name=settings.SMS_SIGN_NAME, templates=settings.sms_templates,
+                     endpoint=settings.SMS_ENDPOINT, region=settings.SMS_REGION, workers=settings.SMS_CONCURRENCY)
 
 
 def services() -> Services:

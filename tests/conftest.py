@@ -108,13 +108,13 @@ def clock():
     return FixedClock(START)
 
 
-def make_app(engine, clock, gateways, instance_path):
+def make_app(engine, clock, gateways, instance_path, **overrides):
     from portal import create_app
 
     app = create_app(
         {"ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": clock, "GATEWAYS": gateways,
          "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test-secret", "DEMO_SMS": True,
-         "PAYMENTS_SANDBOX": False}
+         "PAYMENTS_SANDBOX": False} | overrides
     )
     app.testing = True
     return app

@@ -20,7 +20,7 @@ def test_import_contracts_are_kept():
 
 
 def test_a_layer_violation_is_caught(tmp_path):
-    for name in ("portal", "payments", "notifications", "demo", "billing", "migrations"):
+    for name in ("portal", "payments", "notifications", "metering", "demo", "billing", "migrations"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     (tmp_path / "billing" / "sneaky.py").write_text("from flask import request\nimport portal\n")

@@ -25,15 +25,16 @@ DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked
 FINANCE_REPORTS = "finance_reports"  # 营销财务月报: the monthly statement, its charts, CSV and XLSX
 CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
 RECONCILE = "reconcile"  # 对账 exceptions queue: heal, refund, note, ask for and approve (others') write-offs
+COLLECTIONS = "collections"  # 催费: the debtors' worklist, promises to pay and instalment plans
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
     "reader": frozenset({READ_METERS, ACCOUNT_HISTORY, CHANGE_METER}),
     # marketing's desk reads the finance statement too: both departments see the same figures
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
-    "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER}),
+    "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER, COLLECTIONS}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
-                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE}),
+                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE, COLLECTIONS}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

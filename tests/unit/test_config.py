@@ -7,6 +7,7 @@ import re
 import pytest
 
 from billing.clock import FixedClock
+from notifications.templates import TEMPLATES
 from portal import create_app
 from portal.channels import build_gateways
 from portal.config import NAMES, PROJECT_ROOT, Settings, env_name, load_settings, settings_table
@@ -112,9 +113,9 @@ def test_production_names_everything_missing_one_line_each():
         "DATABASE_URL: required when DIANFEI_ENV=production",
         "DIANFEI_PUBLIC_URL: must be an https URL when DIANFEI_ENV=production "
         "(the channels only call https notify URLs)",
-        "DIANFEI_RESIDENT_LOGIN: residents log in with a code sent by SMS and production has no way to send one "
-        "(no SMS channel yet; DIANFEI_DEMO_SMS is refused in production): set DIANFEI_RESIDENT_LOGIN=false to run "
-        "the staff back office and payment callbacks only",
+        "DIANFEI_RESIDENT_LOGIN: residents log in with a code sent by SMS and no SMS provider is configured "
+        "(DIANFEI_SMS_*; DIANFEI_DEMO_SMS is refused in production): configure SMS, or set DIANFEI_RESIDENT_LOGIN=false "
+        "to run the staff back office and payment callbacks only",
     ]
 
 
@@ -138,8 +139,17 @@ def test_production_with_demo_sms_still_has_no_way_to_deliver_login_codes():
 
 def test_development_resident_login_without_demo_sms_has_no_way_to_deliver_codes(tmp_path):
     [line] = problems({"DIANFEI_DEMO_SMS": "false", "DIANFEI_INSTANCE_PATH": str(tmp_path)})
-    assert line == ("DIANFEI_RESIDENT_LOGIN: residents log in with a code sent by SMS and there is no SMS channel "
-                    "yet: set DIANFEI_DEMO_SMS=true (codes shown on screen) or DIANFEI_RESIDENT_LOGIN=false")
+    assert line == ("DIANFEI_RESIDENT_LOGIN: residents log in with a code sent by SMS and no SMS provider is "
+                    "configured: configure DIANFEI_SMS_*, set DIANFEI_DEMO_SMS=true (codes shown on screen) or "
+                    "DIANFEI_RESIDENT_LOGIN=false")
+
+
+def test_production_with_an_sms_provider_logs_residents_in():
+    sms = {"DIANFEI_SMS_SECRET_ID": "AKIDexample", "DIANFEI_SMS_SECRET_KEY": "k" * 32, "DIANFEI_SMS_APP_ID": "1400000001",
+           "DIANFEI_SMS_SIGN_NAME": "临安供电",
+           "DIANFEI_SMS_TEMPLATES": ",".join(f"{kind}={2000001 + n}" for n, kind in enumerate(sorted(TEMPLATES)))}
+    settings = load_settings(PRODUCTION | sms | {"DIANFEI_RESIDENT_LOGIN": "true"})
+    assert settings.RESIDENT_LOGIN and settings.sends_sms and not settings.shows_login_codes
 
 
 # --- channels ------------------------------------------------------------------------------------

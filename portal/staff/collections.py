@@ -1,0 +1,97 @@
+"""催费 at the desk: the collections worklist (``billing.collections``) and the form that agrees a
+promise to pay or an instalment plan (``billing.payment_plans``), which holds the dunning ladder."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from billing import collections, payment_plans
+from billing.accounts import Account
+from billing.clock import beijing_date
+from billing.db import read_session, unit_of_work
+from billing.errors import BillingError, InvalidInput
+from billing.money import parse_yuan
+from portal.i18n import error_message, gettext as _
+from portal.staff.access import blueprint, staff_required
+from portal.staff.roles import COLLECTIONS
+from portal.wiring import services
+
+PLAN_LINES = 6  # instalment lines on the form
+
+
+def stage_names() -> dict[str, str]:
+    return {"bill_overdue": _("已逾期"), "disconnection_notice": _("已发停电通知"), "call_task": _("待电话告知"),
+            "pre_cut_notice": _("已发停电前提醒"), "disconnection_ordered": _("已下停电指令"),
+            "protected_hold": _("保护用户，待人工处理"), "notice_undelivered": _("通知未送达，待人工处理"),
+            "on_plan": _("还款计划中")}
+
+
+def group_names() -> dict[str, str]:
+    return {collections.LARGE_UNITS: _("大工业及非居民"), collections.MANAGED: _("物业代管"),
+            collections.RESIDENTS: _("居民")}
+
+
+@blueprint.get("/collections")
+@staff_required(COLLECTIONS)
+def collections_page():
+    svc = services()
+    with read_session(svc.engine) as db:
+        rows = collections.worklist(db, on=beijing_date(svc.clock()))
+    return render_template("staff/collections.html", rows=rows, attention=collections.needing_a_person(rows),
+                           total_fen=sum(row.owed_fen for row in rows), stages=stage_names(), groups=group_names())
+
+
+def _account(db, account_no: str) -> Account:
+    account = db.execute(select(Account).where(Account.account_no == account_no[:10])).scalar()
+    if account is None:
+        abort(404)
+    return account
+
+
+@blueprint.get("/collections/<account_no>/plan")
+@staff_required(COLLECTIONS)
+def plan_form(account_no: str):
+    with read_session(services().engine) as db:
+        account = _account(db, account_no)
+        plan = payment_plans.active_plan(db, account.id)
+    return render_template("staff/plan_new.html", account=account, plan=plan, lines=range(1, PLAN_LINES + 1),
+                           form={})
+
+
+@blueprint.post("/collections/<account_no>/plan")
+@staff_required(COLLECTIONS)
+def agree_plan(account_no: str):
+    svc = services()
+    try:
+        promises = _promises(request.form)
+        with unit_of_work(svc.engine) as db:
+            account = _account(db, account_no)
+            payment_plans.agree(db, account.id, promises, staff_id=g.staff.id, note=request.form.get("note", "")[:200],
+                                now=svc.clock())
+        flash(_("户号 {account_no} 的还款计划已登记，计划内暂停催费", account_no=account.account_no), "info")
+        return redirect(url_for("staff.collections_page"))
+    except BillingError as error:
+        flash(error_message(error), "error")
+        with read_session(svc.engine) as db:
+            account = _account(db, account_no)
+            plan = payment_plans.active_plan(db, account.id)
+        return render_template("staff/plan_new.html", account=account, plan=plan, lines=range(1, PLAN_LINES + 1),
+                               form=request.form), 400
+
+
+def _promises(form) -> list[payment_plans.Promise]:
+    """The filled lines of the form, each a day and an amount; a half-filled line is an error naming it."""
+    promises = []
+    for line in range(1, PLAN_LINES + 1):
+        day, amount = form.get(f"due_on-{line}", "").strip(), form.get(f"amount-{line}", "").strip()
+        if not day and not amount:
+            continue
+        try:
+            due_on = date.fromisoformat(day[:10])
+        except ValueError:
+            raise InvalidInput("due_on", f"line {line}: a date like 2027-01-15") from None
+        promises.append(payment_plans.Promise(due_on, parse_yuan(amount, "amount")))
+    return promises

@@ -1,0 +1,63 @@
+"""催费 in the browser: a cashier on a phone reads the collections desk (a factory first, then a
+resident, both 45 days overdue and sent a disconnection notice) and records an instalment plan
+for the resident; finance at a desk sees the resident on the plan."""
+
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from billing import bills, dunning
+from billing.accounts import LARGE_INDUSTRY, Account
+from billing.clock import beijing_date, system_clock
+from billing.db import read_session, unit_of_work
+from billing.payment_plans import PaymentPlan
+from tests.e2e import browser
+from tests.e2e.test_staff import staff_log_in
+
+RESIDENT, FACTORY = "3301000001", "3302000002"
+
+
+def _overdue(site) -> date:
+    """A bill 45 days overdue on two demo 户号 (the second made a factory), and today's dunning run."""
+    now = system_clock()
+    today, issued = beijing_date(now), now - timedelta(days=60)
+    with unit_of_work(site.engine) as db:
+        for number, fen in ((RESIDENT, 38_800), (FACTORY, 1_250_000)):
+            account = db.exec(select(Account).where(Account.account_no == number)).one()
+            if number == FACTORY:
+                account.category = LARGE_INDUSTRY
+                db.add(account)
+            bills.create(db, bills.Draft(account.id, date(2026, 8, 1), date(2026, 8, 31), today - timedelta(days=45),
+                                         (bills.Line("energy", "bill.line.energy", fen),)), now=issued)
+    dunning.run(site.engine, on=today, now=now)
+    return today
+
+
+def test_a_cashier_records_a_plan_on_a_phone_and_finance_sees_it_at_a_desk(site, request):
+    today = _overdue(site)
+    cashier = browser.Page(browser.start(browser.PHONE), site.url, f"{request.node.name}-cashier")
+    finance = browser.Page(browser.start(browser.DESK), site.url, f"{request.node.name}-finance")
+    request.addfinalizer(cashier.chrome.quit), request.addfinalizer(finance.chrome.quit)
+    staff_log_in(cashier, "cashier1")
+    cashier.open("/staff/collections")
+    cashier.wait_for_text("催费工作台")
+    page = cashier.text()
+    assert page.index(FACTORY) < page.index(RESIDENT) and "已发停电通知" in page
+    cashier.shoot("collections")
+    cashier.find(f"a[href$='/collections/{RESIDENT}/plan']").click()
+    cashier.wait_for_text("登记还款计划")
+    for line, (days, amount) in enumerate(((3, "200.00"), (17, "188.00")), start=1):
+        cashier.chrome.execute_script("arguments[0].value = arguments[1]", cashier.find(f"[name='due_on-{line}']"),
+                                      (today + timedelta(days=days)).isoformat())
+        cashier.fill(f"[name='amount-{line}']", amount)
+    cashier.fill("#note", "用户承诺分两期缴清")
+    cashier.shoot("plan-form")
+    cashier.press("登记计划")
+    cashier.wait_for_text("的还款计划已登记")
+    staff_log_in(finance, "finance1")
+    finance.open("/staff/collections")
+    finance.wait_for_text("还款计划中")
+    finance.shoot("collections-desk")
+    with read_session(site.engine) as db:
+        [plan] = db.exec(select(PaymentPlan)).all()
+    assert plan.state == "active" and plan.note == "用户承诺分两期缴清"
