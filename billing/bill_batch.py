@@ -12,12 +12,13 @@ estimates and the review items of held bills.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Date, DateTime, bindparam, func, select, text, update
 from sqlmodel import Session
 
 from billing import bills, ledger
@@ -163,21 +164,28 @@ def _add_to_totals(session: Session, moves: list[tuple[int, int, int]]) -> None:
 
 def _insert(session: Session, table, rows: list[dict]) -> None:
     """Plain rows through ``billing.db.bulk_insert`` (COPY on PostgreSQL, executemany on SQLite),
-    dates and instants as the text it takes."""
+    dates and instants as the text it takes.  Only the columns the table types as dates are
+    converted, each distinct value once: testing every value of every row cost more than the insert."""
     if not rows:
         return
     db = session.connection()
-    texts: dict = {}
+    texts: dict = {None: None}
 
     def raw(value):
-        if isinstance(value, date):  # an instant too
-            if value not in texts:
-                texts[value] = timestamp_value(db, value) if isinstance(value, datetime) else value.isoformat()
-            return texts[value]
-        return value
+        if value not in texts:
+            texts[value] = timestamp_value(db, value) if isinstance(value, datetime) else value.isoformat()
+        return texts[value]
 
     columns = list(rows[0])
-    bulk_insert(db, table, columns, [tuple(raw(row[column]) for column in columns) for row in rows])
+    dated = [n for n, name in enumerate(columns) if table.c[name].type._type_affinity in (Date, DateTime)]
+    values = operator.itemgetter(*columns)
+    converted = []
+    for row in rows:
+        line = list(values(row))
+        for n in dated:
+            line[n] = raw(line[n])
+        converted.append(tuple(line))
+    bulk_insert(db, table, columns, converted)
 
 
 def _post(session: Session, postings: list[tuple[int, ledger.Posting]], account_ids: list[int],
