@@ -42,7 +42,8 @@ class Chunk:
 
 
 def chunk_facts(session: Session, account_ids: list[int], start: date, after: date) -> Chunk:
-    # Core on the session's connection: the ORM's result processing cost more than the queries.
+    # Core on the session's connection (the ORM's result processing cost more than the queries), each
+    # result fetched whole: iterating one fetches row by row.
     db = session.connection()
     accounts = db.execute(select(*_ACCOUNT_COLUMNS).where(among(db, Account.id, account_ids))
                           .order_by(Account.id)).all()
@@ -90,7 +91,7 @@ def _spans(db: Connection, account_ids: list[int]) -> dict[int, list]:
     spans = defaultdict(list)
     for row in db.execute(select(m.account_id, m.meter_id, m.multiplier, m.installed_on, m.removed_on)
                           .where(among(db, m.account_id, account_ids))
-                          .order_by(m.account_id, m.installed_on, m.id)):
+                          .order_by(m.account_id, m.installed_on, m.id)).all():
         spans[row.account_id].append(row)
     return spans
 
@@ -104,7 +105,7 @@ def _reads(db: Connection, spans: dict[int, list], days: set[date]) -> dict[tupl
     # The day as text (SQLite's Date processing costs more than the rest of the row), read back once per day.
     rows = db.execute(select(r.id, r.meter_id, type_coerce(r.read_on, String), r.total_wh, r.sharp_wh,
                              r.peak_wh, r.flat_wh, r.valley_wh, r.source)
-                      .where(among(db, r.meter_id, meters), r.read_on.in_(sorted(days)), r.status == VALID))
+                      .where(among(db, r.meter_id, meters), r.read_on.in_(sorted(days)), r.status == VALID)).all()
     as_date = {str(day): day for day in days}
     points = (Point(row[0], row[1], as_date[str(row[2])], *row[3:]) for row in rows)
     return {(point.meter_id, point.day): point for point in points}
@@ -123,7 +124,7 @@ def _carries(db: Connection, account_ids: list[int]) -> dict[int, list[tuple[int
     for account_id, carry_id, wh in db.execute(
             select(EstimateCarry.account_id, EstimateCarry.id, EstimateCarry.difference_wh)
             .where(among(db, EstimateCarry.account_id, account_ids), EstimateCarry.carried_on_bill_id.is_(None))
-            .order_by(EstimateCarry.id)):
+            .order_by(EstimateCarry.id)).all():
         carries[account_id].append((carry_id, wh))
     return carries
 
@@ -134,7 +135,7 @@ def _earlier(db: Connection, account_ids: list[int], start: date) -> dict[int, l
             select(Bill.account_id, Bill.state, Bill.total_fen)
             .where(among(db, Bill.account_id, account_ids), Bill.period_start < start, Bill.state != CANCELLED,
             NOT_A_FEE_BILL)
-            .order_by(Bill.account_id, Bill.period_start.desc(), Bill.id.desc())):
+            .order_by(Bill.account_id, Bill.period_start.desc(), Bill.id.desc())).all():
         earlier[account_id].append((state, fen))
     return earlier
 
