@@ -51,7 +51,7 @@ from billing.ledger import LedgerAccount, Transfer
 from billing.bill_drafts import NegativeUse
 from billing.meters import MeterInstallation, ReadMissing
 from billing.money import MILLIFEN_PER_FEN, round_half_up
-from billing.pricing import WH_PER_KWH, Quote, Usage, quote, tou_buckets
+from billing.pricing import WH_PER_KWH, Quote, QuoteCache, Usage, quote, tou_buckets
 from billing.reads import ESTIMATED, REGISTERS, VALID, Read
 from billing.tariff_files import ANNUAL, TIERED, Tariff, find_tariff, shipped_tariffs
 
@@ -63,6 +63,7 @@ BALANCE_LOW, BALANCE_NEGATIVE = "balance_low", "balance_negative"
 DAY = timedelta(days=1)
 
 Progress = Callable[[int, int], None]
+Price = Callable[..., Quote]  # ``billing.pricing.quote`` or a ``QuoteCache`` of it
 
 
 @dataclass
@@ -109,9 +110,10 @@ def settle_day(engine, day: date, *, now: datetime, progress: Progress | None = 
     with read_session(engine) as db:
         ids = list(db.execute(_CANDIDATES, {"day": day}).scalars())
     result = DayResult(day, accounts=len(ids))
+    price = QuoteCache()  # a county's residents share a few tariffs and, often, the same day's use
     for first in range(0, len(ids), chunk):
         with unit_of_work(engine) as db:
-            _settle_chunk(db, ids[first:first + chunk], day, now=now, tariffs=tariffs, result=result)
+            _settle_chunk(db, ids[first:first + chunk], day, now=now, tariffs=tariffs, price=price, result=result)
         if progress is not None:
             progress(min(first + chunk, len(ids)), len(ids))
     return result
@@ -148,6 +150,7 @@ _SPANS = select(_i.c.account_id, _i.c.meter_id, _i.c.multiplier).where(_i.c.acco
 _FREEZES = select(_r.c.meter_id, _r.c.read_on, _r.c.source, _r.c.total_wh, *(_r.c[f"{name}_wh"] for name in REGISTERS)) \
     .where(_r.c.meter_id.in_(_IDS), _r.c.read_on.in_([_D, bindparam("next_day", type_=_r.c.read_on.type)]),
            _r.c.status == VALID)
+_FIRST_REGISTER = 4  # _FREEZES' registers, read by position: by name (a row's _mapping) cost more than the rest of _used
 _YEAR, _MONTH = bindparam("year_start", type_=_s.c.day.type), bindparam("month_start", type_=_s.c.day.type)
 # The use already charged in the day's year and month (PostgreSQL sums BIGINT to a Decimal: int() below).
 _BEFORE = (
@@ -203,7 +206,7 @@ class _Charge:
 
 
 def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime, tariffs: Mapping[str, Tariff],
-                  result: DayResult) -> None:
+                  price: Price, result: DayResult) -> None:
     db = session.connection()
     db.execute(_LOCK, {"ids": ids}).all()
     accounts = db.execute(_ACCOUNTS, {"ids": ids, "day": day}).all()
@@ -211,13 +214,13 @@ def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime,
     used = _used(session, ids, day)
     bounds = {"ids": ids, "day": day, "year_start": date(day.year, 1, 1), "month_start": day.replace(day=1),
               "next_year": date(day.year + 1, 1, 1)}
-    before = {row[0]: (int(row[1]), int(row[2])) for row in db.execute(_BEFORE, bounds)}
-    carry = {row.account_id: (row.charge_no, json.loads(row.year_lines)) for row in db.execute(_CARRY, bounds)}
+    before = {row[0]: (int(row[1]), int(row[2])) for row in db.execute(_BEFORE, bounds).all()}
+    carry = {row.account_id: (row.charge_no, json.loads(row.year_lines)) for row in db.execute(_CARRY, bounds).all()}
     charges = []
     for account in accounts:
         try:
             charges.append(_charge(account, used.get(account.id), before.get(account.id, (0, 0)),
-                                   carry.get(account.id, (0, {})), day, tariffs))
+                                   carry.get(account.id, (0, {})), day, tariffs, price))
         except BillingError as error:
             _not_charged(result, error, account.account_no)
     _write(session, charges, day, now=now, result=result)
@@ -227,30 +230,34 @@ def _used(session: Session, ids: list[int], day: date) -> dict[int, tuple[int, d
     """The day's use by account (total Wh and TOU registers), or why it is not known yet."""
     db = session.connection()
     spans = db.execute(_SPANS, {"ids": ids, "day": day}).all()
+    # Results fetched whole (``all``): iterating one fetches row by row.
     freezes = {(row.meter_id, row.read_on): row for row in db.execute(
-        _FREEZES, {"ids": sorted({span.meter_id for span in spans}), "day": day, "next_day": day + DAY})}
+        _FREEZES, {"ids": sorted({span.meter_id for span in spans}), "day": day, "next_day": day + DAY}).all()}
     used: dict[int, tuple[int, dict[str, int]] | BillingError] = {}
     for span in spans:
         if isinstance(used.get(span.account_id), BillingError):
             continue
         begin, end = freezes.get((span.meter_id, day)), freezes.get((span.meter_id, day + DAY))
-        missing = next((on for on, read in ((day, begin), (day + DAY, end)) if read is None or read.source == ESTIMATED), None)
+        missing = day if _unusable(begin) else day + DAY if _unusable(end) else None
         if missing is not None:
             why = ReadMissing if freezes.get((span.meter_id, missing)) is None else ReadEstimated
             used[span.account_id] = why(f"meter {span.meter_id} has no actual read on {missing}", field="read_on")
             continue
         total, registers = used.get(span.account_id, (0, {}))
         total += (end.total_wh - begin.total_wh) * span.multiplier
-        for name in REGISTERS:
-            before, after = begin._mapping[f"{name}_wh"], end._mapping[f"{name}_wh"]
+        for name, before, after in zip(REGISTERS, begin[_FIRST_REGISTER:], end[_FIRST_REGISTER:]):
             if before is not None and after is not None:
                 registers[name] = registers.get(name, 0) + (after - before) * span.multiplier
         used[span.account_id] = (total, registers)
     return used
 
 
+def _unusable(freeze) -> bool:
+    return freeze is None or freeze.source == ESTIMATED
+
+
 def _charge(account, used, before: tuple[int, int], carry: tuple[int, dict[str, int]], day: date,
-            tariffs: Mapping[str, Tariff]) -> _Charge:
+            tariffs: Mapping[str, Tariff], price: Price) -> _Charge:
     if isinstance(used, BillingError):
         raise used
     total_wh, registers = used
@@ -259,18 +266,19 @@ def _charge(account, used, before: tuple[int, int], carry: tuple[int, dict[str, 
     tariff = find_tariff(account.tariff_id or DEFAULT_TARIFFS[account.category], tariffs)
     year_wh, month_wh = before
     priced = price_day(tariff, day, total_wh, registers, year_wh=year_wh, month_wh=month_wh,
-                       move_in=account.opened_on, tariffs=tariffs)
+                       move_in=account.opened_on, tariffs=tariffs, price=price)
     charge_no, year_lines = carry
     return _Charge(account, charge_no + 1, carry_rounding(priced, total_wh, year_lines))
 
 
 def price_day(tariff: Tariff, day: date, wh: int, registers: Mapping[str, int] | None = None, *, year_wh: int = 0,
-              month_wh: int = 0, move_in: date | None = None, tariffs: Mapping[str, Tariff] | None = None) -> Quote:
+              month_wh: int = 0, move_in: date | None = None, tariffs: Mapping[str, Tariff] | None = None,
+              price: Price = quote) -> Quote:
     """One day's use priced after the use already charged in its year (``year_wh``) and month:
     tiers by the tier period's whole thresholds, prorated only for a move-in."""
     before_wh = 0 if tariff.kind != TIERED else year_wh if tariff.tier_period == ANNUAL else month_wh
     usage = Usage(wh, tou_buckets(tariff, registers or {}, wh), before_wh=before_wh, move_in=move_in)
-    return quote(tariff, day, day, usage, tariffs)
+    return price(tariff, day, day, usage, tariffs)
 
 
 def carry_rounding(priced: Quote, energy_wh: int, carry: Mapping[str, int]) -> DayCharge:
@@ -332,8 +340,8 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
     result.energy_wh += sum(charge.day.energy_wh for charge in charges)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+# One encoder for the run: ``json.dumps`` with options builds a new one per call.
+_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 def _crossings(session: Session, paid: list[_Charge], day: date, *, now: datetime, result: DayResult) -> None:
