@@ -51,7 +51,7 @@ from billing.ledger import LedgerAccount, Transfer
 from billing.bill_drafts import NegativeUse
 from billing.meters import MeterInstallation, ReadMissing
 from billing.money import MILLIFEN_PER_FEN, round_half_up
-from billing.pricing import WH_PER_KWH, Quote, QuoteCache, Usage, quote, tou_buckets
+from billing.pricing import WH_PER_KWH, Quote, Usage, quote, tou_buckets
 from billing.reads import ESTIMATED, REGISTERS, VALID, Read
 from billing.tariff_files import ANNUAL, TIERED, Tariff, find_tariff, shipped_tariffs
 
@@ -63,7 +63,6 @@ BALANCE_LOW, BALANCE_NEGATIVE = "balance_low", "balance_negative"
 DAY = timedelta(days=1)
 
 Progress = Callable[[int, int], None]
-Price = Callable[..., Quote]  # ``billing.pricing.quote`` or a ``QuoteCache`` of it
 
 
 @dataclass
@@ -110,10 +109,9 @@ def settle_day(engine, day: date, *, now: datetime, progress: Progress | None = 
     with read_session(engine) as db:
         ids = list(db.execute(_CANDIDATES, {"day": day}).scalars())
     result = DayResult(day, accounts=len(ids))
-    price = QuoteCache()  # a county's residents share a few tariffs and, often, the same day's use
     for first in range(0, len(ids), chunk):
         with unit_of_work(engine) as db:
-            _settle_chunk(db, ids[first:first + chunk], day, now=now, tariffs=tariffs, price=price, result=result)
+            _settle_chunk(db, ids[first:first + chunk], day, now=now, tariffs=tariffs, result=result)
         if progress is not None:
             progress(min(first + chunk, len(ids)), len(ids))
     return result
@@ -206,7 +204,7 @@ class _Charge:
 
 
 def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime, tariffs: Mapping[str, Tariff],
-                  price: Price, result: DayResult) -> None:
+                  result: DayResult) -> None:
     db = session.connection()
     db.execute(_LOCK, {"ids": ids}).all()
     accounts = db.execute(_ACCOUNTS, {"ids": ids, "day": day}).all()
@@ -220,7 +218,7 @@ def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime,
     for account in accounts:
         try:
             charges.append(_charge(account, used.get(account.id), before.get(account.id, (0, 0)),
-                                   carry.get(account.id, (0, {})), day, tariffs, price))
+                                   carry.get(account.id, (0, {})), day, tariffs))
         except BillingError as error:
             _not_charged(result, error, account.account_no)
     _write(session, charges, day, now=now, result=result)
@@ -257,7 +255,7 @@ def _unusable(freeze) -> bool:
 
 
 def _charge(account, used, before: tuple[int, int], carry: tuple[int, dict[str, int]], day: date,
-            tariffs: Mapping[str, Tariff], price: Price) -> _Charge:
+            tariffs: Mapping[str, Tariff]) -> _Charge:
     if isinstance(used, BillingError):
         raise used
     total_wh, registers = used
@@ -266,19 +264,18 @@ def _charge(account, used, before: tuple[int, int], carry: tuple[int, dict[str, 
     tariff = find_tariff(account.tariff_id or DEFAULT_TARIFFS[account.category], tariffs)
     year_wh, month_wh = before
     priced = price_day(tariff, day, total_wh, registers, year_wh=year_wh, month_wh=month_wh,
-                       move_in=account.opened_on, tariffs=tariffs, price=price)
+                       move_in=account.opened_on, tariffs=tariffs)
     charge_no, year_lines = carry
     return _Charge(account, charge_no + 1, carry_rounding(priced, total_wh, year_lines))
 
 
 def price_day(tariff: Tariff, day: date, wh: int, registers: Mapping[str, int] | None = None, *, year_wh: int = 0,
-              month_wh: int = 0, move_in: date | None = None, tariffs: Mapping[str, Tariff] | None = None,
-              price: Price = quote) -> Quote:
+              month_wh: int = 0, move_in: date | None = None, tariffs: Mapping[str, Tariff] | None = None) -> Quote:
     """One day's use priced after the use already charged in its year (``year_wh``) and month:
     tiers by the tier period's whole thresholds, prorated only for a move-in."""
     before_wh = 0 if tariff.kind != TIERED else year_wh if tariff.tier_period == ANNUAL else month_wh
     usage = Usage(wh, tou_buckets(tariff, registers or {}, wh), before_wh=before_wh, move_in=move_in)
-    return price(tariff, day, day, usage, tariffs)
+    return quote(tariff, day, day, usage, tariffs)
 
 
 def carry_rounding(priced: Quote, energy_wh: int, carry: Mapping[str, int]) -> DayCharge:
