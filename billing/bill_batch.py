@@ -12,12 +12,12 @@ estimates and the review items of held bills.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Date, DateTime, bindparam, func, select, text, update
 from sqlmodel import Session
 
 from billing import bills, ledger
@@ -49,7 +49,7 @@ def write(session: Session, billed: Sequence[Billed], start: date, *, now: datet
     if not billed:
         return
     issue_on = beijing_date(now)
-    totals = [bills.checked_total(one.made.draft) for one in billed]
+    totals = _checked_totals([one.made.draft for one in billed])
     issued = [n for n, one in enumerate(billed) if not one.made.holds]
     numbers = dict(zip(issued, bills.numbers(session, issue_on.year, len(issued)) if issued else ()))
     bill_ids = _reserve(session, Bill, len(billed))
@@ -63,10 +63,25 @@ def write(session: Session, billed: Sequence[Billed], start: date, *, now: datet
         rows[n]["transfer_id"] = transfer_id
     before = _post(session, list(zip(transfer_ids, postings)), [one.account.id for one in billed], now)
     _insert(session, Bill.__table__, rows)
-    _insert(session, BillLine.__table__, [_line(bill_id, position, line) for one, bill_id in zip(billed, bill_ids)
-                                          for position, line in enumerate(one.made.draft.lines, start=1)])
+    _insert_tuples(session, BillLine.__table__, _LINE_COLUMNS, [
+        (bill_id, position, line.kind, line.description_key, line.energy_wh, line.unit_price_millifen_per_kwh,
+         line.amount_fen) for one, bill_id in zip(billed, bill_ids) for position, line in enumerate(one.made.draft.lines, 1)])
     _allocate(session, [(billed[n].account.id, rows[n], posting) for n, posting in zip(posted, postings)], before, now)
     _after_bills(session, billed, rows, start, now)
+
+
+def _checked_totals(drafts: list[bills.Draft]) -> list[int]:
+    """``bills.checked_total`` of each draft, checked once per period and tuple of lines: drafts
+    priced alike share their lines' tuple (``bill_drafts.draft``), and checking them was a tenth
+    of the run.  By the tuple's identity: ``drafts`` keeps every tuple alive meanwhile."""
+    known: dict[tuple[int, date, date], int] = {}
+    totals = []
+    for made in drafts:
+        key = (id(made.lines), made.period_start, made.period_end)
+        if key not in known:
+            known[key] = bills.checked_total(made)
+        totals.append(known[key])
+    return totals
 
 
 def _allocate(session: Session, posted: list[tuple[int, dict, ledger.Posting]], before: dict[str, tuple[int, int]],
@@ -86,15 +101,13 @@ def _allocate(session: Session, posted: list[tuple[int, dict, ledger.Posting]], 
 
 def _after_bills(session: Session, billed: Sequence[Billed], rows: list[dict], start: date, now: datetime) -> None:
     """The events of the issued bills, the run rows, the carried estimates, the review items of the held."""
-    issued = [(one, row) for one, row in zip(billed, rows) if row["state"] == ISSUED]
-    _insert(session, Event.__table__, [
-        {"kind": bills.BILL_ISSUED, "account_id": one.account.id, "created_at": now,
-         "payload": json.dumps(bills.issued_payload(SimpleNamespace(**row), one.account.account_no), ensure_ascii=False,
-                               default=str)} for one, row in issued])
+    _insert_tuples(session, Event.__table__, _EVENT_COLUMNS, [
+        (bills.BILL_ISSUED, one.account.id, _payload(bills.issued_payload(_Columns(row), one.account.account_no)), now)
+        for one, row in zip(billed, rows) if row["state"] == ISSUED])
     # A plain insert: a second run racing this one fails on the primary key and rolls its chunk back.
-    _insert(session, BillRunAccount.__table__, [
-        {"period_start": start, "account_id": one.account.id, "bill_id": row["id"], "energy_wh": one.made.energy_wh,
-         "outcome": RUN_HELD if one.made.holds else RUN_ISSUED, "created_at": now} for one, row in zip(billed, rows)])
+    _insert_tuples(session, BillRunAccount.__table__, _RUN_COLUMNS, [
+        (start, one.account.id, row["id"], one.made.energy_wh, RUN_HELD if one.made.holds else RUN_ISSUED, now)
+        for one, row in zip(billed, rows)])
     carried = [{"carry_id": carry_id, "bill_id": row["id"]} for one, row in zip(billed, rows)
                for carry_id in one.made.carry_ids]
     if carried:
@@ -103,6 +116,21 @@ def _after_bills(session: Session, billed: Sequence[Billed], rows: list[dict], s
     if held:
         session.connection().execute(insert_ignoring_duplicates(session, ReviewItem.__table__, ["key"]),
                                      [_item(one, row, start, now) for one, row in held])
+
+
+_LINE_COLUMNS = ("bill_id", "position", "kind", "description_key", "energy_wh", "unit_price_millifen_per_kwh",
+                 "amount_fen")
+_EVENT_COLUMNS = ("kind", "account_id", "payload", "created_at")
+_RUN_COLUMNS = ("period_start", "account_id", "bill_id", "energy_wh", "outcome", "created_at")
+# One encoder for the run: ``json.dumps`` with options builds a new one per call.
+_payload = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+class _Columns(dict):
+    """A bill row read as attributes (``bills.issued_payload`` takes anything with a Bill's columns),
+    without copying it into an object."""
+
+    __getattr__ = dict.__getitem__
 
 
 _carry = EstimateCarry.__table__
@@ -123,12 +151,6 @@ def _bill(draft: bills.Draft, bill_id: int, total: int, now: datetime, issue_on:
             "state": ISSUED if issued else HELD, "total_fen": total, "replaces_bill_id": None, "transfer_id": None,
             "cancel_transfer_id": None, "created_at": now, "created_by": None, "issued_at": now if issued else None,
             "issued_by": None, "cancelled_at": None, "cancelled_by": None, "cancel_reason": ""}
-
-
-def _line(bill_id: int, position: int, line: bills.Line) -> dict:
-    return {"bill_id": bill_id, "position": position, "kind": line.kind, "description_key": line.description_key,
-            "energy_wh": line.energy_wh, "unit_price_millifen_per_kwh": line.unit_price_millifen_per_kwh,
-            "amount_fen": line.amount_fen}
 
 
 def _reserve(session: Session, model, count: int) -> list[int]:
@@ -162,22 +184,37 @@ def _add_to_totals(session: Session, moves: list[tuple[int, int, int]]) -> None:
 
 
 def _insert(session: Session, table, rows: list[dict]) -> None:
+    """Rows as dicts (with the same keys) through ``_insert_tuples``."""
+    if rows:
+        columns = list(rows[0])
+        _insert_tuples(session, table, columns, list(map(operator.itemgetter(*columns), rows)))
+
+
+def _insert_tuples(session: Session, table, columns: Sequence[str], rows: list[tuple]) -> None:
     """Plain rows through ``billing.db.bulk_insert`` (COPY on PostgreSQL, executemany on SQLite),
-    dates and instants as the text it takes."""
+    dates and instants as the text it takes.  Only the columns the table types as dates are
+    converted, each distinct value once: testing every value of every row cost more than the insert."""
     if not rows:
         return
     db = session.connection()
-    texts: dict = {}
+    dated = [n for n, name in enumerate(columns) if table.c[name].type._type_affinity in (Date, DateTime)]
+    if dated:
+        texts = {value: _text(db, value) for n in dated for value in {row[n] for row in rows}}
+        rows = [_replaced(row, dated, texts) for row in rows]
+    bulk_insert(db, table, columns, rows)
 
-    def raw(value):
-        if isinstance(value, date):  # an instant too
-            if value not in texts:
-                texts[value] = timestamp_value(db, value) if isinstance(value, datetime) else value.isoformat()
-            return texts[value]
-        return value
 
-    columns = list(rows[0])
-    bulk_insert(db, table, columns, [tuple(raw(row[column]) for column in columns) for row in rows])
+def _replaced(row: tuple, positions: list[int], texts: dict) -> tuple:
+    values = list(row)
+    for n in positions:
+        values[n] = texts[values[n]]
+    return tuple(values)
+
+
+def _text(db, value: date | None) -> str | None:
+    if value is None:
+        return None
+    return timestamp_value(db, value) if isinstance(value, datetime) else value.isoformat()
 
 
 def _post(session: Session, postings: list[tuple[int, ledger.Posting]], account_ids: list[int],

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -110,9 +111,12 @@ def draft(account, facts: Facts, start: date, after: date, *, issue_on: date, ru
     tariff = find_tariff(account.tariff_id or DEFAULT_TARIFFS[account.category], tariffs)
     usage = _usage(tariff, account, facts, start, move_out=removed - timedelta(days=1) if final else None)
     priced = price(tariff, start, after - timedelta(days=1), usage, tariffs)
-    lines = [*_lines(priced), *_carry_lines(priced, facts.carries)] or [bills.Line("no_use", "bill.line.no_use", 0)]
+    carried = _carry_lines(priced, facts.carries)
+    # Without carries the quote's own lines, the same tuple for every account with that quote: the
+    # bill run checks each distinct tuple of lines once (``bill_batch``).
+    lines = (_lines(priced) + tuple(carried) if carried else _lines(priced)) or _NO_USE
     # The days served: a move-in or a final read shortens the month.
-    made = bills.Draft(account.id, priced.start, priced.end, issue_on + timedelta(days=rules.due_days), tuple(lines))
+    made = bills.Draft(account.id, priced.start, priced.end, issue_on + timedelta(days=rules.due_days), lines)
     total = sum(line.amount_fen for line in lines)
     holds, detail = _holds(facts, total, final=final, rules=rules)
     detail |= {"tariff": tariff.id, "energy_wh": used.total_wh, "total_fen": total}
@@ -167,9 +171,15 @@ def _year_billed(session: Session, account_id: int, start: date) -> int:
                Bill.state != CANCELLED)).scalar())  # PostgreSQL sums to a Decimal
 
 
-def _lines(priced: Quote) -> list[bills.Line]:
-    return [bills.Line(line.kind, f"bill.line.{line.kind}", line.amount_fen, line.wh, line.price_millifen_per_kwh)
-            for line in priced.lines]
+_NO_USE = (bills.Line("no_use", "bill.line.no_use", 0),)
+
+
+@lru_cache(maxsize=4096)
+def _lines(priced: Quote) -> tuple[bills.Line, ...]:
+    """A quote's bill lines, made once per distinct quote: the accounts of a bill run share a few
+    (``QuoteCache``), and hashing one costs a fraction of making its lines."""
+    return tuple(bills.Line(line.kind, f"bill.line.{line.kind}", line.amount_fen, line.wh, line.price_millifen_per_kwh)
+                 for line in priced.lines)
 
 
 def _carries(session: Session, account_id: int) -> list[tuple[int, int]]:

@@ -148,6 +148,7 @@ _SPANS = select(_i.c.account_id, _i.c.meter_id, _i.c.multiplier).where(_i.c.acco
 _FREEZES = select(_r.c.meter_id, _r.c.read_on, _r.c.source, _r.c.total_wh, *(_r.c[f"{name}_wh"] for name in REGISTERS)) \
     .where(_r.c.meter_id.in_(_IDS), _r.c.read_on.in_([_D, bindparam("next_day", type_=_r.c.read_on.type)]),
            _r.c.status == VALID)
+_FIRST_REGISTER = 4  # _FREEZES' registers, read by position: by name (a row's _mapping) cost more than the rest of _used
 _YEAR, _MONTH = bindparam("year_start", type_=_s.c.day.type), bindparam("month_start", type_=_s.c.day.type)
 # The use already charged in the day's year and month (PostgreSQL sums BIGINT to a Decimal: int() below).
 _BEFORE = (
@@ -211,8 +212,8 @@ def _settle_chunk(session: Session, ids: list[int], day: date, *, now: datetime,
     used = _used(session, ids, day)
     bounds = {"ids": ids, "day": day, "year_start": date(day.year, 1, 1), "month_start": day.replace(day=1),
               "next_year": date(day.year + 1, 1, 1)}
-    before = {row[0]: (int(row[1]), int(row[2])) for row in db.execute(_BEFORE, bounds)}
-    carry = {row.account_id: (row.charge_no, json.loads(row.year_lines)) for row in db.execute(_CARRY, bounds)}
+    before = {row[0]: (int(row[1]), int(row[2])) for row in db.execute(_BEFORE, bounds).all()}
+    carry = {row.account_id: (row.charge_no, json.loads(row.year_lines)) for row in db.execute(_CARRY, bounds).all()}
     charges = []
     for account in accounts:
         try:
@@ -227,26 +228,30 @@ def _used(session: Session, ids: list[int], day: date) -> dict[int, tuple[int, d
     """The day's use by account (total Wh and TOU registers), or why it is not known yet."""
     db = session.connection()
     spans = db.execute(_SPANS, {"ids": ids, "day": day}).all()
+    # Results fetched whole (``all``): iterating one fetches row by row.
     freezes = {(row.meter_id, row.read_on): row for row in db.execute(
-        _FREEZES, {"ids": sorted({span.meter_id for span in spans}), "day": day, "next_day": day + DAY})}
+        _FREEZES, {"ids": sorted({span.meter_id for span in spans}), "day": day, "next_day": day + DAY}).all()}
     used: dict[int, tuple[int, dict[str, int]] | BillingError] = {}
     for span in spans:
         if isinstance(used.get(span.account_id), BillingError):
             continue
         begin, end = freezes.get((span.meter_id, day)), freezes.get((span.meter_id, day + DAY))
-        missing = next((on for on, read in ((day, begin), (day + DAY, end)) if read is None or read.source == ESTIMATED), None)
+        missing = day if _unusable(begin) else day + DAY if _unusable(end) else None
         if missing is not None:
             why = ReadMissing if freezes.get((span.meter_id, missing)) is None else ReadEstimated
             used[span.account_id] = why(f"meter {span.meter_id} has no actual read on {missing}", field="read_on")
             continue
         total, registers = used.get(span.account_id, (0, {}))
         total += (end.total_wh - begin.total_wh) * span.multiplier
-        for name in REGISTERS:
-            before, after = begin._mapping[f"{name}_wh"], end._mapping[f"{name}_wh"]
+        for name, before, after in zip(REGISTERS, begin[_FIRST_REGISTER:], end[_FIRST_REGISTER:]):
             if before is not None and after is not None:
                 registers[name] = registers.get(name, 0) + (after - before) * span.multiplier
         used[span.account_id] = (total, registers)
     return used
+
+
+def _unusable(freeze) -> bool:
+    return freeze is None or freeze.source == ESTIMATED
 
 
 def _charge(account, used, before: tuple[int, int], carry: tuple[int, dict[str, int]], day: date,
@@ -332,8 +337,8 @@ def _write(session: Session, charges: list[_Charge], day: date, *, now: datetime
     result.energy_wh += sum(charge.day.energy_wh for charge in charges)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+# One encoder for the run: ``json.dumps`` with options builds a new one per call.
+_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 def _crossings(session: Session, paid: list[_Charge], day: date, *, now: datetime, result: DayResult) -> None:
