@@ -1,5 +1,6 @@
-"""催费 at the desk: the collections worklist (``billing.collections``) and the form that agrees a
-promise to pay or an instalment plan (``billing.payment_plans``), which holds the dunning ladder."""
+"""催费 at the desk: the collections worklist (``billing.collections``), the form that agrees a
+promise to pay or an instalment plan (``billing.payment_plans``), which holds the dunning ladder, and
+the SMS delivery log (the evidence the ladder cites)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, InvalidInput
 from billing.money import parse_yuan
+from notifications.delivery_log import delivery_log
+from notifications.records import STATUSES
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.roles import COLLECTIONS
@@ -27,6 +30,19 @@ def stage_names() -> dict[str, str]:
             "pre_cut_notice": _("已发停电前提醒"), "disconnection_ordered": _("已下停电指令"),
             "protected_hold": _("保护用户，待人工处理"), "notice_undelivered": _("通知未送达，待人工处理"),
             "on_plan": _("还款计划中")}
+
+
+def status_names() -> dict[str, str]:
+    return {"queued": _("排队中"), "sending": _("发送中"), "sent": _("已发出"), "delivered": _("已送达"),
+            "failed": _("失败")}
+
+
+def kind_names() -> dict[str, str]:
+    return {"bill_issued": _("账单通知"), "due_soon": _("到期提醒"), "overdue": _("逾期提醒"),
+            "late_fee_started": _("违约金通知"), "balance_low": _("余额不足"), "balance_negative": _("欠费通知"),
+            "disconnection_notice": _("停电通知"), "pre_cut_notice": _("停电前提醒"), "disconnected": _("已停电"),
+            "reconnected": _("已复电"), "payment_received": _("缴费到账"), "refund_done": _("退款到账"),
+            "bulk_receipt": _("代缴回单"), "login_code": _("登录验证码")}
 
 
 def group_names() -> dict[str, str]:
@@ -95,3 +111,16 @@ def _promises(form) -> list[payment_plans.Promise]:
             raise InvalidInput("due_on", f"line {line}: a date like 2027-01-15") from None
         promises.append(payment_plans.Promise(due_on, parse_yuan(amount, "amount")))
     return promises
+
+
+@blueprint.get("/messages")
+@staff_required(COLLECTIONS)
+def message_log():
+    """The delivery log: what reached whom, or why not (the evidence dunning cites), newest first."""
+    status = request.args.get("status", "")
+    status = status if status in STATUSES else ""
+    account_no = request.args.get("account_no", "").strip()[:10]
+    with read_session(services().engine) as db:
+        rows = delivery_log(db, status=status or None, account_no=account_no or None)
+    return render_template("staff/messages.html", rows=rows, status=status, account_no=account_no,
+                           statuses=status_names(), kinds=kind_names())

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
-from billing import review_queue, waivers
+from billing import collections, review_queue, waivers
 from billing.clock import beijing_date
 from billing.incidents import Incident, open_incidents
 from billing.reader_day import ReaderDay, reader_day
@@ -16,7 +16,8 @@ from payments import counter, differences, refunds, write_offs
 from payments.refunds import Refund
 from portal.staff.incident_text import describe_all
 from portal.staff.roles import (
-    COUNTER, DECIDE_REFUND, DECIDE_WAIVER, INCIDENTS, READ_METERS, RECONCILE, REQUEST_REFUND, REVIEW, may,
+    COLLECTIONS, COUNTER, DECIDE_REFUND, DECIDE_WAIVER, INCIDENTS, READ_METERS, RECONCILE, REQUEST_REFUND, REVIEW,
+    may,
 )
 
 SHOWN = 10  # rows per list; the full lists are a click away
@@ -35,6 +36,8 @@ class Work:
     waivers_to_decide: int = 0  # finance: late-fee waivers others asked for
     open_differences: int = 0  # finance: 对账 differences not yet worked off ...
     write_offs_to_decide: int = 0  # ... and write-offs others asked for
+    debtors: int = 0  # collections: accounts in arrears ...
+    needing_a_person: int = 0  # ... and cases the ladder leaves to staff
 
 
 def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime) -> Work:
@@ -59,6 +62,9 @@ def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime)
     if may(roles, RECONCILE):
         work.open_differences = differences.open_count(session)
         work.write_offs_to_decide = sum(1 for asked in write_offs.waiting(session) if asked.requested_by != staff_id)
+    if may(roles, COLLECTIONS):
+        rows = collections.worklist(session, on=beijing_date(now))
+        work.debtors, work.needing_a_person = len(rows), len(collections.needing_a_person(rows))
     if may(roles, REVIEW):
         work.review = review_queue.queue(session, review_queue.QueueFilter(), today=beijing_date(now), per_page=SHOWN)
     return work

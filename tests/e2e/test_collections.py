@@ -2,6 +2,7 @@
 resident, both 45 days overdue and sent a disconnection notice) and records an instalment plan
 for the resident; finance at a desk sees the resident on the plan."""
 
+import io
 from datetime import date, timedelta
 
 from sqlmodel import select
@@ -11,6 +12,9 @@ from billing.accounts import LARGE_INDUSTRY, Account
 from billing.clock import beijing_date, system_clock
 from billing.db import read_session, unit_of_work
 from billing.payment_plans import PaymentPlan
+from notifications.channels.console import ConsoleChannel
+from notifications.dispatch import dispatch
+from notifications.intake import take_events
 from tests.e2e import browser
 from tests.e2e.test_staff import staff_log_in
 
@@ -31,6 +35,12 @@ def _overdue(site) -> date:
                                          (bills.Line("energy", "bill.line.energy", fen),)), now=issued)
     dunning.run(site.engine, on=today, now=now)
     return today
+
+
+def _notify(site) -> None:
+    """What cron runs every minute: the events into messages, sent (the console is the SMS here)."""
+    take_events(site.engine, clock=system_clock)
+    dispatch(site.engine, {"sms": ConsoleChannel(io.StringIO())}, clock=system_clock)
 
 
 def test_a_cashier_records_a_plan_on_a_phone_and_finance_sees_it_at_a_desk(site, request):
@@ -58,6 +68,12 @@ def test_a_cashier_records_a_plan_on_a_phone_and_finance_sees_it_at_a_desk(site,
     finance.open("/staff/collections")
     finance.wait_for_text("还款计划中")
     finance.shoot("collections-desk")
+    _notify(site)
+    for page in (finance, cashier):
+        page.open("/staff/messages")
+        page.wait_for_text("短信发送记录")
+        assert "停电通知" in page.text()
+        page.shoot("delivery-log")
     with read_session(site.engine) as db:
         [plan] = db.exec(select(PaymentPlan)).all()
     assert plan.state == "active" and plan.note == "用户承诺分两期缴清"

@@ -3,6 +3,7 @@ for, the stage of each case, the plan form and its refusals, and who may see it.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,6 +14,9 @@ from billing.accounts import LARGE_INDUSTRY
 from billing.clock import BEIJING
 from billing.db import read_session, unit_of_work
 from billing.payment_plans import Instalment, PaymentPlan
+from notifications.channels.console import ConsoleChannel
+from notifications.dispatch import dispatch
+from notifications.intake import take_events
 from tests import factories
 from tests.bill_helpers import issue_bill
 from tests.conftest import csrf_token
@@ -90,3 +94,18 @@ def test_an_unknown_account_is_a_404_and_english_is_there(client, debtors):
     assert client.get("/staff/collections/" + "9" * 400 + "/plan").status_code == 404
     client.get("/?lang=en")
     assert "Collections desk" in _page(client)
+
+
+def test_the_delivery_log_shows_each_notice_masked_and_the_dashboard_counts(client, engine, clock, debtors):
+    take_events(engine, clock=clock)
+    dispatch(engine, {"sms": ConsoleChannel(io.StringIO())}, clock=clock)
+    log_in(client, "finance1")
+    page = client.get("/staff/messages").get_data(as_text=True)
+    assert page.count("停电通知") >= 3 and "137****0000" in page and "13700000000" not in page
+    only = client.get("/staff/messages?account_no=3301000001&status=delivered").get_data(as_text=True)
+    assert "3301000002" not in only and "3301000001" in only
+    assert client.get("/staff/messages?status=<script>&account_no=" + "9" * 300).status_code == 200
+    dashboard = client.get("/staff/").get_data(as_text=True)
+    assert "欠费户" in dashboard and "催费工作台" in dashboard
+    log_in(client, "reader1")
+    assert client.get("/staff/messages").status_code == 403
