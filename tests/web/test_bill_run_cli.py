@@ -31,6 +31,9 @@ from tests.web.test_read_cli import _on_a_terminal
 
 KILLS = 4
 
+# The demo database below is loaded once per module: under pytest-xdist the module stays on one worker.
+pytestmark = pytest.mark.xdist_group("bill_run_cli")
+
 
 def _months_back(months: int) -> str:
     """YYYY-MM of the month ``months`` before this one, in Beijing (the command's own clock)."""
