@@ -74,10 +74,15 @@ def bill_zip(seller_id: str, day: date, entries: list[BillEntry], *, exported_at
     """(file name, zip bytes) of the statement for ``day`` (a Beijing date)."""
     stem = f"{seller_id}0156_{day:%Y%m%d}"
     buffer = io.BytesIO()
+    # The entries are stamped with the export time, not the wall clock (writestr's default): the same
+    # day exported at the same time is the same file, byte for byte, however far apart the downloads.
+    stamp = to_beijing(exported_at).timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for suffix, text in (("业务明细", detail_csv(seller_id, day, entries, exported_at)),
                              ("业务明细(汇总)", summary_csv(seller_id, day, entries, exported_at))):
-            archive.writestr(f"{stem}_{suffix}.csv", text.encode("gbk", errors="replace"))
+            entry = zipfile.ZipInfo(f"{stem}_{suffix}.csv", date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, text.encode("gbk", errors="replace"))
     return f"{stem}.csv.zip", buffer.getvalue()
 
 
