@@ -4,6 +4,10 @@ PostgreSQL refuses to run as root, and CI runs as root: then the cluster runs as
 system user, in a temporary folder that user owns.  It listens on a free loopback port with trust
 authentication, fsync off (nothing here needs to survive a crash of the machine), and is stopped
 and deleted when the run ends.
+
+Under pytest-xdist every worker starts a cluster of its own (its own folder, socket and port).  A
+free port is only free when probed: another worker or program may take it before the server binds
+it, so a start that fails on a taken port is retried on another one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from payments.sandbox.server import free_port
 
 
 TRUTHY = ("1", "true", "yes", "on")
+PORT_TRIES = 5
+PORT_TAKEN = ("could not bind", "address already in use", "could not create any tcp/ip sockets",
+              "is another postmaster already running on port")
 
 
 class ClusterUnavailable(RuntimeError):
@@ -62,12 +69,40 @@ class Cluster:
             os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
         data = self.folder / "data"
         self._run(self.initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+        for attempt in range(1, PORT_TRIES + 1):
+            logged = self._log_size()
+            try:
+                self._start(data)
+                return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+            except ClusterUnavailable:
+                if attempt == PORT_TRIES or not self._port_was_taken(since=logged):
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, data: Path) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         self._run(self.pg_ctl, "-D", str(data), "-l", str(self.folder / "server.log"), "-o", options, "-w", "start")
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _log_size(self) -> int:
+        try:
+            return (self.folder / "server.log").stat().st_size
+        except OSError:
+            return 0
+
+    def _port_was_taken(self, since: int) -> bool:
+        """Whether the last start failed because its port was in use: what the server logged since
+        byte ``since`` says so."""
+        try:
+            with open(self.folder / "server.log", "rb") as log:
+                log.seek(since)
+                said = log.read().decode(errors="replace").lower()
+        except OSError:
+            return False
+        return any(says in said for says in PORT_TAKEN)
 
     def stop(self) -> None:
         try:

@@ -75,12 +75,13 @@ def bill_zip(seller_id: str, day: date, entries: list[BillEntry], *, exported_at
     """(file name, zip bytes) of the statement for ``day`` (a Beijing date)."""
     stem = f"{seller_id}0156_{day:%Y%m%d}"
     buffer = io.BytesIO()
+    # The entries are stamped with the export time, not the wall clock (writestr's default): the same
+    # day exported at the same time is the same file, byte for byte, however far apart the downloads.
+    stamp = to_beijing(exported_at).timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for suffix, text in (("业务明细", detail_csv(seller_id, day, entries, exported_at)),
                              ("业务明细(汇总)", summary_csv(seller_id, day, entries, exported_at))):
-            # stamped with the export time, not the wall clock: the same day's file downloaded twice is
-            # the same bytes (a rerun), as it is from Alipay
-            member = zipfile.ZipInfo(f"{stem}_{suffix}.csv", to_beijing(exported_at).timetuple()[:6])
+            member = zipfile.ZipInfo(f"{stem}_{suffix}.csv", stamp)
             archive.writestr(member, text.encode("gbk", errors="replace"), zipfile.ZIP_DEFLATED)
     return f"{stem}.csv.zip", buffer.getvalue()
 

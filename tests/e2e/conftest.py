@@ -7,13 +7,14 @@ Browser tests need Debian's ``chromium`` and ``chromium-driver``: ``make test`` 
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
 import migrations
-from billing.clock import system_clock
+from billing.clock import beijing_date, system_clock
 from billing.db import make_engine
 from demo.county import load_demo_county
 from payments.gateways.alipay import AlipayConfig, AlipayGateway
@@ -43,11 +44,34 @@ def chromium():
     return browser.chromium_paths()
 
 
+@pytest.fixture(scope="session")
+def demo_county(tmp_path_factory):
+    """Today's demo county of 40 户号, loaded once per session (per xdist worker): a function that
+    gives the path of its migrated SQLite file, which each test copies.  A new day in Beijing gets
+    a county of its own, so a test never runs on a county loaded the day before."""
+    counties = {}
+
+    def today():
+        now = datetime.now(UTC)
+        day = beijing_date(now)
+        if day not in counties:
+            path = tmp_path_factory.mktemp("demo_county") / "dianfei.sqlite3"
+            engine = make_engine(f"sqlite:///{path}")
+            try:
+                migrations.upgrade(engine)
+                load_demo_county(engine, accounts=40, now=now)
+            finally:
+                engine.dispose()  # the last connection closed: the write-ahead log is in the file
+            counties[day] = path
+        return counties[day]
+
+    return today
+
+
 @pytest.fixture
-def site(chromium, tmp_path, sandbox_keys):
+def site(chromium, tmp_path, sandbox_keys, demo_county):
+    shutil.copy(demo_county(), tmp_path / "dianfei.sqlite3")
     engine = make_engine(f"sqlite:///{tmp_path / 'dianfei.sqlite3'}")
-    migrations.upgrade(engine)
-    load_demo_county(engine, accounts=40, now=datetime.now(UTC))
     wechat_keys, alipay_keys = sandbox_keys
     wechat = WeChatPaySandbox(wechat_keys, mchid=MCHID, appid=APPID, retry_scale=0.01)
     alipay = AlipaySandbox(alipay_keys, app_id=ALIPAY_APP_ID, seller_id=SELLER_ID, retry_scale=0.01)

@@ -30,7 +30,10 @@ from tests.conftest import DATABASES, START, module_engine
 ACCOUNTS = 60
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+# Under pytest-xdist each database's tests stay on one worker (its own group), so each county is
+# loaded once; the two can load at the same time on two workers.
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"demo_bills_{name}"))
+                                        for name in DATABASES])
 def demo(request, tmp_path_factory):
     """One billed county per database for the whole module (a load takes tens of seconds); the tests
     only read it."""

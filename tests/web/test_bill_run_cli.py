@@ -26,10 +26,13 @@ from billing.review import ReviewItem
 from tests.read_helpers import old_account
 from tests.review_helpers import staff
 from tests.staff_helpers import log_in
+from tests.web.conftest import DEMO_LOAD_GROUP
 from tests.web.test_cli import DIANFEI, dianfei
 from tests.web.test_read_cli import _on_a_terminal
 
 KILLS = 4
+
+pytestmark = pytest.mark.xdist_group(DEMO_LOAD_GROUP)  # the demo load is shared with test_reads_cli
 
 
 def _months_back(months: int) -> str:
@@ -39,14 +42,10 @@ def _months_back(months: int) -> str:
     return f"{index // 12}-{index % 12 + 1:02d}"
 
 
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory) -> Path:
+@pytest.fixture
+def demo_database(demo_load) -> Path:
     """A demo county of 120 户号 with 14 months of reads and no bills, loaded once; tests copy it."""
-    folder = tmp_path_factory.mktemp("bill_run_demo")
-    assert dianfei("db", "upgrade", tmp_path=folder).returncode == 0
-    loaded = dianfei("demo", "load", "--accounts", "120", "--no-bills", tmp_path=folder)
-    assert loaded.returncode == 0, loaded.stderr
-    return folder / "instance" / "dianfei.sqlite3"
+    return demo_load.database
 
 
 def _copy(database: Path, tmp_path: Path) -> Path:

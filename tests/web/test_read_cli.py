@@ -3,9 +3,11 @@
 import os
 import pty
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from billing.db import make_engine
@@ -15,12 +17,27 @@ from tests.web.test_cli import DIANFEI, dianfei
 HEADER = "表号,冻结时间,正向有功总(kWh),尖(kWh),峰(kWh),平(kWh),谷(kWh)"
 
 
-def _demo(tmp_path: Path) -> Path:
-    """A demo county of 10 户号; returns the AMI file of today it wrote."""
-    assert dianfei("db", "upgrade", tmp_path=tmp_path).returncode == 0
-    loaded = dianfei("demo", "load", "--accounts", "10", "--no-bills", tmp_path=tmp_path)
+# The demo instance below is loaded once for the module: under pytest-xdist its tests stay on one worker.
+pytestmark = pytest.mark.xdist_group("read_cli_demo")
+
+
+@pytest.fixture(scope="module")
+def demo_instance(tmp_path_factory) -> tuple[Path, Path]:
+    """``db upgrade`` and ``demo load --accounts 10 --no-bills`` once: the instance folder and the AMI
+    file of today the load wrote into it (relative to the folder).  Tests copy the folder."""
+    folder = tmp_path_factory.mktemp("read_cli_demo")
+    assert dianfei("db", "upgrade", tmp_path=folder).returncode == 0
+    loaded = dianfei("demo", "load", "--accounts", "10", "--no-bills", tmp_path=folder)
     assert loaded.returncode == 0, loaded.stderr
-    return Path(re.search(r"today's AMI file from the head-end: (\S+)", loaded.stdout)[1])
+    ami = Path(re.search(r"today's AMI file from the head-end: (\S+)", loaded.stdout)[1])
+    return folder / "instance", ami.relative_to(folder / "instance")
+
+
+def _demo(tmp_path: Path, demo_instance: tuple[Path, Path]) -> Path:
+    """A demo county of 10 户号 in ``tmp_path``'s instance; returns the AMI file of today it wrote."""
+    instance, ami = demo_instance
+    shutil.copytree(instance, tmp_path / "instance")
+    return tmp_path / "instance" / ami
 
 
 def _counts(tmp_path: Path) -> tuple[int, int]:
@@ -52,8 +69,8 @@ def _on_a_terminal(*args: str, tmp_path: Path) -> tuple[int, str]:
     return process.wait(timeout=120), output.decode()
 
 
-def test_the_demo_file_estimates_and_imports_once(tmp_path):
-    ami = _demo(tmp_path)
+def test_the_demo_file_estimates_and_imports_once(tmp_path, demo_instance):
+    ami = _demo(tmp_path, demo_instance)
     day = ami.stem.removeprefix("ami-")
     day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
     estimated = dianfei("reads", "estimate", "--date", day, tmp_path=tmp_path)
@@ -75,8 +92,8 @@ def test_the_demo_file_estimates_and_imports_once(tmp_path):
     assert _counts(tmp_path) == (reads_before + written, 1)
 
 
-def test_a_bad_file_is_refused_with_its_report_or_its_good_rows_taken(tmp_path):
-    _demo(tmp_path)
+def test_a_bad_file_is_refused_with_its_report_or_its_good_rows_taken(tmp_path, demo_instance):
+    _demo(tmp_path, demo_instance)
     before = _counts(tmp_path)
     bad = tmp_path / "head-end.csv"
     rows = [f"M{3300000000 + n:010d},2025-01-0{n + 1} 00:00,{n}.00,,,," for n in range(3)]  # residential meters are 峰谷
@@ -109,8 +126,8 @@ def _dropped_digit(row: str) -> str:
     return ",".join([meter, at, f"{hundredths // 100}.{hundredths % 100:02d}", *kwh])
 
 
-def test_an_import_checks_what_it_wrote(tmp_path):
-    ami = _demo(tmp_path)
+def test_an_import_checks_what_it_wrote(tmp_path, demo_instance):
+    ami = _demo(tmp_path, demo_instance)
     header, first, *rest = ami.read_text(encoding="gbk").splitlines()
     glitched = tmp_path / "glitched.csv"
     glitched.write_text("\n".join([header, _dropped_digit(first), *rest]) + "\n", encoding="utf-8")

@@ -1,21 +1,26 @@
 """``dianfei reads check`` and ``dianfei reads loss`` as cron runs them, and ``demo load`` leaving the
 demo's trouble in the review queue."""
 
+import shutil
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from billing.db import make_engine, read_session
 from billing.line_loss import DistrictLoss
 from billing.review import ReviewItem
+from tests.web.conftest import DEMO_LOAD_GROUP
 from tests.web.test_cli import dianfei
 
+pytestmark = pytest.mark.xdist_group(DEMO_LOAD_GROUP)  # the demo load is shared with test_bill_run_cli
 
-def test_demo_load_checks_the_reads_and_the_checks_run_again_open_nothing(tmp_path):
-    assert dianfei("db", "upgrade", tmp_path=tmp_path).returncode == 0
-    loaded = dianfei("demo", "load", "--accounts", "120", "--no-bills", tmp_path=tmp_path)
-    assert loaded.returncode == 0, loaded.stderr
-    assert "demo reads checked and line loss computed" in loaded.stdout and "loss_negative" in loaded.stdout
+
+def test_demo_load_checks_the_reads_and_the_checks_run_again_open_nothing(demo_load, tmp_path):
+    # the load (db upgrade, demo load --accounts 120 --no-bills, both exit 0) is demo_load's
+    assert "demo reads checked and line loss computed" in demo_load.stdout and "loss_negative" in demo_load.stdout
+    (tmp_path / "instance").mkdir()
+    shutil.copy(demo_load.database, tmp_path / "instance" / "dianfei.sqlite3")
     engine = make_engine(f"sqlite:///{tmp_path / 'instance' / 'dianfei.sqlite3'}")
     with read_session(engine) as db:
         items = db.execute(select(func.count()).select_from(ReviewItem)).scalar()
