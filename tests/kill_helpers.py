@@ -1,5 +1,5 @@
-"""The kill test's loop: start a ``dianfei`` command, SIGKILL it at a random point once it has written
-something, several times; the caller then reruns it and compares with a clean run."""
+"""The kill test's loop: start a ``dianfei`` command, SIGKILL it at a random point of its writing,
+several times; the caller then reruns it and compares with a clean run."""
 
 from __future__ import annotations
 
@@ -15,18 +15,20 @@ from tests.web.test_cli import DIANFEI
 
 
 def kill_repeatedly(args: list[str], instance: Path, done: Callable[[], int], *, kills: int, rng: random.Random,
-                    linger: float = 0.05) -> list[int]:
-    """Run ``dianfei *args`` on ``instance`` ``kills`` times, each killed at a random point after
-    ``done()`` (rows written so far) moved; returns ``done()`` after each kill."""
+                    total: int) -> list[int]:
+    """Run ``dianfei *args`` on ``instance`` ``kills`` times, each SIGKILLed once ``done()`` (rows
+    written so far, of ``total`` in a clean run) reaches a random point short of the end; returns
+    ``done()`` after each kill.  Aiming at a row count rather than a moment keeps every kill inside
+    the run however fast or loaded the machine is (a timed kill missed the end of a quick run)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DIANFEI_") and k != "DATABASE_URL"}
     environ["DIANFEI_INSTANCE_PATH"] = str(instance)
     progress = []
     for _ in range(kills):
         before = done()
+        target = rng.randint(before + 1, max(before + 1, total - 1))
         process = subprocess.Popen([DIANFEI, *args], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while process.poll() is None and done() == before:  # the command is writing: kill it somewhere in it
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0, linger))
+        while process.poll() is None and done() < target:
+            time.sleep(0.002)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         progress.append(done())

@@ -76,14 +76,15 @@ def test_killed_at_random_points_then_rerun_equals_a_clean_run(demo_database, tm
     run = ["bills", "settle-daily", "--date", _days_back(6), "--through", _days_back(2), "--chunk", "1"]
     clean = _copy(demo_database, tmp_path / "clean")
     assert dianfei(*run, tmp_path=clean).returncode == 0
+    expected = _rows(clean / "instance" / "dianfei.sqlite3")
     killed = _copy(demo_database, tmp_path / "killed")
     database = killed / "instance" / "dianfei.sqlite3"
     seed = random.randrange(1 << 30)
     progress = kill_repeatedly(run, killed / "instance", lambda: _settled(database), kills=KILLS,
-                               rng=random.Random(seed), linger=0.2)
+                               rng=random.Random(seed), total=len(expected["daily_settlement"]))
     finished = dianfei(*run, tmp_path=killed)
     assert finished.returncode == 0, finished.stderr
-    expected, got = _rows(clean / "instance" / "dianfei.sqlite3"), _rows(database)
+    got = _rows(database)
     assert all(0 < done < len(expected["daily_settlement"]) for done in progress), (progress, seed)
     for table, rows in expected.items():
         assert got[table] == rows, f"{table} differs after kills at {progress} (seed {seed})"
