@@ -26,8 +26,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from billing import dunning, ledger, payment_plans
-from billing.accounts import DISCONNECTED, Account
+from billing import bills, dunning, ledger, payment_plans
+from billing.accounts import DISCONNECTED, POSTPAID, PREPAID, Account
 from billing.clock import BEIJING, FixedClock
 from billing.db import read_session, unit_of_work
 from billing.dunning_records import NOTICE, ORDERED, PROTECTED, DunningStep
@@ -48,7 +48,9 @@ from portal.config import Settings
 from portal.demo_reconciliation import DemoOnly, week_days
 
 DAYS = 21
-RUNS = (time(9), time(9, 30), time(10), time(10, 15))  # cron's passes each morning, all past quiet hours
+RUNS = (time(9), time(9, 30), time(10))  # cron's passes each morning, all past quiet hours
+LAST_RUN = time(10, 15)  # on the last day only: the head-end is asked about the restore sent at 10:00
+BACK_BILL_FEN = 1_234_500  # what the protected account owes when the county gives the ladder none
 DESK_AFTER, DESK_AT = time(9, 30), time(9, 45)  # staff at the collections desk, between two passes
 PLAN_INSTALMENTS = 2  # monthly, the first a week after the last day of the walk
 DESK_STAFF = "finance1"
@@ -77,6 +79,7 @@ def walk_demo_dunning(settings: Settings, engine: Engine, *, now: datetime) -> D
     with read_session(engine) as session:
         if session.execute(select(DunningStep.id).limit(1)).first() is not None:
             return _tally(engine, DemoDunning(days=days, kept=True))
+    _protected_in_arrears(engine, days[0], last)
     _start_cursor(engine)
     sandbox = HeadEndSandbox().serve()
     try:
@@ -111,6 +114,26 @@ def _start_cursor(engine: Engine) -> None:
         session.add(cursor)
 
 
+def _protected_in_arrears(engine: Engine, first: date, last: date) -> None:
+    """The ladder holds a protected account for staff only if one owes for more than 30 days during
+    the walk; when none will, the first protected post-paid account (the hospital) gets a back-billing
+    (补收) bill that fell due a month before the walk and stays unpaid (more than its prepayment covers)."""
+    line = timedelta(days=dunning.Ladder().notice_after_days + 1)
+    with unit_of_work(engine) as session:
+        debtors = dunning.debtors_of(session, dunning.unpaid_bills(session, first), first).values()
+        if any(d.protected and (d.regime == PREPAID or d.oldest[1] <= last - line) for d in debtors):
+            return
+        account = session.execute(select(Account).where(Account.protected, Account.regime == POSTPAID)
+                                  .order_by(Account.id)).scalars().first()
+        if account is None:
+            return
+        due = first - line
+        end = due.replace(day=1) - timedelta(days=1)
+        amount = BACK_BILL_FEN + max(0, ledger.balance_fen(session, ledger.customer_code(account.account_no)))
+        draft = bills.Draft(account.id, end.replace(day=1), end, due, (bills.Line("energy", "bill.line.energy", amount),))
+        bills.create(session, draft, now=_at(due - timedelta(days=20), RUNS[0]))
+
+
 class _Walk:
     def __init__(self, engine: Engine, settings: Settings, clock: FixedClock, head_end: HttpHeadEnd) -> None:
         self.engine, self.clock, self.head_end = engine, clock, head_end
@@ -120,7 +143,7 @@ class _Walk:
             self.staff = {name: id_ for name, id_ in session.execute(select(StaffUser.username, StaffUser.id))}
 
     def day(self, day: date, *, pay: bool) -> None:
-        for at in RUNS:
+        for at in RUNS + ((LAST_RUN,) if pay else ()):
             self.clock.now = _at(day, at)
             self._cron(day)
             if at == DESK_AFTER:
