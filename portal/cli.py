@@ -104,7 +104,7 @@ def demo_group() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the database has data.")
 @click.option("--bills/--no-bills", default=True, show_default=True,
               help="Bill every finished month (bill runs, reviews, counter payments; ~90 post-paid 户号 a second) "
-                   "and reconcile the last week's WeChat Pay, Alipay and counter days.")
+                   "reconcile the last week's WeChat Pay, Alipay and counter days, and walk three weeks of 催费.")
 @with_appcontext
 def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool) -> None:
     """Load the demo county into an empty database."""
