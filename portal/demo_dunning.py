@@ -1,13 +1,14 @@
 """The demo's 催费: the last three weeks of the dunning ladder, walked as cron runs it after the bills
-and the reconciled week.  Each morning at 09:00, 09:30, 10:00 and 10:15 Beijing: ``dunning run``,
-``notify dispatch`` (the console channel into a buffer, delivered at once) and ``supply work``
-against the head-end simulator, in-process on a free port.  Daytime instants only: quiet hours
-would hold the reminders until the next morning.
+and the reconciled week.  Each morning at 09:00, 09:30 and 10:00 Beijing (10:15 too on the last day):
+``dunning run``, ``supply work`` against the head-end simulator (in-process on a free port) and
+``notify dispatch`` (the console channel into a buffer, delivered at once).  Daytime instants only:
+quiet hours would hold the reminders until the next morning.
 
-Along the way the collections desk does what staff would: the day after a case opens, one account
-with a written notice gets a payment plan (so the ladder waits); on the last day the first account
-cut remotely pays its arrears at the counter and is restored.  A protected account in arrears (the
-county's hospital or life-support home) is held for staff by the ladder itself.
+Along the way the collections desk does what staff would: the morning the first written notice goes
+out, its account gets a payment plan (so the ladder waits); on the last day the first account cut
+remotely pays its arrears at the counter and is restored.  A protected account in arrears (the
+county's hospital or life-support home) is held for staff by the ladder itself; if none would owe
+long enough, the hospital gets a back-billing bill that fell due before the walk.
 
 The messages of what happened before the walk (a year of bills and payments) are never sent: the
 notifications cursor starts at the walk, as on the day the system went live.
@@ -52,8 +53,8 @@ RUNS = (time(9), time(9, 30), time(10))  # cron's passes each morning, all past 
 LAST_RUN = time(10, 15)  # on the last day only: the head-end is asked about the restore sent at 10:00
 BACK_BILL_FEN = 1_234_500  # what the protected account owes when the county gives the ladder none
 DESK_AFTER, DESK_AT = time(9, 30), time(9, 45)  # staff at the collections desk, between two passes
-PLAN_INSTALMENTS = 2  # monthly, the first a week after the last day of the walk
-DESK_STAFF = "finance1"
+PLAN_INSTALMENTS = 2  # monthly, the first three weeks after agreeing: after the walk, so the plan is kept
+DESK_STAFF, CASHIER = "finance1", "cashier1"
 
 
 @dataclass
@@ -172,22 +173,23 @@ class _Walk:
         if notice is None:
             return
         owed = _owed(session, notice.account_id)
+        if owed < PLAN_INSTALMENTS:
+            return
         first = self.clock().astimezone(BEIJING).date() + timedelta(days=DAYS)
         share = owed // PLAN_INSTALMENTS
-        promises = [payment_plans.Promise(first + timedelta(days=30 * n), share) for n in range(PLAN_INSTALMENTS - 1)]
-        promises.append(payment_plans.Promise(first + timedelta(days=30 * (PLAN_INSTALMENTS - 1)),
-                                              owed - share * (PLAN_INSTALMENTS - 1)))
+        amounts = [share] * (PLAN_INSTALMENTS - 1) + [owed - share * (PLAN_INSTALMENTS - 1)]
+        promises = [payment_plans.Promise(first + timedelta(days=30 * n), fen) for n, fen in enumerate(amounts)]
         payment_plans.agree(session, notice.account_id, promises, staff_id=self.staff[DESK_STAFF],
-                            note="demo: 分期缴费, 两期", now=self.clock())
+                            note=f"分期缴费, {PLAN_INSTALMENTS} 期", now=self.clock())
 
     def _pay_first_cut(self, session) -> None:
-        """The first account whose cut was confirmed pays what it owes at the counter (cashier1)."""
+        """The first account whose cut was confirmed pays what it owes at the counter."""
         cut = session.execute(select(Account).join(SupplyOrder, SupplyOrder.account_id == Account.id)
                               .where(SupplyOrder.kind == CUT, SupplyOrder.state == CONFIRMED,
                                      Account.status == DISCONNECTED).order_by(SupplyOrder.id)).scalars().first()
         if cut is None or (owed := _owed(session, cut.id)) <= 0:
             return
-        counter.take_payment(session, cashier_id=self.staff["cashier1"], method=counter.CASH,
+        counter.take_payment(session, cashier_id=self.staff[CASHIER], method=counter.CASH,
                              rows=[(cut.account_no, format_yuan(owed))], limits=self.limits, now=self.clock(),
                              receipt_no=counter.new_receipt_no(self.clock()))
 
