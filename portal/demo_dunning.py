@@ -80,7 +80,7 @@ def walk_demo_dunning(settings: Settings, engine: Engine, *, now: datetime) -> D
     with read_session(engine) as session:
         if session.execute(select(DunningStep.id).limit(1)).first() is not None:
             return _tally(engine, DemoDunning(days=days, kept=True))
-    _protected_in_arrears(engine, days[0], last)
+    protected_in_arrears(engine, days[0], last)
     _start_cursor(engine)
     sandbox = HeadEndSandbox().serve()
     try:
@@ -115,7 +115,7 @@ def _start_cursor(engine: Engine) -> None:
         session.add(cursor)
 
 
-def _protected_in_arrears(engine: Engine, first: date, last: date) -> None:
+def protected_in_arrears(engine: Engine, first: date, last: date) -> None:
     """The ladder holds a protected account for staff only if one owes for more than 30 days during
     the walk; when none will, the first protected post-paid account (the hospital) gets a back-billing
     (补收) bill that fell due a month before the walk and stays unpaid (more than its prepayment covers)."""
@@ -125,7 +125,7 @@ def _protected_in_arrears(engine: Engine, first: date, last: date) -> None:
         if any(d.protected and (d.regime == PREPAID or d.oldest[1] <= last - line) for d in debtors):
             return
         account = session.execute(select(Account).where(Account.protected, Account.regime == POSTPAID)
-                                  .order_by(Account.id)).scalars().first()
+                                  .order_by(Account.category, Account.id)).scalars().first()  # non_residential first
         if account is None:
             return
         due = first - line

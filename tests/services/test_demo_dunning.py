@@ -41,7 +41,7 @@ def demo(request, tmp_path_factory):
 
 
 @pytest.fixture
-def engine(demo):
+def engine(demo):  # the walked county's (the shared PostgreSQL database holds one county at a time)
     return demo[0]
 
 
@@ -107,3 +107,4 @@ def test_the_walk_is_refused_outside_the_sandbox_mode_and_in_production(engine, 
         with pytest.raises(DemoOnly, match="sandboxes"):
             walk_demo_dunning(settings, engine, now=START)
     assert _counts(engine) == before
+
