@@ -1,7 +1,7 @@
 """The ``dianfei`` command: the Flask CLI bound to the app of ``wsgi.py``.
 
     dianfei db upgrade                      create or migrate the database
-    dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty] [--no-bills]   (bills: and a reconciled week)
+    dianfei demo load [--accounts N] [--seed S] [--reset] [--if-empty] [--no-bills]   (bills: and a reconciled week, then 3 weeks of 催费)
     dianfei reads import FILE / estimate    AMI files in (checked as they come), missing reads estimated
     dianfei reads check|loss --from D [--to D]
     dianfei bills late-fee --category C --arrears YUAN --due D [--paid D]   违约金, as JSON
@@ -47,6 +47,7 @@ from portal.notify_commands import notify_group
 from portal.payment_commands import payments_group
 from portal.reconcile_commands import reconcile_command
 from portal.read_commands import reads_group
+from portal.demo_dunning import dunning_line, walk_demo_dunning
 from portal.demo_payments import bills_line, load_demo_bills
 from portal.demo_reconciliation import reconcile_demo_week, week_line
 from portal.reads_check import check_demo, trouble_line
@@ -103,7 +104,7 @@ def demo_group() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if the database has data.")
 @click.option("--bills/--no-bills", default=True, show_default=True,
               help="Bill every finished month (bill runs, reviews, counter payments; ~90 post-paid 户号 a second) "
-                   "and reconcile the last week's WeChat Pay, Alipay and counter days.")
+                   "reconcile the last week's WeChat Pay, Alipay and counter days, and walk three weeks of 催费.")
 @with_appcontext
 def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool) -> None:
     """Load the demo county into an empty database."""
@@ -133,6 +134,7 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool
         click.echo(trouble_line(billed.found))
         click.echo(f"{bills_line(billed)} (in {time.monotonic() - started:.0f} s)")
         click.echo(_reconciled_week(svc, seed))
+        click.echo(_dunning_walk(svc))
     else:
         click.echo(check_demo(svc, summary))
     ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
@@ -146,6 +148,15 @@ def _reconciled_week(svc, seed: int) -> str:
     started = time.monotonic()
     week = reconcile_demo_week(svc.settings, svc.engine, seed=seed, now=svc.clock())
     return f"{week_line(week)} (in {time.monotonic() - started:.0f} s)"
+
+
+def _dunning_walk(svc) -> str:
+    """The last three weeks of the 催费 ladder: reminders delivered, a cut and restore, a hold, a plan."""
+    if not svc.settings.PAYMENTS_SANDBOX:
+        return "demo 催费: no dunning walk (the payments are not in sandbox mode)"
+    started = time.monotonic()
+    walk = walk_demo_dunning(svc.settings, svc.engine, now=svc.clock())
+    return f"{dunning_line(walk)} (in {time.monotonic() - started:.0f} s)"
 
 
 @cli.command("run")

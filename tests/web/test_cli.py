@@ -103,6 +103,8 @@ def test_upgrade_then_demo_load_refuses_a_second_time(tmp_path):
                      first.stdout), first.stdout
     assert re.search(r"demo 对账 \S+\.\.\S+: \d+ WeChat Pay/Alipay payments through the sandboxes, 21 statements taken in, "
                      r".*channel_only healed 2, .*duplicate_payment open 1, .*ledger_only open", first.stdout), first.stdout
+    assert re.search(r"demo 催费 \S+\.\.\S+: delivered .*overdue \d+.*; \d+ cut remotely, \d+ paid and restored",
+                     first.stdout), first.stdout
     again = dianfei("demo", "load", tmp_path=tmp_path)
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "--reset" in again.stderr
     kept = dianfei("demo", "load", "--if-empty", tmp_path=tmp_path)
