@@ -130,8 +130,11 @@ def _check_final(session: Session, meter: Meter, on: date, final: Reading, field
     """The register never runs backwards: the final read is at least the last read before the day."""
     last = _last_read(session, meter.id, before=on)
     if last is not None and final.total_wh < last.total_wh:
+        # shown as the least the display may read (10 Wh steps, rounded up): rounded half-up, a last read of
+        # 7534.704 kWh would show as 7534.70, the very value refused
+        least = -(-last.total_wh // 10) * 10
         raise MeterChangeRefused(f"{final.total_wh} Wh is below the last read {last.total_wh} Wh on {last.read_on}",
-                                 field=field_name, final=format_kwh(final.total_wh), last=format_kwh(last.total_wh),
+                                 field=field_name, final=format_kwh(final.total_wh), last=format_kwh(least),
                                  last_on=last.read_on.isoformat())
     _check_registers(final, field_name, required=last is not None and bool(_registers(last)))
 

@@ -98,9 +98,11 @@ def take_events(engine: Engine, *, clock: Clock, batch: int = BATCH) -> int:
 
 
 def _cursor(session: Session) -> Cursor:
-    """The cursor row, locked: two consumers take turns (they would only duplicate work, not messages)."""
-    found = session.exec(select(Cursor).where(Cursor.name == CURSOR).with_for_update()).first()
-    return found or Cursor(name=CURSOR)
+    """The cursor row, locked: two consumers take turns (they would only duplicate work, not messages).
+    The first consumers ever race to create it: inserting it if missing, then locking it, lets the
+    second wait for the first instead of failing on the unique name."""
+    session.execute(insert_ignoring_duplicates(session, Cursor.__table__, ["name"]), {"name": CURSOR, "event_id": 0})
+    return session.exec(select(Cursor).where(Cursor.name == CURSOR).with_for_update()).one()
 
 
 def _settled_up_to(rows: list[Event], cursor: int, settled_before: datetime) -> int:

@@ -19,6 +19,11 @@ def _last_read(site) -> Read:
                           .order_by(Read.read_on.desc())).scalars().first()
 
 
+def _display(wh: int) -> int:
+    """What a reader types: the register to the display's 10 Wh, and never below the last read."""
+    return -(-wh // 10) * 10
+
+
 def test_a_reader_records_a_meter_change(site, desk):
     last = _last_read(site)
     staff_log_in(desk, "reader1")
@@ -36,10 +41,10 @@ def test_a_reader_records_a_meter_change(site, desk):
     assert "拆表示数 1.00 低于该表" in desk.text()
     assert desk.find("#new_meter_no").get_attribute("value") == "H-E2E-0001"  # what was typed is kept
     desk.shoot("meter-refused")
-    desk.fill("#old_final", format_kwh(last.total_wh))
+    desk.fill("#old_final", format_kwh(_display(last.total_wh)))
     for name in ("sharp", "peak", "flat", "valley"):
         if getattr(last, f"{name}_wh") is not None:
-            desk.fill(f"#old_final_{name}", format_kwh(getattr(last, f"{name}_wh")))
+            desk.fill(f"#old_final_{name}", format_kwh(_display(getattr(last, f"{name}_wh"))))
     desk.press("登记换表")
     desk.wait_for_text("已换表：新表 H-E2E-0001")
     desk.shoot("meter-changed")
