@@ -25,7 +25,9 @@ def kill_repeatedly(args: list[str], instance: Path, done: Callable[[], int], *,
     progress = []
     for _ in range(kills):
         before = done()
-        target = rng.randint(before + 1, max(before + 1, total - 1))
+        # somewhere in the first three quarters of what is left: a kill lands a few rows after its
+        # aim, and must still fall short of the end
+        target = rng.randint(before + 1, before + max(1, (total - before) * 3 // 4))
         process = subprocess.Popen([DIANFEI, *args], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while process.poll() is None and done() < target:
             time.sleep(0.002)
