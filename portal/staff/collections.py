@@ -70,11 +70,16 @@ def _account(db, account_no: str) -> Account:
 @blueprint.get("/collections/<account_no>/plan")
 @staff_required(COLLECTIONS)
 def plan_form(account_no: str):
+    return _plan_page(account_no, {})
+
+
+def _plan_page(account_no: str, form, status: int = 200):
+    """The plan form for the 户号 (or the plan it already has), filled with ``form``."""
     with read_session(services().engine) as db:
         account = _account(db, account_no)
         plan = payment_plans.active_plan(db, account.id)
     return render_template("staff/plan_new.html", account=account, plan=plan, lines=range(1, PLAN_LINES + 1),
-                           form={})
+                           form=form), status
 
 
 @blueprint.post("/collections/<account_no>/plan")
@@ -91,11 +96,7 @@ def agree_plan(account_no: str):
         return redirect(url_for("staff.collections_page"))
     except BillingError as error:
         flash(error_message(error), "error")
-        with read_session(svc.engine) as db:
-            account = _account(db, account_no)
-            plan = payment_plans.active_plan(db, account.id)
-        return render_template("staff/plan_new.html", account=account, plan=plan, lines=range(1, PLAN_LINES + 1),
-                               form=request.form), 400
+        return _plan_page(account_no, request.form, 400)
 
 
 def _promises(form) -> list[payment_plans.Promise]:
