@@ -42,6 +42,8 @@ class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     phone: str | None = Field(default=None, max_length=20, index=True)
+    # The last four characters of the holder's ID number: what a resident binding a 户号 proves they know.
+    id_number_tail: str = Field(default="", max_length=4, sa_column_kwargs={"server_default": ""})
     created_at: datetime
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from billing.db import read_session, unit_of_work
 
-RESIDENT, STAFF = "resident", "staff"
+RESIDENT, STAFF, API = "resident", "staff", "api"  # api: a resident on the mini-program
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -34,12 +34,13 @@ class Lifetime:
 LIFETIMES = {
     RESIDENT: Lifetime(idle=timedelta(hours=1), absolute=timedelta(hours=24)),
     STAFF: Lifetime(idle=timedelta(minutes=30), absolute=timedelta(hours=10)),
+    API: Lifetime(idle=timedelta(days=7), absolute=timedelta(days=30)),  # a phone app stays logged in
 }
 
 
 class LoginSession(SQLModel, table=True):
     __tablename__ = "login_session"
-    __table_args__ = (CheckConstraint("kind IN ('resident', 'staff')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('resident', 'staff', 'api')", name="kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)

@@ -53,6 +53,22 @@ class Binding(SQLModel, table=True):
     resident_id: int = Field(foreign_key="resident.id", index=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     bound_at: datetime
+    label: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})  # 家, 父母家, 店铺
+
+
+class WeChatIdentity(SQLModel, table=True):
+    """A WeChat user as one app knows them (``oa`` the official account's web OAuth, ``mini`` the
+    mini-program), linked to a resident once that WeChat user has proved a phone number."""
+
+    __tablename__ = "wechat_identity"
+    __table_args__ = (UniqueConstraint("app", "openid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app: str = Field(max_length=10)
+    openid: str = Field(max_length=64)
+    unionid: str = Field(default="", max_length=64)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)
+    created_at: datetime
 
 
 class LoginCode(SQLModel, table=True):

@@ -27,6 +27,9 @@ class Preference(SQLModel, table=True):
     wechat: bool = True
     optional: bool = True  # reminders and receipts; required notices ignore it
     lang: str = Field(default="zh", max_length=5)
+    # The resident's own quiet hours (Beijing, whole hours) for optional messages, within the company's 22-08.
+    quiet_from_hour: int = Field(default=22, sa_column_kwargs={"server_default": "22"})
+    quiet_until_hour: int = Field(default=8, sa_column_kwargs={"server_default": "8"})
 
 
 class Message(SQLModel, table=True):
