@@ -40,7 +40,7 @@ LEDGER_ROWS = 100  # the newest transfers shown; a prepaid account settles daily
 @staff_required(ACCOUNT_HISTORY)
 def account_lookup():
     """Search by 户号, name, phone or meter number (a GET form); a whole 户号 goes to its page."""
-    typed = request.args.get("q", "")
+    typed = request.args.get("q") or request.args.get("account_no", "")  # account_no: the old form's links
     if not typed.strip():
         return render_template("staff/account_lookup.html", q="", found=None)
     page = whole_number(request.args, "page") or 1
