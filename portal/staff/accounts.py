@@ -34,6 +34,7 @@ from portal.wiring import services
 
 MAX_REASON = 400
 LEDGER_ROWS = 100  # the newest transfers shown; a prepaid account settles daily
+DUNNING_ROWS = 30  # the newest ladder steps shown: a reminder per bill adds up
 
 
 @blueprint.get("/accounts")
@@ -72,7 +73,7 @@ def _page(account_no: str, problem: str | None = None, status: int = 200):
         told = story(db, found, beijing_date(svc.clock()))
     rebilled = {row.bill.replaces_bill_id for row in told.bills if row.bill.replaces_bill_id}
     return render_template("staff/account.html", found=found, trails=trails, registers=REGISTERS, story=told,
-                           bills=told.bills, rebilled=rebilled, changes=audit_log.changes, ledger_rows=LEDGER_ROWS,
+                           bills=told.bills, rebilled=rebilled, changes=audit_log.changes, ledger_rows=LEDGER_ROWS, dunning_rows=DUNNING_ROWS,
                            message_kinds=kind_names(), message_statuses=status_names(), problem=problem), status
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from billing import account_story, bill_explained
 from billing.account_history import History
+from billing.accounts import Customer
 from billing.audit import AuditEntry
 from billing.kwh import format_kwh
 from billing.reads import ESTIMATED, Read
@@ -36,6 +37,7 @@ class Story:
     audit: list[tuple[AuditEntry, str]]
     daily: Chart | None
     monthly: Chart | None
+    phone: str  # the holder's, for the desk to check who is calling (shown masked)
 
 
 def story(session: Session, found: History, today: date) -> Story:
@@ -53,7 +55,8 @@ def story(session: Session, found: History, today: date) -> Story:
         plans=account_story.plans(session, account.id),
         audit=account_story.audit_trail(session, account_story.account_targets(
             account, *account_payments.audit_targets(account))),
-        daily=_daily_chart(uses, today), monthly=_monthly_chart(uses))
+        daily=_daily_chart(uses, today), monthly=_monthly_chart(uses),
+        phone=session.get(Customer, account.customer_id).phone or "")
 
 
 @dataclass(frozen=True)

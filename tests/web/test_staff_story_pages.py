@@ -5,8 +5,11 @@ import re
 
 import pytest
 
-from billing.accounts import Customer
+from billing.accounts import Customer, get_account
 from billing.db import unit_of_work
+from billing.dunning_records import DunningStep
+from billing.supply_order_records import SupplyOrder
+from notifications.records import Message
 from tests import factories
 from tests.staff_helpers import add_team, log_in, take_at_counter
 
@@ -64,3 +67,23 @@ def test_the_audit_viewer_filters_and_refuses_bad_filters(app, hall):
         answer = finance.get(f"/staff/audit?{query}")
         assert answer.status_code == 400 and says in answer.get_data(as_text=True), query
     assert hall.get("/staff/audit").status_code == 403  # a cashier does not read the audit log
+
+
+def test_the_dashboard_counts_failed_messages_and_supply_orders_and_leads_to_them(engine, clock, hall):
+    with unit_of_work(engine) as db:
+        account = get_account(db, "3301000802")
+        step = DunningStep(account_id=account.id, case_ref="bill:9", step="disconnection_ordered", at=clock())
+        db.add(step)
+        db.flush()
+        db.add(SupplyOrder(account_id=account.id, step_id=step.id, case_ref="bill:9", kind="cut", method="field",
+                           meter_no="T0000000001", next_try_at=clock(), created_at=clock(), escalated_at=clock()))
+        db.add(Message(dedupe_key="test:failed", account_id=account.id, kind="disconnection_notice", channel="sms",
+                       address="13912345672", lang="zh", params="{}", status="failed", due_at=clock(),
+                       created_at=clock(), error="空号"))
+    desk = hall.get("/staff/").get_data(as_text=True)
+    assert re.search(r'发送失败的消息</a> <span class="count">1</span>', desk)
+    assert re.search(r'进行中的停复电工单</a> <span class="count">1</span>', desk) and "其中 1 张等待人工" in desk
+    orders = hall.get("/staff/supply-orders").get_data(as_text=True)
+    assert "3301000802" in orders and "已升级人工" in orders and "现场" in orders
+    story = hall.get("/staff/accounts/3301000802").get_data(as_text=True)
+    assert "已下停电指令" in story and "空号" in story and "139****5672" in story
