@@ -43,7 +43,7 @@ class Story:
 def story(session: Session, found: History, today: date) -> Story:
     account = found.account
     reads = account_story.valid_reads(session, account.id)
-    uses = _uses(reads)
+    uses = uses_between_reads(reads)
     return Story(
         bills=bill_explained.account_bills(session, account.id, on=today, include_held=True),
         payments=account_payments.payments(session, account.id),
@@ -73,13 +73,17 @@ class Use:
         return self.used_wh // max((self.end - self.start).days, 1)
 
 
-def _uses(reads: list[tuple[Read, int]]) -> list[Use]:
-    uses = []
-    for (first, multiplier), (second, _next) in zip(reads, reads[1:]):
-        if first.meter_id == second.meter_id and second.read_on > first.read_on:
-            uses.append(Use(first.read_on, second.read_on, (second.total_wh - first.total_wh) * multiplier,
-                            ESTIMATED in (first.source, second.source)))
-    return uses
+def uses_between_reads(reads: list[tuple[Read, int]]) -> list[Use]:
+    """Use between consecutive reads of each meter, at the multiplier in force over the interval
+    (the later read's installation: a 倍率 change day's read belongs to the old one)."""
+    by_meter: dict[int, list[tuple[Read, int]]] = {}
+    for read, multiplier in reads:
+        by_meter.setdefault(read.meter_id, []).append((read, multiplier))
+    uses = [Use(first.read_on, second.read_on, (second.total_wh - first.total_wh) * multiplier,
+                ESTIMATED in (first.source, second.source))
+            for rows in by_meter.values() for (first, _m), (second, multiplier) in zip(rows, rows[1:])
+            if second.read_on > first.read_on]
+    return sorted(uses, key=lambda use: use.start)
 
 
 def _css(use: Use) -> str:
@@ -99,10 +103,11 @@ def _daily_chart(uses: list[Use], today: date) -> Chart | None:
 
 
 def _monthly_chart(uses: list[Use]) -> Chart | None:
-    """Use per calendar month, each interval counted in the month its later read falls in."""
+    """Use per calendar month, each interval counted in the month it starts in (a day's use runs
+    from its read to the next day's; a monthly-read meter's 1st-to-1st is that month)."""
     months: dict[tuple[int, int], list[int]] = {}
     for use in uses:
-        total = months.setdefault((use.end.year, use.end.month), [0, 0])
+        total = months.setdefault((use.start.year, use.start.month), [0, 0])
         total[0] += use.used_wh
         total[1] += use.estimated
     if not months:

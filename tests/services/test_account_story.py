@@ -15,11 +15,14 @@ from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
 from billing.dunning_records import DunningStep
 from billing.errors import InvalidInput
+from billing.meter_changes import Reading, change_meter, change_multiplier
 from billing.staff import add_staff
 from notifications.records import Message
 from payments import account_payments, checkout, counter, refunds
 from payments.orders import ChannelPayment
+from portal.staff.story import uses_between_reads
 from tests import factories
+from tests.read_helpers import DAY, TODAY, old_account, reads, steady
 
 
 @pytest.fixture
@@ -128,3 +131,27 @@ def test_dunning_stage_is_the_last_step_of_the_open_case(engine, clock, desk):
         found = account_story.dunning(db, account.id)
     assert found.stage == "pre_cut_notice" and [step.step for step in found.steps][:2] == ["pre_cut_notice",
                                                                                            "disconnection_notice"]
+
+
+def test_use_between_reads_counts_each_meter_at_its_own_multiplier(engine, clock):
+    """换表 then a 倍率 change: the chart's use never spans two meters, and a change day's read ends
+    the old installation (its multiplier up to that day, the new one after)."""
+    first, change, later = TODAY - 30 * DAY, TODAY - 20 * DAY, TODAY - 10 * DAY
+    with unit_of_work(engine) as db:
+        staff_id = add_staff(db, username="admin9", name="管理员", password="demo1234", roles=["admin"]).id
+        account = old_account(db)
+        reads(db, account.meter_id, first, steady(5_000_000, 8_000, 11), clock)  # to 5,080,000 on the change day
+        change_meter(db, account, on=change, old_final=Reading(5_081_000), new_meter_no="N-0009",
+                     new_initial=Reading(0), multiplier=1, staff_id=staff_id, now=clock(), reason="表计烧坏")
+        reads(db, account.meter_id, change + DAY, steady(1_000, 1_000, 19), clock)  # 1 kWh a day on the new one
+        change_multiplier(db, account, on=later, reading=None, multiplier=30, staff_id=staff_id, now=clock(),
+                          reason="更换互感器")
+        account_id = account.id
+    with read_session(engine) as db:
+        found = account_story.valid_reads(db, account_id)
+    uses = uses_between_reads(found)
+    assert len({read.id for read, _m in found}) == len(found)  # the 倍率 day's read once
+    old_meter = [use.used_wh for use in uses if use.end <= change]
+    assert old_meter == [8_000] * 9 + [9_000]  # the final read replaced the day's AMI freeze
+    assert [use.used_wh for use in uses if change <= use.start < later] == [1_000] * 10  # from the initial 0
+    assert {use.used_wh for use in uses if use.start >= later} == {30_000}  # after the 倍率 change
