@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from billing.audit import AuditEntry
 from billing.clock import from_beijing
+from billing.money import format_yuan
 from billing.staff import StaffUser
 
 PER_PAGE = 50
@@ -84,18 +85,28 @@ def actors(session: Session) -> list[tuple[int, str, str]]:
                                                .order_by(StaffUser.username))]
 
 
-def _text(value) -> str:
+def _text(name: str, value) -> str:
+    """A value as a person reads it: money in yuan, lists joined, nothing as a dash."""
     if value is None:
         return "—"
-    if isinstance(value, (dict, list)):
+    if name.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+        return f"{format_yuan(value)} 元"
+    if isinstance(value, list):
+        return ", ".join(_text("", item) for item in value)
+    if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 
 
 def changes(entry: AuditEntry) -> list[Change]:
-    """The entry's before and after side by side, field by field (a whole value if not a mapping)."""
+    """The entry's before and after side by side, field by field (a record created or removed has
+    nothing on one side; a value that is not a mapping is shown whole)."""
     before, after = json.loads(entry.before or "null"), json.loads(entry.after or "null")
+    if before is None and isinstance(after, dict):
+        before = {}
+    if after is None and isinstance(before, dict):
+        after = {}
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [Change("", _text(before), _text(after))]
+        return [Change("", _text("", before), _text("", after))]
     fields = list(before) + [name for name in after if name not in before]
-    return [Change(name, _text(before.get(name)), _text(after.get(name))) for name in fields]
+    return [Change(name, _text(name, before.get(name)), _text(name, after.get(name))) for name in fields]

@@ -54,7 +54,9 @@ NAMES = {
     "report_sources": {"notify": "支付通知", "query": "主动查询", "counter": "柜台"},
     "line_kinds": {"payment": "收款", "refund": "退款"},
     "transfer_codes": {"payment": "缴费入账", "held": "暂挂", "unhold": "解除暂挂", "refund": "退款", "fee": "手续费",
-                       "write_off": "核销", "counter": "柜台收费", "bulk": "物业批量缴费"},
+                       "write_off": "核销", "counter": "柜台收费", "bulk": "物业批量缴费",
+                       "bill": "电费账单", "bill_cancel": "账单作废冲回", "daily": "智能交费日结", "energy": "电费",
+                       "opening": "期初余额"},
     "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄",
                        "approve": "批准出账", "cancel": "作废重算"},
     "audit_actions": {"review.accept": "确认无误", "review.correct": "更正示数", "review.estimate": "估抄",
@@ -107,7 +109,11 @@ NAMES = {
                      "expected_wh": "预计示数",
                      # a held bill's (billing/bill_drafts.py)
                      "average_fen": "近期账单平均金额", "bills_averaged": "参与平均的账单数",
-                     "open_read_findings": "未处理的抄表异常（条）", "tariff": "电价"},
+                     "open_read_findings": "未处理的抄表异常（条）", "tariff": "电价",
+                     # the audit log's before and after (billing/audit_log.py)
+                     "amount_fen": "金额", "state": "状态", "reason": "原因", "method": "方式", "accounts": "户号",
+                     "debit": "扣款账户", "number": "账单号", "total_fen": "账单金额", "due_date": "到期日",
+                     "meter_no": "表号", "installed_on": "装表日", "assigned_to": "复抄人员"},
 }
 
 

@@ -115,10 +115,14 @@ def test_before_and_after_side_by_side():
                        before=json.dumps({"state": "held", "total_fen": 100}),
                        after=json.dumps({"state": "issued", "total_fen": 100, "number": "2026-1"}))
     shown = [(c.field, c.before, c.after, c.changed) for c in audit_log.changes(entry)]
-    assert shown == [("state", "held", "issued", True), ("total_fen", "100", "100", False),
+    assert shown == [("state", "held", "issued", True), ("total_fen", "1.00 元", "1.00 元", False),
                      ("number", "—", "2026-1", True)]
     assert [(c.before, c.after) for c in audit_log.changes(AuditEntry(staff_id=1, action="x", target="t", at=None))] \
         == [("—", "—")]
+    created = AuditEntry(staff_id=1, action="counter_payment", target="order:GT1", at=None,
+                         after=json.dumps({"accounts": ["3301000001", "3301000002"], "amount_fen": 10050}))
+    assert [(c.field, c.before, c.after) for c in audit_log.changes(created)] == [
+        ("accounts", "—", "3301000001, 3301000002"), ("amount_fen", "—", "100.50 元")]
 
 
 def test_dunning_stage_is_the_last_step_of_the_open_case(engine, clock, desk):
