@@ -11,7 +11,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 
 from billing.money import format_yuan
 
@@ -198,11 +198,14 @@ def catalog(language: str) -> dict[str, str]:
 
 
 def current_language() -> str:
-    requested = request.args.get("lang")
-    if requested in LANGUAGES:
-        session["lang"] = requested
-    chosen = session.get("lang") or request.accept_languages.best_match(LANGUAGES)
-    return chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+    """The reader's language, worked out once per request (a long table asks for it per cell)."""
+    if "language" not in g:
+        requested = request.args.get("lang")
+        if requested in LANGUAGES:
+            session["lang"] = requested
+        chosen = session.get("lang") or request.accept_languages.best_match(LANGUAGES)
+        g.language = chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+    return g.language
 
 
 def translate(language: str, text: str, **values: object) -> str:

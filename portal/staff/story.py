@@ -13,7 +13,7 @@ from billing.account_history import History
 from billing.accounts import Customer
 from billing.audit import AuditEntry
 from billing.kwh import format_kwh
-from billing.reads import ESTIMATED, Read
+from billing.reads import ESTIMATED
 from notifications.delivery_log import Logged, delivery_log
 from payments import account_payments
 from payments.refunds import Refund
@@ -73,16 +73,15 @@ class Use:
         return self.used_wh // max((self.end - self.start).days, 1)
 
 
-def uses_between_reads(reads: list[tuple[Read, int]]) -> list[Use]:
+def uses_between_reads(reads: list[account_story.ReadPoint]) -> list[Use]:
     """Use between consecutive reads of each meter, at the multiplier in force over the interval
     (the later read's installation: a 倍率 change day's read belongs to the old one)."""
-    by_meter: dict[int, list[tuple[Read, int]]] = {}
-    for read, multiplier in reads:
-        by_meter.setdefault(read.meter_id, []).append((read, multiplier))
-    uses = [Use(first.read_on, second.read_on, (second.total_wh - first.total_wh) * multiplier,
+    by_meter: dict[int, list[account_story.ReadPoint]] = {}
+    for read in reads:
+        by_meter.setdefault(read.meter_id, []).append(read)
+    uses = [Use(first.read_on, second.read_on, (second.total_wh - first.total_wh) * second.multiplier,
                 ESTIMATED in (first.source, second.source))
-            for rows in by_meter.values() for (first, _m), (second, multiplier) in zip(rows, rows[1:])
-            if second.read_on > first.read_on]
+            for rows in by_meter.values() for first, second in zip(rows, rows[1:]) if second.read_on > first.read_on]
     return sorted(uses, key=lambda use: use.start)
 
 

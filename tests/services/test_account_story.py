@@ -154,7 +154,7 @@ def test_use_between_reads_counts_each_meter_at_its_own_multiplier(engine, clock
     with read_session(engine) as db:
         found = account_story.valid_reads(db, account_id)
     uses = uses_between_reads(found)
-    assert len({read.id for read, _m in found}) == len(found)  # the 倍率 day's read once
+    assert len({read.id for read in found}) == len(found)  # the 倍率 day's read once
     old_meter = [use.used_wh for use in uses if use.end <= change]
     assert old_meter == [8_000] * 9 + [9_000]  # the final read replaced the day's AMI freeze
     assert [use.used_wh for use in uses if change <= use.start < later] == [1_000] * 10  # from the initial 0
