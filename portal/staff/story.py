@@ -14,6 +14,7 @@ from billing.accounts import Customer
 from billing.audit import AuditEntry
 from billing.kwh import format_kwh
 from billing.reads import ESTIMATED
+from billing.review import READ_FINDING
 from notifications.delivery_log import Logged, delivery_log
 from payments import account_payments
 from payments.refunds import Refund
@@ -22,6 +23,7 @@ from portal.i18n import gettext as _
 from portal.staff.evidence import kwh_tick
 
 DAILY_DAYS = 60  # the daily chart's window; the monthly one covers every month read
+MARK_GAP_DAYS = 5  # findings closer than this to a labelled one are marked without a label
 
 
 @dataclass
@@ -55,7 +57,8 @@ def story(session: Session, found: History, today: date) -> Story:
         plans=account_story.plans(session, account.id),
         audit=account_story.audit_trail(session, account_story.account_targets(
             account, *account_payments.audit_targets(account))),
-        daily=_daily_chart(uses, today), monthly=_monthly_chart(uses),
+        daily=_daily_chart(uses, today, [item.subject_on for item in found.items if item.kind == READ_FINDING]),
+        monthly=_monthly_chart(uses),
         phone=session.get(Customer, account.customer_id).phone or "")
 
 
@@ -89,7 +92,8 @@ def _css(use: Use) -> str:
     return " ".join(css for css, on in (("negative", use.used_wh < 0), ("estimated", use.estimated)) if on)
 
 
-def _daily_chart(uses: list[Use], today: date) -> Chart | None:
+def _daily_chart(uses: list[Use], today: date, findings: list[date]) -> Chart | None:
+    """Average use per day between reads over the last days, each day with a read finding marked."""
     origin = today - timedelta(days=DAILY_DAYS)
     shown = [use for use in uses if use.end > origin]
     if not shown:
@@ -97,8 +101,13 @@ def _daily_chart(uses: list[Use], today: date) -> Chart | None:
     points = [Point(max((use.start - origin).days, 0), (use.end - max(use.start, origin)).days, use.daily_wh,
                     _("{start} 至 {end}：日均 {use} kWh", start=use.start.isoformat(), end=use.end.isoformat(),
                       use=format_kwh(use.daily_wh)), _css(use)) for use in shown]
-    labels = [(at, (origin + timedelta(days=at)).strftime("%m-%d")) for at in range(0, DAILY_DAYS + 1, 10)]
-    return bar_chart(points, extent=DAILY_DAYS, tick=kwh_tick, labels=labels)
+    labels = [(at, (origin + timedelta(days=at)).strftime("%m-%d")) for at in range(0, DAILY_DAYS, 10)]
+    marks, labelled = [], None
+    for day in sorted({day for day in findings if origin <= day <= today}):
+        close = labelled is not None and (day - labelled).days < MARK_GAP_DAYS  # a label over another is unreadable
+        marks.append(((day - origin).days, "" if close else day.strftime("%m-%d")))
+        labelled = labelled if close else day
+    return bar_chart(points, extent=DAILY_DAYS, tick=kwh_tick, labels=labels, marks=marks)
 
 
 def _monthly_chart(uses: list[Use]) -> Chart | None:
