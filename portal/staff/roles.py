@@ -13,6 +13,7 @@ REQUEST_REFUND = "request_refund"  # list refunds and ask for one
 DECIDE_REFUND = "decide_refund"  # approve or reject a refund someone else asked for
 INCIDENTS = "incidents"  # see payment incidents and decide them
 READ_METERS = "read_meters"  # 抄表: the day's meters on the phone, enter reads, re-read orders
+READ_PHOTOS = "read_photos"  # the meter photo a reader attached to a read
 REVIEW = "review"  # 复核: decide the items of the review queue (read findings, held bills)
 ACCOUNT_HISTORY = "account_history"  # find an account; its whole story: reads, bills, money, notices, dunning, audit
 ASSESSMENT = "assessment"  # 差错考核 of readers and reviewers, with its CSV
@@ -30,9 +31,9 @@ AUDIT_LOG = "audit_log"  # read the audit log of every staff action
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
-    "reader": frozenset({READ_METERS, ACCOUNT_HISTORY, CHANGE_METER}),
+    "reader": frozenset({READ_METERS, READ_PHOTOS, ACCOUNT_HISTORY, CHANGE_METER}),
     # marketing's desk reads the finance statement too: both departments see the same figures
-    "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
+    "reviewer": frozenset({REVIEW, READ_PHOTOS, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
     # the service hall looks accounts up for the person at the counter
     "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER, COLLECTIONS, ACCOUNT_HISTORY}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,

@@ -33,7 +33,7 @@ REPORTS = _roles(REVIEWER, FINANCE)
 ACCESS = {  # (endpoint, method): the roles that may use it
     ("staff.login", "GET"): PUBLIC, ("staff.login", "POST"): PUBLIC, ("staff.logout", "POST"): PUBLIC,
     ("staff.dashboard", "GET"): ANY,
-    ("staff.read_photo", "GET"): _roles(READER, REVIEWER),  # checked inside the view
+    ("staff.read_photo", "GET"): _roles(READER, REVIEWER),
     ("staff.account_lookup", "GET"): HISTORY,
     ("staff.account_history", "GET"): HISTORY,
     ("staff.cancel_bill", "POST"): CORRECT,
