@@ -11,7 +11,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 
 from billing.money import format_yuan
 
@@ -121,6 +121,11 @@ ERROR_TEXT = {
     "invalid_input.age": "等待天数筛选有误，请重新选择",
     "invalid_input.rule": "规则筛选有误，请重新选择",
     "invalid_input.page": "页码有误",
+    "invalid_input.q": "请输入户号、户名、手机号或表号（最多40个字符；只输入数字时至少4位）",
+    "invalid_input.actor": "操作人筛选有误，请从列表中选择",
+    "invalid_input.audit_action": "操作筛选有误，请从列表中选择",
+    "invalid_input.from": "起始日格式应为 2026-11-30",
+    "invalid_input.to": "截止日格式应为 2026-11-30，且不早于起始日",
     "invalid_input.month": "月份格式应为 2026-11",
     "invalid_input.date": "日期格式应为 2026-11-30",
     # Held bills (复核 of the bill run's holds).
@@ -193,11 +198,14 @@ def catalog(language: str) -> dict[str, str]:
 
 
 def current_language() -> str:
-    requested = request.args.get("lang")
-    if requested in LANGUAGES:
-        session["lang"] = requested
-    chosen = session.get("lang") or request.accept_languages.best_match(LANGUAGES)
-    return chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+    """The reader's language, worked out once per request (a long table asks for it per cell)."""
+    if "language" not in g:
+        requested = request.args.get("lang")
+        if requested in LANGUAGES:
+            session["lang"] = requested
+        chosen = session.get("lang") or request.accept_languages.best_match(LANGUAGES)
+        g.language = chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+    return g.language
 
 
 def translate(language: str, text: str, **values: object) -> str:
