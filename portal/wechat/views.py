@@ -76,8 +76,7 @@ def callback():
     except BillingError as error:
         return _refused(error_message(error), status_for(error))
     if signed.needs_phone:
-        session[LINK] = signed.link_ticket
-        flash(_("微信已确认。首次使用请验证手机号，完成后下次可直接微信登录"), "info")
+        session[LINK] = signed.link_ticket  # the login page says what is asked, once
         return redirect(url_for("auth.login", next=target))
     log_in(RESIDENT, signed.resident_id)
     return redirect(target or url_for("pages.home"))
