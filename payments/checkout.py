@@ -30,8 +30,9 @@ RESIDENT_SCENES = {"wechat": "h5", "alipay": "wap"}
 MANAGER_SCENES = {"wechat": "native", "alipay": "page"}  # a QR code to scan, or the desktop cashier
 # Inside WeChat's own browser WeChat Pay is JSAPI (the pay sheet over the page, the payer named by the
 # official account's openid) and other channels' pages do not open.
-IN_WECHAT, PHONE = "in_wechat", "phone"
-DEVICE_SCENES = {PHONE: RESIDENT_SCENES, IN_WECHAT: {"wechat": "jsapi"}}
+# On a desktop, WeChat Pay is a QR code to scan with the phone and Alipay its desktop cashier.
+IN_WECHAT, PHONE, DESKTOP = "in_wechat", "phone", "desktop"
+DEVICE_SCENES = {PHONE: RESIDENT_SCENES, IN_WECHAT: {"wechat": "jsapi"}, DESKTOP: MANAGER_SCENES}
 WAITING, EXPIRED = "waiting", "expired"  # progress besides paid and closed
 
 
@@ -156,7 +157,7 @@ def resident_channels(gateways: Mapping[str, Gateway], device: str, *, openid: s
 def start_resident(engine: Engine, gateways: Mapping[str, Gateway], account: Account, choice: ResidentChoice, *,
                    limits: Limits, now: datetime, resident_id: int, client_ip: str | None,
                    return_url: Callable[[str], str], device: str = PHONE, openid: str | None = None) -> Started:
-    """A resident pays for one of their own 户号 from their phone (in WeChat, as ``openid``)."""
+    """A resident pays for one of their own 户号 from ``device`` (in WeChat, as ``openid``)."""
     if choice.channel not in resident_channels(gateways, device, openid=openid):
         raise InvalidInput("channel", "choose a way to pay that works here")
     gateway, scene = gateways[choice.channel], DEVICE_SCENES[device][choice.channel]

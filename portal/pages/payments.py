@@ -1,5 +1,6 @@
 """Resident payments: prepay any amount or pay what is owed on a bound 户号, by WeChat Pay (H5) or
-Alipay (WAP) on a phone, by WeChat Pay's JSAPI pay sheet inside WeChat's browser (for a resident
+Alipay (WAP) on a phone, by a WeChat Pay QR code or Alipay's desktop cashier on a desktop, by WeChat
+Pay's JSAPI pay sheet inside WeChat's browser (for a resident
 whose WeChat login gave us the payer's openid), and the page the cashier sends the payer back to."""
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from payments import checkout
 from payments.orders import ARREARS, PREPAY, PaymentOrder
 from portal.auth import current_resident_id, resident_required
 from portal.i18n import error_message
-from portal.receipts import POLL_LIMIT, POLL_SECONDS, check_with_channel, receipt_for
-from portal.wechat.views import in_wechat
+from portal.receipts import POLL_LIMIT, POLL_SECONDS, check_with_channel, receipt_for, scan_to_pay
+from portal.wechat.views import in_wechat, on_desktop
 from portal.wiring import services
 
 blueprint = Blueprint("pay", __name__, url_prefix="/pay")
@@ -44,7 +45,7 @@ def _mine(order: PaymentOrder) -> bool:
 def _payer() -> tuple[str, str | None]:
     """Where the resident pays from, and in WeChat the openid their WeChat login gave us."""
     if not in_wechat():
-        return checkout.PHONE, None
+        return (checkout.DESKTOP if on_desktop() else checkout.PHONE), None
     with read_session(services().engine) as db:
         return checkout.IN_WECHAT, wechat_identities.openid_of(db, current_resident_id(), wechat_identities.OA)
 
@@ -96,6 +97,8 @@ def start(account_no: str):
         return _form_page(account, balance, choice, error_message(error), 400)
     if started.checkout.kind == "jsapi":
         return _pay_sheet(started)
+    if started.checkout.kind == "qr":  # the result page shows the code until it is paid
+        return redirect(url_for("pay.order", out_trade_no=started.order.out_trade_no))
     return redirect(started.checkout.url)
 
 
@@ -118,6 +121,7 @@ def order(out_trade_no: str):
     shown = receipt_for(out_trade_no, _mine)
     account_no = shown.lines[0][0].account_no if shown.lines else None
     return render_template("pages/order.html", order=shown.order, lines=shown.lines, progress=shown.progress,
+                           scan=scan_to_pay(shown, public_url("pay.order", out_trade_no=out_trade_no)),
                            account_no=account_no, check_endpoint="pay.check", poll_seconds=POLL_SECONDS,
                            poll_limit=POLL_LIMIT)
 

@@ -24,11 +24,18 @@ from portal.wiring import services
 
 blueprint = Blueprint("wechat_login", __name__)
 STATE, NEXT, LINK = "wechat_state", "wechat_next", "wechat_link"  # session keys
+DESKTOPS, HANDHELDS = ("Windows NT", "Macintosh", "X11", "CrOS"), ("Mobile", "Android", "iPhone", "iPad")
 
 
 def in_wechat() -> bool:
     """The page is open in WeChat's own browser (its user agent says MicroMessenger)."""
     return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def on_desktop() -> bool:
+    """A desktop browser (Windows, macOS, Linux, ChromeOS) rather than a phone's or a tablet's."""
+    agent = request.headers.get("User-Agent", "")
+    return any(name in agent for name in DESKTOPS) and not any(name in agent for name in HANDHELDS)
 
 
 def offers_wechat_login() -> bool:

@@ -21,6 +21,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE, DESK = (390, 844), (1366, 900)
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+            "Mobile Safari/537.36")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
          "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
 
@@ -33,7 +35,9 @@ def chromium_paths() -> tuple[str, str] | None:
 
 
 def start(size: tuple[int, int], user_agent: str | None = None) -> webdriver.Chrome:
-    """``user_agent``: the browser says it is another (WeChat's, say)."""
+    """``user_agent``: the browser says it is another (WeChat's, say); a phone-sized window says it
+    is a phone's browser, as the pages that differ by device (pay) need."""
+    user_agent = user_agent or (PHONE_UA if size[0] < 800 else None)
     browser, driver = chromium_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = browser

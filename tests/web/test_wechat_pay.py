@@ -88,3 +88,26 @@ def test_other_phones_keep_wechat_h5_and_alipay(app, live, household, gateways):
     phone.log_in("13800000001")
     form = phone.get("/pay/3301000001").text
     assert 'value="wechat"' in form and 'value="alipay"' in form and "data-wechat-pay" not in form
+
+
+DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+def test_a_desktop_pays_by_scanning_a_wechat_qr_code(in_wechat, household, engine, wechat_sandbox, gateways):
+    desktop = in_wechat
+    desktop.http.headers["User-Agent"] = DESKTOP_UA
+    desktop.log_in("13800000002")
+    form = desktop.get("/pay/3301000001").text
+    assert 'value="wechat"' in form and 'value="alipay"' in form
+    started = desktop.post("/pay/3301000001", {"what": "prepay", "amount": "20.00", "channel": "wechat"},
+                           allow_redirects=False)
+    assert started.headers["Location"].startswith("/pay/orders/")
+    page = desktop.get(started.headers["Location"])
+    assert "请用微信扫码支付" in page.text and 'src="data:image/svg+xml' in page.text
+    [order] = wechat_sandbox.orders.values()
+    assert order["trade_type"] == "NATIVE"
+    scan = html.unescape(re.search(r'href="(http://127\.0\.0\.1:\d+/sandbox/scan[^"]+)"', page.text).group(1))
+    back = desktop.pay_at_cashier(scan)
+    assert back.url == page.url
+    assert wechat_sandbox.wait_idle(10)
+    assert balance(engine, household) == 2000
