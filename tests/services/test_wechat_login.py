@@ -15,6 +15,7 @@ from billing.wechat_identities import (WeChatCodeRejected, WeChatCodeUsed, WeCha
 from portal.wechat.sandbox import openid, unionid
 from portal.wechat.sign_in import link_with_phone, mini_program_sign_in, web_sign_in
 from tests.conftest import make_app
+from tests.threads import Threads
 from tests.wechat_helpers import MINI_APPID, OA_APPID, served_wechat, sms_code, wechat_login  # noqa: F401
 
 PHONE, OTHER_PHONE = "13912345678", "13612345678"
@@ -117,3 +118,13 @@ def test_a_wechat_linked_to_one_phone_is_not_moved_to_another(services, wechat, 
     with pytest.raises(WeChatLinkRefused):
         link_with_phone(services, first.link_ticket, OTHER_PHONE, sms_code(engine, clock, OTHER_PHONE))
     assert [i.resident_id for i in _identities(engine)] == [resident_id]
+
+
+def test_the_same_first_login_twice_at_once_records_one_identity(services, wechat, engine):
+    codes = [wechat.login_code(MINI_APPID, "lihua") for _ in range(4)]  # four taps in the mini-program at once
+    threads, tickets = Threads(), []
+    for code in codes:
+        threads.start(lambda c: tickets.append(mini_program_sign_in(services, c).link_ticket), code)
+    threads.join()
+    assert len(tickets) == 4 and all(tickets)
+    assert [(i.openid, i.resident_id) for i in _identities(engine)] == [(openid(MINI_APPID, "lihua"), None)]

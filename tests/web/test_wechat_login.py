@@ -13,7 +13,7 @@ import requests
 from sqlmodel import select
 
 from billing.db import read_session
-from billing.residents import WeChatIdentity
+from billing.residents import Resident, WeChatIdentity
 from portal.wechat.sandbox import openid
 from tests.conftest import csrf_token, make_app
 from tests.wechat_helpers import OA_APPID, served_wechat, wechat_login  # noqa: F401
@@ -126,3 +126,12 @@ def test_declining_on_wechats_page_leads_back_to_the_phone_login(client, wechat,
     assert declined.headers["Location"] == "/login"
     assert "取消微信授权" in client.get("/login").get_data(as_text=True)
     assert _identities(engine) == [] and wechat.exchanged == []
+
+
+def test_a_resident_logged_in_by_phone_links_their_wechat_without_a_second_code(client, wechat, engine):
+    assert _log_in_by_phone(client).headers["Location"] == "/"
+    linked = client.get(_consent(_to_wechat(client, "/pay/3301000001")))
+    assert linked.headers["Location"] == "/pay/3301000001"
+    [identity] = _identities(engine)
+    with read_session(engine) as db:
+        assert db.get(Resident, identity.resident_id).phone == PHONE
