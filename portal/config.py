@@ -210,8 +210,7 @@ class Settings:
     @property
     def sms_templates(self) -> dict[str, str]:
         """``DIANFEI_SMS_TEMPLATES`` as ``{"kind": id, "kind/en": id}``."""
-        pairs = (item.partition("=") for item in self.SMS_TEMPLATES.split(",") if item.strip())
-        return {key.strip(): value.strip() for key, _, value in pairs}
+        return _kind_ids(self.SMS_TEMPLATES)
 
     def offers(self, channel: str) -> bool:
         """A channel is offered once any of its ids or keys is set (and then it needs all of them)."""
@@ -288,8 +287,7 @@ class Settings:
 
     def wechat_templates(self, app: str) -> dict[str, str]:
         """``DIANFEI_WECHAT_OA_TEMPLATES`` or ``..._MINI_TEMPLATES`` as ``{"kind": id}``."""
-        pairs = (item.partition("=") for item in getattr(self, f"WECHAT_{app.upper()}_TEMPLATES").split(","))
-        return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}
+        return _kind_ids(getattr(self, f"WECHAT_{app.upper()}_TEMPLATES"))
 
     def _wechat_problems(self) -> list[str]:
         """An app needs its id and secret together; template ids name message kinds."""
@@ -300,7 +298,15 @@ class Settings:
                 problems.append(f"{', '.join(env_name(name) for name in names)}: set both or neither")
             problems += [f"{env_name(f'WECHAT_{app}_TEMPLATES')}: {key!r} is not a message kind"
                          for key in self.wechat_templates(app) if key not in TEMPLATES]
+        if self.WECHAT_OA_APPID and self.WECHATPAY_APPID not in ("", self.WECHAT_OA_APPID):
+            problems.append(f"{PREFIX}WECHATPAY_APPID: must be {PREFIX}WECHAT_OA_APPID (a JSAPI payment in WeChat "
+                            "names its payer by the official account's openid)")
         return problems
+
+
+def _kind_ids(text: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in text.split(",") if item.strip())
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def _template_problems(text: str, templates: dict[str, str]) -> list[str]:

@@ -33,11 +33,14 @@ def test_production_logs_in_and_sends_through_the_real_wechat_only():
 
 
 @pytest.mark.parametrize("given", [{"DIANFEI_WECHAT_MINI_APPID": "wx1"}, {"DIANFEI_WECHAT_MINI_SECRET": "s"}])
-def test_an_app_needs_its_id_and_secret_together(given, tmp_path):
+def test_an_app_needs_its_id_and_secret_and_pays_as_the_official_account(given, tmp_path):
     assert problems(given, {"INSTANCE_PATH": str(tmp_path)}) == [
         "DIANFEI_WECHAT_MINI_APPID, DIANFEI_WECHAT_MINI_SECRET: set both or neither"]
     assert problems(OA | {"DIANFEI_WECHAT_OA_TEMPLATES": "bill=1"}, {"INSTANCE_PATH": str(tmp_path)}) == [
         "DIANFEI_WECHAT_OA_TEMPLATES: 'bill' is not a message kind"]
+    assert problems(OA | {"DIANFEI_WECHATPAY_APPID": "wx-another-app"}, {"INSTANCE_PATH": str(tmp_path)}) == [
+        "DIANFEI_WECHATPAY_APPID: must be DIANFEI_WECHAT_OA_APPID (a JSAPI payment in WeChat names its payer by "
+        "the official account's openid)"]
 
 
 def test_the_demo_uses_the_simulators_apps_for_login_and_every_message(tmp_path):
