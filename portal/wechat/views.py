@@ -39,7 +39,8 @@ def on_desktop() -> bool:
 
 
 def offers_wechat_login() -> bool:
-    return in_wechat() and services().wechat.offers(OA)
+    """In WeChat's browser, with an official account, where residents may log in at all."""
+    return in_wechat() and services().wechat.offers(OA) and bool(current_app.config.get("RESIDENT_LOGIN", True))
 
 
 def pending_link() -> str | None:
