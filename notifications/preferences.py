@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from billing.errors import InvalidInput
 from notifications.records import Preference
+from notifications.schedule import open_hours
 
 HOURS = range(24)
 
@@ -30,7 +31,8 @@ def reminders(session: Session, resident_id: int) -> Reminders:
 
 
 def save_reminders(session: Session, resident_id: int, wanted: Reminders) -> Reminders:
-    """Store the settings; an hour outside 0-23 or a value that is not true/false is refused, naming it."""
+    """Store the settings; an hour outside 0-23, quiet hours that leave no hour of the day open, or a
+    value that is not true/false is refused, naming it."""
     for name in ("sms", "wechat", "optional"):
         if not isinstance(getattr(wanted, name), bool):
             raise InvalidInput(name, "must be true or false")
@@ -38,6 +40,8 @@ def save_reminders(session: Session, resident_id: int, wanted: Reminders) -> Rem
         value = getattr(wanted, name)
         if isinstance(value, bool) or not isinstance(value, int) or value not in HOURS:
             raise InvalidInput(name, "an hour from 0 to 23")
+    if not open_hours((wanted.quiet_from_hour, wanted.quiet_until_hour)):
+        raise InvalidInput("quiet_until_hour", "the quiet hours, with the company's 22:00-08:00, leave no hour open")
     found = session.get(Preference, resident_id) or Preference(resident_id=resident_id)
     found.sms, found.wechat, found.optional = wanted.sms, wanted.wechat, wanted.optional
     found.quiet_from_hour, found.quiet_until_hour = wanted.quiet_from_hour, wanted.quiet_until_hour
