@@ -18,6 +18,7 @@ from portal.receipts import POLL_LIMIT, POLL_SECONDS, check_with_channel, receip
 from portal.wiring import services
 
 blueprint = Blueprint("pay", __name__, url_prefix="/pay")
+QUICK_AMOUNTS = ("50", "100", "200")  # 元, offered beside the amount field
 
 
 def _bound(account_no: str):
@@ -40,7 +41,7 @@ def _mine(order: PaymentOrder) -> bool:
 def _form_page(account, balance: int, choice: checkout.ResidentChoice, error: str | None = None, status: int = 200):
     svc = services()
     return render_template("pages/pay.html", account=account, balance=balance, channels=list(svc.gateways),
-                           limits=svc.limits, choice=choice, error=error), status
+                           limits=svc.limits, choice=choice, error=error, quick_amounts=QUICK_AMOUNTS), status
 
 
 @blueprint.get("/<account_no>")
@@ -49,7 +50,9 @@ def form(account_no: str):
     account, balance = _bound(account_no)
     channels = list(services().gateways)
     choice = checkout.ResidentChoice(ARREARS if balance < 0 else PREPAY, "", channels[0] if channels else "")
-    again = request.args.get("again")
+    again, quick = request.args.get("again"), request.args.get("amount")
+    if quick in QUICK_AMOUNTS:  # a quick amount's link: prepay that much (the page's script fills it in place)
+        choice = checkout.ResidentChoice(PREPAY, f"{quick}.00", choice.channel)
     if again:  # 重新支付 from a result page: the same choice as that order
         previous = receipt_for(again, _mine).order
         prepaid = previous.purpose == PREPAY
