@@ -175,12 +175,7 @@ def bind(session: Session, resident_id: int, account_no: object, proof: Proof, *
 
 def relabel(session: Session, resident_id: int, account_no: object, label: object) -> BoundAccount:
     label = validate_label(label)
-    found = bound_account(session, resident_id, account_no)
-    binding = session.get(Binding, found.binding_id)
-    binding.label = label
-    session.add(binding)
-    session.flush()
-    return bound_account(session, resident_id, found.account_no)
+    return _change(session, resident_id, account_no, lambda found: session.get(Binding, found.binding_id), label=label)
 
 
 def unbind(session: Session, resident_id: int, account_no: object, *, now: datetime) -> None:
@@ -196,10 +191,17 @@ def set_balance_low(session: Session, resident_id: int, account_no: object, thre
     if isinstance(threshold_fen, bool) or not isinstance(threshold_fen, int) \
             or not 0 <= threshold_fen <= MAX_BALANCE_LOW_FEN:
         raise InvalidInput("balance_low", f"must be 0 to {MAX_BALANCE_LOW_FEN} fen", maximum=MAX_BALANCE_LOW_FEN // 100)
+    return _change(session, resident_id, account_no, lambda found: session.get(Account, found.account_id),
+                   balance_low_fen=threshold_fen)
+
+
+def _change(session: Session, resident_id: int, account_no: object, row_of, **values) -> BoundAccount:
+    """Set ``values`` on the row ``row_of`` picks (the binding, the account) of one of the resident's 户号."""
     found = bound_account(session, resident_id, account_no)
-    account = session.get(Account, found.account_id)
-    account.balance_low_fen = threshold_fen
-    session.add(account)
+    row = row_of(found)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
     session.flush()
     return bound_account(session, resident_id, found.account_no)
 
