@@ -236,3 +236,17 @@ def test_quick_amounts_on_the_pay_page(engine, clock, client):
 def test_pages_need_a_login(client):
     for path in ("/bind", f"/usage/{MINE}", f"/payments/{MINE}", "/settings", f"/accounts/{MINE}"):
         assert client.get(path).status_code == 302
+
+
+def test_the_pages_in_english(engine, clock, client):
+    _seed(engine, clock)
+    resident_log_in(client, ME)
+    home = client.get("/?lang=en").get_data(as_text=True)
+    assert "Tier 1, 560.00 kWh used this year" in home and "about 21 days" in home and "Last payment" in home
+    for path, text in ((f"/usage/{MINE}?view=month", "Same month last year"), (f"/payments/{MINE}", "Payments"),
+                       ("/bind", "Last four characters of the holder&#39;s ID number"), ("/settings", "Quiet hours"),
+                       (f"/accounts/{MINE}", "Unbind")):
+        page = client.get(path).get_data(as_text=True)
+        assert text in page, path
+    wrong = _post(client, "/bind/check", account_no=FREE, id_tail="0000")
+    assert "do not match" in wrong.get_data(as_text=True)
