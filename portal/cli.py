@@ -217,9 +217,9 @@ def _banner(base: str, settings: Settings, example: BindingExample | None = None
         f"  property manager  {base}/manager/  log in with 13900000000, then 物业代缴",
         f"  staff             {base}/staff/    admin, cashier1, finance1, reviewer1, reader1 / {DEMO_PASSWORD}",
     ]
-    if example is not None:
-        lines.append(f"                                    {UNBOUND_LOGIN} has nothing bound: bind 户号 "
-                     f"{example.account_no} with ID tail {example.id_tail} (or meter {example.meter_no})")
+    if example is not None:  # under the resident logins
+        lines.insert(3, f"                                    {UNBOUND_LOGIN} has nothing bound: bind 户号 "
+                        f"{example.account_no} with ID tail {example.id_tail} (or meter {example.meter_no})")
     if settings.PAYMENTS_SANDBOX:
         lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{settings.SANDBOX_WECHATPAY_PORT}, "
                      f"Alipay http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}")

@@ -10,8 +10,8 @@ from billing.accounts import Customer
 from billing.db import read_session, unit_of_work
 from billing.residents import verify_login_code, issue_login_code
 from demo.county import load_demo_county
-from demo.logins import UNBOUND_LOGIN, binding_example, id_tail, logins_line, unbound_login_is_free
-from portal.cli import _binding_example
+from demo.logins import UNBOUND_LOGIN, BindingExample, binding_example, id_tail, logins_line, unbound_login_is_free
+from portal.cli import _banner, _binding_example
 
 
 def test_the_printed_proof_binds_the_printed_account(engine, clock):
@@ -39,3 +39,10 @@ def test_the_printed_proof_binds_the_printed_account(engine, clock):
 def test_production_prints_no_binding_hint():
     production = SimpleNamespace(settings=SimpleNamespace(production=True), engine=None)
     assert _binding_example(production) is None
+
+
+def test_the_banner_names_the_phone_and_the_proof_under_the_resident_logins():
+    settings = SimpleNamespace(PAYMENTS_SANDBOX=False, SMS_SANDBOX=False, HEAD_END_SANDBOX=False)
+    lines = _banner("http://127.0.0.1:5000", settings, BindingExample("3302000032", "6352", "M3300000031")).splitlines()
+    assert lines[3].strip() == "13800000003 has nothing bound: bind 户号 3302000032 with ID tail 6352 (or meter M3300000031)"
+    assert "13800000003" not in _banner("http://127.0.0.1:5000", settings)
