@@ -44,6 +44,8 @@ _QUERY = (
                and_(_run.debit_id == _mine, _run.code == REFUND_CODE)))
     .order_by(_run.id.desc())
 )
+_PAGE = _QUERY.limit(bindparam("limit")).offset(bindparam("offset"))  # built once: the home page runs it per 户号
+_ONE = _QUERY.where(_run.id == bindparam("transfer_id"))
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,15 @@ class PaymentEntry:
 
 def payment_history(session: Session, account_id: int, *, page: int = 1, per_page: int = PAGE) -> list[PaymentEntry]:
     """The 户号's payments and refunds, newest first, one page of them."""
-    page = max(1, page)
-    query = _QUERY.limit(per_page).offset((page - 1) * per_page)
-    return [_entry(row) for row in session.connection().execute(query, {"ledger_id": customer_ledger_id(session, account_id)})]
+    values = {"ledger_id": customer_ledger_id(session, account_id), "limit": per_page,
+              "offset": (max(1, page) - 1) * per_page}
+    return [_entry(row) for row in session.connection().execute(_PAGE, values)]
 
 
 def payment_entry(session: Session, account_id: int, transfer_id: int) -> PaymentEntry | None:
     """One payment or refund of the 户号 (its receipt), or None if it is not one of this 户号's."""
-    query = _QUERY.where(_run.id == transfer_id)
-    row = session.connection().execute(query, {"ledger_id": customer_ledger_id(session, account_id)}).first()
+    values = {"ledger_id": customer_ledger_id(session, account_id), "transfer_id": transfer_id}
+    row = session.connection().execute(_ONE, values).first()
     return None if row is None else _entry(row)
 
 
