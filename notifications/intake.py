@@ -82,6 +82,7 @@ class Recipient:
     optional: bool = True
     lang: str = ZH
     wechat: tuple[tuple[str, str], ...] = ()  # (channel, openid) for each WeChat login the resident linked
+    quiet: tuple[int, int] | None = None  # the resident's own quiet hours (optional messages)
 
 
 def take_events(engine: Engine, *, clock: Clock, batch: int = BATCH) -> int:
@@ -136,7 +137,8 @@ def _messages(event: Event, account_no: str, people: list[Recipient], now: datet
     except (KeyError, TypeError, ValueError, BillingError) as error:  # a payload we cannot read: logged failed
         params, problem = {"account_no": account_no}, {"status": "failed", "error": f"event payload: {error!r}"[:200]}
     return [_row(f"event:{event.id}:{person.key}:{key}", kind, address, person.lang, params, now, channel=channel,
-                 urgent=form.urgent, event_id=event.id, account_id=event.account_id, resident_id=person.resident_id,
+                 urgent=form.urgent, own_quiet=None if form.required else person.quiet,
+                 event_id=event.id, account_id=event.account_id, resident_id=person.resident_id,
                  **problem)
             for person in people if person.optional or form.required
             for key, channel, address in _addresses(person)]
@@ -150,10 +152,10 @@ def _addresses(person: Recipient) -> list[tuple[str, str, str]]:
 
 
 def _row(dedupe_key: str, kind: str, address: str, lang: str, params: dict, now: datetime, *, urgent: bool,
-         channel: str = "sms", **refs) -> dict:
+         own_quiet: tuple[int, int] | None = None, channel: str = "sms", **refs) -> dict:
     return {"dedupe_key": dedupe_key, "kind": kind, "channel": channel, "address": address, "lang": lang,
             "params": json.dumps(params, ensure_ascii=False), "status": "queued", "attempts": 0,
-            "due_at": earliest_send(now, urgent=urgent), "created_at": now, "provider_ref": "", "receipt": "",
+            "due_at": earliest_send(now, urgent=urgent, own=own_quiet), "created_at": now, "provider_ref": "", "receipt": "",
             "error": "", "event_id": None, "account_id": None, "resident_id": None, **refs}
 
 
@@ -172,7 +174,8 @@ def recipients(session: Session, account_ids: set[int]) -> dict[int, list[Recipi
         addresses = tuple((WECHAT_CHANNELS[app], openid) for app, openid in wechat.get(resident_id, ())
                           if preference.wechat)
         found[account_id].append(Recipient(f"resident:{resident_id}", resident_id, phone, preference.sms,
-                                           preference.optional, preference.lang, addresses))
+                                           preference.optional, preference.lang, addresses,
+                                           (preference.quiet_from_hour, preference.quiet_until_hour)))
     holders = session.exec(select(Account.id, Customer.phone).join(Customer, Customer.id == Account.customer_id)
                            .where(among(session, Account.id, account_ids - found.keys()))).all()
     for account_id, phone in holders:

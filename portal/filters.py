@@ -18,7 +18,7 @@ def _beijing(instant, pattern: str = "%Y-%m-%d %H:%M") -> str:
 
 # Display names for stored codes; each is translated by _() where shown.
 NAMES = {
-    "channel_names": {"wechat": "微信支付", "alipay": "支付宝", "counter": "柜台"},
+    "channel_names": {"wechat": "微信支付", "alipay": "支付宝", "counter": "柜台", "manager": "物业代缴"},
     "method_names": {"cash": "现金", "card": "银行卡"},
     "reason_names": {"duplicate_payment": "重复支付", "account_closure": "销户退费", "overpayment": "多缴退费"},
     "refund_states": {"proposed": "待审批", "approved": "已批准", "submitted": "退款中", "succeeded": "已退款",

@@ -23,6 +23,7 @@ from portal.wechat.views import in_wechat, on_desktop
 from portal.wiring import services
 
 blueprint = Blueprint("pay", __name__, url_prefix="/pay")
+QUICK_AMOUNTS = ("50", "100", "200")  # 元, offered beside the amount field
 
 
 def _bound(account_no: str):
@@ -58,7 +59,8 @@ def _channels() -> list[str]:
 def _form_page(account, balance: int, choice: checkout.ResidentChoice, error: str | None = None, status: int = 200):
     svc = services()
     return render_template("pages/pay.html", account=account, balance=balance, channels=_channels(),
-                           limits=svc.limits, choice=choice, error=error, in_wechat=in_wechat()), status
+                           limits=svc.limits, choice=choice, error=error, in_wechat=in_wechat(),
+                           quick_amounts=QUICK_AMOUNTS), status
 
 
 @blueprint.get("/<account_no>")
@@ -67,7 +69,9 @@ def form(account_no: str):
     account, balance = _bound(account_no)
     channels = _channels()
     choice = checkout.ResidentChoice(ARREARS if balance < 0 else PREPAY, "", channels[0] if channels else "")
-    again = request.args.get("again")
+    again, quick = request.args.get("again"), request.args.get("amount")
+    if quick in QUICK_AMOUNTS:  # a quick amount's link: prepay that much (the page's script fills it in place)
+        choice = checkout.ResidentChoice(PREPAY, f"{quick}.00", choice.channel)
     if again:  # 重新支付 from a result page: the same choice as that order
         previous = receipt_for(again, _mine).order
         prepaid = previous.purpose == PREPAY
