@@ -28,6 +28,7 @@ from payments.settlement import settle
 # The page a payer sees: a resident's phone browser, a property manager's desk computer.
 RESIDENT_SCENES = {"wechat": "h5", "alipay": "wap"}
 MANAGER_SCENES = {"wechat": "native", "alipay": "page"}  # a QR code to scan, or the desktop cashier
+MINIPROGRAM_SCENES = {"wechat": "miniprogram"}  # wx.requestPayment as the WeChat user: no other channel opens there
 WAITING, EXPIRED = "waiting", "expired"  # progress besides paid and closed
 
 
@@ -145,15 +146,17 @@ def _gateway(gateways: Mapping[str, Gateway], channel: str) -> Gateway:
 
 def start_resident(engine: Engine, gateways: Mapping[str, Gateway], account: Account, choice: ResidentChoice, *,
                    limits: Limits, now: datetime, resident_id: int, client_ip: str | None,
-                   return_url: Callable[[str], str]) -> Started:
-    """A resident pays for one of their own 户号 from their phone."""
-    gateway = _gateway(gateways, choice.channel)
+                   return_url: Callable[[str], str] | None, scenes: Mapping[str, str] = RESIDENT_SCENES,
+                   payer_id: str | None = None) -> Started:
+    """A resident pays for one of their own 户号 from their phone's browser, or in the mini-program
+    (``MINIPROGRAM_SCENES``, paying as the WeChat user ``payer_id``)."""
+    gateway = _gateway({channel: gateways[channel] for channel in scenes if channel in gateways}, choice.channel)
     with read_session(engine) as session:
         balance = ledger.customer_balances(session, [account.id]).get(account.id, 0)
     purpose, amount = resident_charge(balance, choice)
-    return start(engine, gateway, purpose=purpose, scene=RESIDENT_SCENES[gateway.channel], lines=[(account, amount)],
+    return start(engine, gateway, purpose=purpose, scene=scenes[gateway.channel], lines=[(account, amount)],
                  limits=limits, now=now, description=f"电费{'缴费' if purpose == ARREARS else '预存'}-{account.account_no}",
-                 resident_id=resident_id, client_ip=client_ip, return_url=return_url)
+                 resident_id=resident_id, payer_id=payer_id, client_ip=client_ip, return_url=return_url)
 
 
 def start_bulk(engine: Engine, gateways: Mapping[str, Gateway], manager: Manager, channel: str,

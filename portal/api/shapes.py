@@ -1,0 +1,76 @@
+"""Records as the API answers them: integer fen and Wh, ISO dates, names masked, texts in the
+caller's language.  portal/api/spec.py documents each shape under the same name."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from billing.accounts import Account
+from billing.bill_explained import AccountBill, Standing
+from billing.privacy import mask_name
+from payments.orders import PaymentOrder
+from payments.refunds import Refund
+from portal.bill_document import BillDocument
+from portal.i18n import gettext
+from portal.pages.bills import standing_words
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _moment(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def account(row: Account, label: str, standing: Standing) -> dict:
+    text, values = standing_words(standing)
+    return {
+        "account_no": row.account_no, "label": label, "holder_name_masked": mask_name(row.holder_name),
+        "category": row.category, "regime": row.regime, "status": row.status,
+        "balance_fen": standing.balance_fen, "overdue_days": standing.overdue_days,
+        "due_date": _day(standing.due_date), "standing_text": gettext(text, **values),
+    }
+
+
+def bill(found: AccountBill) -> dict:
+    row, status = found.bill, found.status
+    return {
+        "id": row.id, "number": row.number or "", "period_start": _day(row.period_start),
+        "period_end": _day(row.period_end), "issue_date": _day(row.issue_date), "due_date": _day(row.due_date),
+        "state": status.state, "total_fen": status.total_fen, "paid_fen": status.paid_fen,
+        "owed_fen": status.owed_fen, "overdue_days": status.overdue_days,
+    }
+
+
+def bill_detail(found: AccountBill, document: BillDocument) -> dict:
+    tiers, ahead = document.tiers, document.forecast
+    return bill(found) | {
+        "holder_name_masked": document.holder_masked,
+        "lines": [{"kind": line.kind, "name": gettext(line.name), "amount_fen": line.amount_fen, "wh": line.wh,
+                   "price_millifen_per_kwh": line.price_millifen_per_kwh, "note": line.note}
+                  for line in document.lines],
+        "reads": [{"on": _day(read.on), "meter_no": read.meter_no, "register_wh": read.register_wh,
+                   "source": read.source} for read in document.reads],
+        "tiers": None if tiers is None else {
+            "used_wh": tiers.used_wh, "tier": tiers.tier, "left_in_tier_wh": tiers.left_in_tier_wh,
+            "yearly": tiers.yearly, "thresholds_wh": list(tiers.thresholds_wh)},
+        "forecast": None if ahead is None else {
+            "start": _day(ahead.start), "end": _day(ahead.end), "wh": ahead.wh, "amount_fen": ahead.amount_fen},
+    }
+
+
+def refund(row: Refund) -> dict:
+    return {"refund_no": row.refund_no, "amount_fen": row.amount_fen, "state": row.state, "reason": row.reason,
+            "requested_at": _moment(row.requested_at), "confirmed_at": _moment(row.confirmed_at)}
+
+
+def order(row: PaymentOrder, progress: str, lines: list[tuple[Account, int, int | None]]) -> dict:
+    """An order as its payer (or the holder of a 户号 it paid for) reads it: ``lines`` only theirs."""
+    return {
+        "out_trade_no": row.out_trade_no, "channel": row.channel, "purpose": row.purpose, "state": row.state,
+        "progress": progress, "amount_fen": sum(amount for _, amount, _ in lines),
+        "created_at": _moment(row.created_at), "paid_at": _moment(row.paid_at), "expires_at": _moment(row.expires_at),
+        "lines": [{"account_no": line.account_no, "amount_fen": amount, "balance_after_fen": after}
+                  for line, amount, after in lines],
+    }
