@@ -38,8 +38,9 @@ def bill(found: AccountBill) -> dict:
     return {
         "id": row.id, "number": row.number or "", "period_start": _day(row.period_start),
         "period_end": _day(row.period_end), "issue_date": _day(row.issue_date), "due_date": _day(row.due_date),
-        "state": status.state, "total_fen": status.total_fen, "paid_fen": status.paid_fen,
-        "owed_fen": status.owed_fen, "overdue_days": status.overdue_days,
+        # int(): PostgreSQL sums the allocation rows to a Decimal (billing.bill_status passes it on)
+        "state": status.state, "total_fen": int(status.total_fen), "paid_fen": int(status.paid_fen),
+        "owed_fen": int(status.owed_fen), "overdue_days": status.overdue_days,
     }
 
 
