@@ -52,10 +52,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.manager import views as manager
     from portal.pages import bills as bill_pages, payments as pay_pages, views as pages
     from portal.staff import blueprint as staff_blueprint
+    from portal.wechat import views as wechat_login
 
     for blueprint in (auth.blueprint, health.blueprint, pages.blueprint, pay_pages.blueprint, bill_pages.blueprint,
                       manager.blueprint,
-                      staff_blueprint, callbacks.blueprint, api_blueprint):
+                      staff_blueprint, callbacks.blueprint, wechat_login.blueprint, api_blueprint):
         app.register_blueprint(blueprint)
     csrf.exempt(callbacks.blueprint)
     csrf.exempt(api_blueprint)  # bearer tokens, never cookies: nothing for a forged form to borrow

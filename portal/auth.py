@@ -17,11 +17,14 @@ from billing.db import unit_of_work
 from billing.errors import BillingError
 from billing.logins import RESIDENT, STAFF, LoginSession
 from billing.privacy import mask_phone
+from billing.wechat_identities import WeChatLinkRefused
 from notifications import login_codes
 from notifications.channels.console import ConsoleChannel
 from portal.errors import status_for
 from portal.i18n import current_language, error_message, gettext as _
 from portal.security import client_address, local_path
+from portal.wechat import views as wechat_views
+from portal.wechat.sign_in import link_with_phone
 from portal.wiring import services
 
 blueprint = Blueprint("auth", __name__)
@@ -163,14 +166,24 @@ def verify():
         return _login_page(403)
     phone, code, svc = request.form.get("phone", "").strip(), request.form.get("code", ""), services()
     try:
-        with unit_of_work(svc.engine) as db:
-            resident = residents.verify_login_code(db, phone, code, now=svc.clock())
+        resident_id = _verified(svc, phone, code)
     except BillingError as error:
+        if isinstance(error, WeChatLinkRefused):
+            session.pop(wechat_views.LINK, None)
         flash(error_message(error), "error")
         return redirect(url_for("auth.login", next=_next()))
     target = _next()
-    log_in(RESIDENT, resident.id)
+    log_in(RESIDENT, resident_id)
     return redirect(target or url_for("pages.home"))
+
+
+def _verified(svc, phone: str, code: str) -> int:
+    """The resident the code proves; a WeChat that came back unlinked is linked to them on the way."""
+    ticket = wechat_views.pending_link()
+    if ticket:
+        return link_with_phone(svc, ticket, phone, code)
+    with unit_of_work(svc.engine) as db:
+        return residents.verify_login_code(db, phone, code, now=svc.clock()).id
 
 
 @blueprint.post("/logout")

@@ -180,6 +180,10 @@ def run(host: str | None, port: int | None) -> None:
         from portal.sandbox import start_head_end_sandbox
 
         start_head_end_sandbox(svc.settings)
+    if svc.settings.WECHAT_SANDBOX:
+        from portal.sandbox import start_wechat_sandbox
+
+        start_wechat_sandbox(svc.settings)
     threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
     click.echo(_banner(f"http://{host}:{port}", svc.settings))
     run_simple(host, port, app, threaded=True)
@@ -213,6 +217,9 @@ def _banner(base: str, settings: Settings) -> str:
     if settings.HEAD_END_SANDBOX:
         lines.append(f"  sandbox head-end  http://127.0.0.1:{settings.SANDBOX_HEAD_END_PORT} "
                      "(remote cuts and restores: dianfei supply work)")
+    if settings.WECHAT_SANDBOX:
+        lines.append(f"  sandbox WeChat    http://127.0.0.1:{settings.SANDBOX_WECHAT_PORT} "
+                     "(微信一键登录 in a browser whose user agent says MicroMessenger; messages)")
     return "\n".join(lines)
 
 

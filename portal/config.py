@@ -130,6 +130,20 @@ class Settings:
                                 "prints each message it accepts), ignoring the SMS settings above",
                                 demo="messages would go to the local simulator")
     SANDBOX_SMS_PORT: int = setting(5103, "where `dianfei run` serves the Tencent SMS simulator", bounds=PORTS)
+    WECHAT_SANDBOX: bool = setting(True, "WeChat login (微信一键登录, the mini-program's code2session) and WeChat "
+                                   "messages against the local WeChat simulator that `dianfei run` serves, with its "
+                                   "own app ids, ignoring the WeChat app settings below",
+                                   demo="anyone could log in as any WeChat user of the simulator")
+    SANDBOX_WECHAT_PORT: int = setting(5104, "where `dianfei run` serves the WeChat simulator", bounds=PORTS)
+    WECHAT_OA_APPID: str = setting("", "official account (公众号) app id: 微信一键登录 in the WeChat browser, JSAPI "
+                                   "payments' openid, template messages")
+    WECHAT_OA_SECRET: str = setting("", "its AppSecret", secret=True)
+    WECHAT_OA_TEMPLATES: str = setting("", "its template message ids per message kind, `kind=id,kind=id`; without "
+                                       "them no template messages are sent")
+    WECHAT_MINI_APPID: str = setting("", "mini-program app id: code2session login and subscribe messages")
+    WECHAT_MINI_SECRET: str = setting("", "its AppSecret", secret=True)
+    WECHAT_MINI_TEMPLATES: str = setting("", "its subscribe message ids per message kind, `kind=id,kind=id`; "
+                                         "without them no subscribe messages are sent")
     READ_REGISTER_DIGITS: int = setting(ReadRules.register_digits, "whole-kWh digits of a meter register: it rolls "
                                         "over to zero after 10^N kWh (5: 99999.99), which tells a rollover from a "
                                         "misread", bounds=(4, 9))
@@ -169,7 +183,7 @@ class Settings:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
         if not problems:  # the rules between settings need well-typed values
             problems = [*self._production_problems(), *self._login_problems(), *self._limit_problems(),
-                        *self._channel_problems(), *self._sms_problems()]
+                        *self._channel_problems(), *self._sms_problems(), *self._wechat_problems()]
         if problems:
             raise ConfigError("\n".join(problems))
 
@@ -270,6 +284,22 @@ class Settings:
         problems = [f"{', '.join(missing)}: required to send SMS"] if missing else []
         if self.SMS_TEMPLATES:
             problems += _template_problems(self.SMS_TEMPLATES, self.sms_templates)
+        return problems
+
+    def wechat_templates(self, app: str) -> dict[str, str]:
+        """``DIANFEI_WECHAT_OA_TEMPLATES`` or ``..._MINI_TEMPLATES`` as ``{"kind": id}``."""
+        pairs = (item.partition("=") for item in getattr(self, f"WECHAT_{app.upper()}_TEMPLATES").split(","))
+        return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}
+
+    def _wechat_problems(self) -> list[str]:
+        """An app needs its id and secret together; template ids name message kinds."""
+        problems = []
+        for app in ("OA", "MINI"):
+            names = (f"WECHAT_{app}_APPID", f"WECHAT_{app}_SECRET")
+            if any(getattr(self, name) for name in names) and not all(getattr(self, name) for name in names):
+                problems.append(f"{', '.join(env_name(name) for name in names)}: set both or neither")
+            problems += [f"{env_name(f'WECHAT_{app}_TEMPLATES')}: {key!r} is not a message kind"
+                         for key in self.wechat_templates(app) if key not in TEMPLATES]
         return problems
 
 

@@ -14,6 +14,7 @@ from flask import Flask, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from billing import errors as billing_errors
+from billing.wechat_identities import WeChatUnavailable
 from billing.logins import RESIDENT, STAFF
 from payments import errors as payment_errors
 from portal.i18n import error_message, gettext as _, http_text
@@ -48,6 +49,7 @@ HTTP_STATUS: dict[type[Exception], int] = {
     billing_errors.DatabaseUnavailable: 503,
     payment_errors.OrderNotFound: 404,
     payment_errors.GatewayError: 502,
+    WeChatUnavailable: 503,
 }
 # Stable codes for HTTP errors in JSON answers (our own errors carry their own).
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
