@@ -178,6 +178,8 @@ class Settings:
     BILL_HIGH_MULTIPLE: int = setting(3, "the bill run holds a bill above this many times the account's average of "
                                       "its last 6 issued bills for review", bounds=(2, 100))
     BILL_DUE_DAYS: int = setting(15, "days from a bill's issue to its due date", bounds=(1, 90))
+    MAX_BINDINGS: int = setting(10, "most 户号 one resident may bind (a family member binds the same 户号 under "
+                                "their own count)", bounds=(1, 100))
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
