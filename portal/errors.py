@@ -52,8 +52,9 @@ HTTP_STATUS: dict[type[Exception], int] = {
     WeChatUnavailable: 503,
 }
 # Stable codes for HTTP errors in JSON answers (our own errors carry their own).
-HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
-              413: "too_large", 415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
+              500: "internal_error", 503: "unavailable"}
 
 
 def status_for(error: Exception) -> int:

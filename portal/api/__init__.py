@@ -14,4 +14,5 @@ from flask import Blueprint
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from portal.api import accounts, calls, orders, sessions, spec  # noqa: E402,F401  (routes register on import)
+from portal.api import (accounts, bindings, calls, orders, receipts, reminders, sessions, spec,  # noqa: E402,F401
+                        usage)  # (routes register on import)

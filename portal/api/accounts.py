@@ -1,10 +1,11 @@
-"""The caller's 户号 and their bills.  Scoping lives in ``mine``: a 户号 the caller has not bound
-is ``NotFound`` (404) whether it exists or not, and so is a bill of another 户号."""
+"""The caller's 户号 and their bills.  Scoping is ``billing.bindings.bound_account``: a 户号 the
+caller has not bound is ``binding_not_found`` (404) whether it exists or not, and a bill of another
+户号 is ``not_found``."""
 
 from __future__ import annotations
 
 from flask import jsonify
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from billing import bill_explained
 from billing.accounts import Account
@@ -12,7 +13,7 @@ from billing.bill_status import bill_statuses
 from billing.clock import beijing_date
 from billing.db import read_session
 from billing.errors import NotFound
-from billing.residents import Binding, bound_accounts
+from billing.bindings import BoundAccount, bindings, bound_account
 from billing.review_queue import MAX_ID
 from portal.api import blueprint, shapes
 from portal.api.calls import resident_id
@@ -25,36 +26,25 @@ def today():
     return beijing_date(services().clock())
 
 
-def labels(db: Session, resident: int) -> dict[int, str]:
-    rows = db.exec(select(Binding.account_id, Binding.label).where(Binding.resident_id == resident))
-    return dict(rows.all())
-
-
 def mine(db: Session, account_no: str) -> Account:
     """The caller's bound 户号 ``account_no``; anything else is a 404 that says nothing more."""
-    found = next((a for a in bound_accounts(db, resident_id()) if a.account_no == account_no), None)
-    if found is None:
-        raise NotFound("no such 户号 among yours", field="account_no")
-    return found
+    return db.get(Account, bound_account(db, resident_id(), account_no).account_id)
 
 
-def _account(db: Session, account: Account, label: str) -> dict:
-    return shapes.account(account, label, bill_explained.standing(db, account.id, on=today()))
+def _account(db: Session, bound: BoundAccount) -> dict:
+    return shapes.account(bound, bill_explained.standing(db, bound.account_id, on=today()))
 
 
 @blueprint.get("/accounts")
 def list_accounts():
     with read_session(services().engine) as db:
-        named = labels(db, resident_id())
-        found = bound_accounts(db, resident_id())
-        return jsonify(page(found, lambda a: a.id, lambda a: _account(db, a, named.get(a.id, ""))))
+        return jsonify(page(bindings(db, resident_id()), lambda a: a.binding_id, lambda a: _account(db, a)))
 
 
 @blueprint.get("/accounts/<account_no>")
 def get_account(account_no: str):
     with read_session(services().engine) as db:
-        account = mine(db, account_no)
-        return jsonify(_account(db, account, labels(db, resident_id()).get(account.id, "")))
+        return jsonify(_account(db, bound_account(db, resident_id(), account_no)))
 
 
 @blueprint.get("/accounts/<account_no>/bills")

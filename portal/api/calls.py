@@ -26,7 +26,7 @@ MINUTE = timedelta(minutes=1)
 BY_ADDRESS = Rule("api:address:minute", 600, MINUTE, "client")
 BY_LOGIN = Rule("api:login:minute", 300, MINUTE, "token")
 WRITES_BY_LOGIN = Rule("api:login:writes", 30, MINUTE, "token")
-PUBLIC = frozenset({"api.send_code", "api.log_in", "api.log_in_wechat", "api.openapi"})
+PUBLIC = frozenset({"api.send_code", "api.log_in", "api.log_in_wechat", "api.link_wechat", "api.openapi"})
 _TOKEN = re.compile(r"Bearer ([A-Za-z0-9_-]{20,100})", re.ASCII)
 
 

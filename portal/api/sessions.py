@@ -1,5 +1,6 @@
 """Logging in to the mini-program: by phone and SMS code (the same codes, limits and messages as the
-web login, ``portal.auth``), and logging out.  A login is a server-side session of kind ``api``
+web login, ``portal.auth``) or by WeChat (code2session, ``portal.wechat.sign_in``; a WeChat not yet
+linked proves a phone by SMS code once), and logging out.  A login is a server-side session of kind ``api``
 (``billing.logins``, 30 days) whose token the app sends as ``Authorization: Bearer``."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from billing.privacy import mask_phone
 from portal.api import blueprint
 from portal.api.calls import json_body, text_field
 from portal.auth import demo_code, resident_login_open, send_login_code
+from portal.wechat.sign_in import link_with_phone, mini_program_sign_in
 from portal.wiring import services
 
 
@@ -47,6 +49,23 @@ def log_in():
     with unit_of_work(svc.engine) as db:
         resident = residents.verify_login_code(db, phone, code, now=svc.clock())
     return new_token(resident.id)
+
+
+@blueprint.post("/login/wechat")
+def log_in_wechat():
+    """``wx.login()``'s code, traded by code2session: a token if that WeChat is linked to a resident,
+    else a ``link_ticket`` to send back with a phone and its SMS code (``/login/wechat/link``)."""
+    signed = mini_program_sign_in(services(), json_body().get("code"))
+    if signed.needs_phone:
+        return jsonify(needs_phone=True, link_ticket=signed.link_ticket)
+    return new_token(signed.resident_id)
+
+
+@blueprint.post("/login/wechat/link")
+def link_wechat():
+    data = json_body()
+    ticket, phone = text_field(data, "link_ticket", max_chars=500), text_field(data, "phone", max_chars=20)
+    return new_token(link_with_phone(services(), ticket, phone, text_field(data, "code", max_chars=10)))
 
 
 @blueprint.post("/logout")

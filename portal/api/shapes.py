@@ -7,9 +7,11 @@ from datetime import date, datetime
 
 from billing.accounts import Account
 from billing.bill_explained import AccountBill, Standing
-from billing.privacy import mask_name
+from billing.account_summary import AccountSummary
+from billing.bindings import BoundAccount
+from billing.payment_history import PaymentEntry
+from billing.usage import UsageSeries
 from payments.orders import PaymentOrder
-from payments.refunds import Refund
 from portal.bill_document import BillDocument
 from portal.i18n import gettext
 from portal.pages.bills import standing_words
@@ -23,13 +25,14 @@ def _moment(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def account(row: Account, label: str, standing: Standing) -> dict:
+def account(bound: BoundAccount, standing: Standing) -> dict:
     text, values = standing_words(standing)
     return {
-        "account_no": row.account_no, "label": label, "holder_name_masked": mask_name(row.holder_name),
-        "category": row.category, "regime": row.regime, "status": row.status,
-        "balance_fen": standing.balance_fen, "overdue_days": standing.overdue_days,
-        "due_date": _day(standing.due_date), "standing_text": gettext(text, **values),
+        "account_no": bound.account_no, "label": bound.label, "holder_name_masked": bound.holder_masked,
+        "category": bound.category, "regime": bound.regime, "status": bound.status,
+        "balance_low_fen": bound.balance_low_fen, "balance_fen": standing.balance_fen,
+        "overdue_days": standing.overdue_days, "due_date": _day(standing.due_date),
+        "standing_text": gettext(text, **values),
     }
 
 
@@ -61,9 +64,10 @@ def bill_detail(found: AccountBill, document: BillDocument) -> dict:
     }
 
 
-def refund(row: Refund) -> dict:
-    return {"refund_no": row.refund_no, "amount_fen": row.amount_fen, "state": row.state, "reason": row.reason,
-            "requested_at": _moment(row.requested_at), "confirmed_at": _moment(row.confirmed_at)}
+def payment(entry: PaymentEntry) -> dict:
+    return {"receipt_id": entry.transfer_id, "kind": entry.kind, "amount_fen": entry.amount_fen,
+            "channel": entry.channel, "reference": entry.reference, "posted_at": _moment(entry.posted_at),
+            "business_date": _day(entry.business_date), "balance_after_fen": entry.balance_after_fen}
 
 
 def order(row: PaymentOrder, progress: str, lines: list[tuple[Account, int, int | None]]) -> dict:
@@ -74,4 +78,30 @@ def order(row: PaymentOrder, progress: str, lines: list[tuple[Account, int, int 
         "created_at": _moment(row.created_at), "paid_at": _moment(row.paid_at), "expires_at": _moment(row.expires_at),
         "lines": [{"account_no": line.account_no, "amount_fen": amount, "balance_after_fen": after}
                   for line, amount, after in lines],
+    }
+
+
+def usage(series: UsageSeries) -> dict:
+    return {"granularity": series.granularity, "total_wh": series.total_wh, "tou": series.tou, "periods": [{
+        "label": period.label, "start": _day(period.start), "end": _day(period.end), "wh": period.wh,
+        "sharp_wh": period.sharp_wh, "peak_wh": period.peak_wh, "flat_wh": period.flat_wh,
+        "valley_wh": period.valley_wh, "estimated": period.estimated, "last_year_wh": period.last_year_wh,
+    } for period in series.periods]}
+
+
+def summary(found: AccountSummary) -> dict:
+    bound, tiers, ahead = found.account, found.tiers, found.forecast
+    return {
+        "account_no": bound.account_no, "label": bound.label, "holder_name_masked": bound.holder_masked,
+        "regime": bound.regime, "balance_fen": found.balance_fen, "state": found.state,
+        "due_date": _day(found.due_date), "overdue_days": found.overdue_days,
+        "tiers": None if tiers is None else {
+            "period": tiers.period, "used_wh": tiers.used_wh, "tier": tiers.tier,
+            "left_in_tier_wh": tiers.left_in_tier_wh, "thresholds_wh": list(tiers.thresholds_wh)},
+        "forecast": None if ahead is None else {
+            "month": ahead.month, "measured_wh": ahead.measured_wh, "measured_through": _day(ahead.measured_through),
+            "wh": ahead.wh, "amount_fen": ahead.amount_fen},
+        "last_payment": None if found.last_payment is None else payment(found.last_payment),
+        "daily_use_wh": found.daily_use_wh, "daily_cost_fen": found.daily_cost_fen, "days_left": found.days_left,
+        "read_through": _day(found.read_through),
     }

@@ -7,11 +7,11 @@ and the notify callback of the live app."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import select
 
-from billing import bills, ledger
+from billing import bills, ledger, payment_history
 from billing.db import read_session, unit_of_work
 from billing.ledger import Posting
 from billing.residents import Binding, Resident, WeChatIdentity
@@ -19,6 +19,8 @@ from billing.staff import add_staff
 from payments import counter, refunds
 from payments.checkout import Limits
 from payments.orders import ChannelPayment
+from payments.refunds import Refund
+from payments.sync import submit_refund, sync
 from tests import factories
 from tests.payment_helpers import Phone, acknowledged, start_payment
 
@@ -35,6 +37,8 @@ class World:
     my_orders: list[str]
     their_bills: list[int]
     their_orders: list[str]  # B's online order and B's counter receipt number
+    my_receipts: list[int]  # ledger receipts (transfer ids) of A's home 户号: a payment and a refund
+    their_receipts: list[int]  # B's: the counter's, the online payment's and the refund's
 
 
 def _bill(db, account, clock, total_fen: int, hold: bool = False) -> int:
@@ -51,11 +55,17 @@ def _paid(engine, clock, gateway, sandbox, account, amount_fen: int) -> str:
     return placed.out_trade_no
 
 
-def _refund(engine, clock, out_trade_no: str, staff_id: int, amount_fen: int) -> None:
+def _refund(engine, clock, gateways, wechat_sandbox, out_trade_no: str, staff: tuple[int, int], amount_fen: int):
+    """Asked by one finance clerk, approved by another, sent to WeChat Pay and confirmed."""
     with unit_of_work(engine) as db:
         payment = db.exec(select(ChannelPayment).where(ChannelPayment.out_trade_no == out_trade_no)).one()
-        refunds.request(db, staff_id=staff_id, payment=payment, amount_fen=amount_fen, reason="overpayment",
-                        note="多缴退回", now=clock())
+        refund = refunds.request(db, staff_id=staff[0], payment=payment, amount_fen=amount_fen, reason="overpayment",
+                                 note="多缴退回", now=clock())
+    with unit_of_work(engine) as db:
+        refunds.decide(db, db.get(Refund, refund.id), staff_id=staff[1], approve=True, now=clock())
+    submit_refund(engine, gateways, refund.refund_no, now=clock())
+    assert wechat_sandbox.wait_idle(10)
+    sync(engine, gateways, now=clock(), older_than=timedelta(0))
 
 
 def build(engine, clock, gateways, wechat_sandbox) -> World:
@@ -69,7 +79,8 @@ def build(engine, clock, gateways, wechat_sandbox) -> World:
         db.exec(select(Binding).where(Binding.resident_id == me.id, Binding.account_id == home.id)).one().label = "家"
         db.add(WeChatIdentity(app="mini", openid=MINI_OPENID, resident_id=me.id, created_at=clock()))
         cashier = add_staff(db, username="cashier1", name="收费员", password="demo1234", roles=["cashier"]).id
-        finance = add_staff(db, username="finance1", name="财务", password="demo1234", roles=["finance"]).id
+        finance = tuple(add_staff(db, username=f"finance{n}", name="财务", password="demo1234", roles=["finance"]).id
+                        for n in (1, 2))
         my_bills = [_bill(db, owing, clock, 12_345)]
         their_bills = [_bill(db, neighbour, clock, 6_789), _bill(db, neighbour, clock, 4_321, hold=True)]
         ledger.post(db, Posting("opening:owing", ledger.customer_code(OWING), "equity:opening", 500, "opening"),
@@ -78,9 +89,15 @@ def build(engine, clock, gateways, wechat_sandbox) -> World:
                                        limits=Limits(), now=clock(), receipt_no=counter.new_receipt_no(clock()))
     mine = _paid(engine, clock, gateways["wechat"], wechat_sandbox, home, 10_000)
     theirs = _paid(engine, clock, gateways["wechat"], wechat_sandbox, neighbour, 8_000)
-    _refund(engine, clock, mine, finance, 3_000)
-    _refund(engine, clock, theirs, finance, 1_000)
-    return World(my_bills, [mine], their_bills, [theirs, receipt.out_trade_no])
+    _refund(engine, clock, gateways, wechat_sandbox, mine, finance, 3_000)
+    _refund(engine, clock, gateways, wechat_sandbox, theirs, finance, 1_000)
+    return World(my_bills, [mine], their_bills, [theirs, receipt.out_trade_no], _receipts(engine, home),
+                 _receipts(engine, neighbour))
+
+
+def _receipts(engine, account) -> list[int]:
+    with read_session(engine) as db:
+        return [entry.transfer_id for entry in payment_history.payment_history(db, account.id)]
 
 
 def resident_id(engine, phone: str) -> int:

@@ -26,9 +26,9 @@ def test_the_accounts_say_balance_and_standing_with_the_holder_masked(engine, ap
     listed = phone.get("/api/v1/accounts").get_json()
     assert [a["account_no"] for a in listed["items"]] == [HOME, OWING] and listed["next_cursor"] is None
     home, owing = listed["items"]
-    assert home["balance_fen"] == 10_000  # a refund only proposed has moved no money yet
+    assert home["balance_fen"] == 7_000  # 100.00 paid, 30.00 refunded
     assert (home["label"], home["holder_name_masked"], home["regime"]) == ("家", "王*明", "prepaid")
-    assert home["standing_text"] == "余额 100.00 元"
+    assert home["standing_text"] == "余额 70.00 元"
     assert owing["balance_fen"] == -12_845 and owing["due_date"] == "2026-12-15"
     assert "王大明" not in str(listed)
     one = phone.get(f"/api/v1/accounts/{OWING}?lang=en").get_json()
@@ -56,15 +56,16 @@ def test_a_bill_listed_and_explained(engine, app, world):
     assert english.get_json()["lines"][0]["name"].isascii()
 
 
-def test_payments_carry_their_receipt_figures_and_refunds(engine, app, world):
+def test_payments_and_refunds_are_receipts_with_the_balance_after(engine, app, world):
     phone = api(app, MINE)
-    [payment] = phone.get(f"/api/v1/accounts/{HOME}/payments").get_json()["items"]
-    assert payment["out_trade_no"] == world.my_orders[0] and payment["amount_fen"] == 10_000
-    assert payment["balance_after_fen"] == 10_000 and payment["channel"] == "wechat"
-    [refund] = payment["refunds"]
-    assert (refund["amount_fen"], refund["state"], refund["reason"]) == (3_000, "proposed", "overpayment")
-    receipt = phone.get(f"/api/v1/orders/{payment['out_trade_no']}").get_json()
-    assert receipt["progress"] == "paid" and receipt["lines"] == [
+    refund, payment = phone.get(f"/api/v1/accounts/{HOME}/payments").get_json()["items"]
+    assert (payment["kind"], payment["amount_fen"], payment["balance_after_fen"]) == ("payment", 10_000, 10_000)
+    assert payment["reference"] == world.my_orders[0] and payment["channel"] == "wechat"
+    assert (refund["kind"], refund["amount_fen"], refund["balance_after_fen"]) == ("refund", 3_000, 7_000)
+    receipt = phone.get(f"/api/v1/accounts/{HOME}/payments/{payment['receipt_id']}").get_json()
+    assert receipt == payment
+    order = phone.get(f"/api/v1/orders/{world.my_orders[0]}").get_json()
+    assert order["progress"] == "paid" and order["lines"] == [
         {"account_no": HOME, "amount_fen": 10_000, "balance_after_fen": 10_000}]
     assert phone.get(f"/api/v1/accounts/{OWING}/payments").get_json()["items"] == []
 
@@ -84,8 +85,8 @@ def test_a_mini_program_prepayment_from_order_to_paid(engine, clock, app, world,
     Phone("wechat", wechat_sandbox).pay(placed, "phone")  # paid in WeChat; the notification is late
     assert phone.get(f"/api/v1/orders/{placed.out_trade_no}").get_json()["progress"] == "waiting"
     checked = phone.post(f"/api/v1/orders/{placed.out_trade_no}/check").get_json()
-    assert checked["progress"] == "paid" and checked["lines"][0]["balance_after_fen"] == 15_000
-    assert phone.get(f"/api/v1/accounts/{HOME}").get_json()["balance_fen"] == 15_000
+    assert checked["progress"] == "paid" and checked["lines"][0]["balance_after_fen"] == 12_000
+    assert phone.get(f"/api/v1/accounts/{HOME}").get_json()["balance_fen"] == 12_000
 
 
 def test_paying_the_arrears_charges_the_figure_shown_or_asks(engine, app, world):

@@ -24,14 +24,18 @@ def world(engine, clock, app, gateways, wechat_sandbox):
 
 def _not_found(answer, field: str) -> None:
     assert answer.status_code == 404, answer.get_json()
-    assert answer.get_json()["code"] == "not_found" and answer.get_json()["field"] == field
+    code = "binding_not_found" if field == "account_no" else "not_found"
+    assert answer.get_json()["code"] == code and answer.get_json()["field"] == field
 
 
 def test_other_and_sequential_account_numbers_are_not_found(engine, app, world):
     phone = api(app, MINE)
     for number in (NEIGHBOUR, NOBODYS, "3301000000", "0000000000", "330100000１", " 3301000001", "33010000011"):
-        for path in ("", "/bills", "/payments"):
+        for path in ("", "/bills", "/payments", "/payments/1", "/summary", "/usage/daily", "/usage/monthly",
+                     "/usage/yearly"):
             _not_found(phone.get(f"/api/v1/accounts/{number}{path}"), "account_no")
+        _not_found(phone.call("PATCH", f"/api/v1/bindings/{number}", json={"label": "家"}), "account_no")
+        _not_found(phone.call("DELETE", f"/api/v1/bindings/{number}"), "account_no")
         _not_found(phone.post(f"/api/v1/accounts/{number}/orders", {"what": "prepay", "amount_fen": 1000}),
                    "account_no")
     their = phone.get(f"/api/v1/accounts/{NEIGHBOUR}").get_json()
@@ -50,6 +54,16 @@ def test_bill_ids_of_other_accounts_are_not_found(engine, app, world):
         _not_found(answer, "bill_id" if account_no != NEIGHBOUR else "account_no")
 
 
+def test_receipt_ids_of_other_accounts_are_not_found(engine, app, world):
+    phone = api(app, MINE)
+    assert phone.get(f"/api/v1/accounts/{HOME}/payments/{world.my_receipts[0]}").status_code == 200
+    nearby = {receipt + step for receipt in world.my_receipts for step in (-2, -1, 1, 2)} - set(world.my_receipts)
+    for receipt in sorted(set(world.their_receipts) | nearby | {0, 2**63}):
+        for account_no in (HOME, OWING):
+            _not_found(phone.get(f"/api/v1/accounts/{account_no}/payments/{receipt}"), "receipt_id")
+        _not_found(phone.get(f"/api/v1/accounts/{NEIGHBOUR}/payments/{receipt}"), "account_no")
+
+
 def test_orders_and_receipts_of_others_are_not_found(engine, app, world):
     phone = api(app, MINE)
     assert phone.get(f"/api/v1/orders/{world.my_orders[0]}").status_code == 200
@@ -63,11 +77,12 @@ def test_nothing_of_theirs_shows_in_my_lists(engine, app, world):
     seen = str([phone.get(path).get_json() for path in (
         "/api/v1/accounts", f"/api/v1/accounts/{HOME}/payments", f"/api/v1/accounts/{OWING}/payments",
         f"/api/v1/accounts/{HOME}/bills", f"/api/v1/accounts/{OWING}/bills")])
+    seen += str([phone.get(path).get_json() for path in ("/api/v1/home", f"/api/v1/accounts/{HOME}/summary")])
     for theirs in [NEIGHBOUR, "赵", *world.their_orders, api_world.THEIRS]:
         assert theirs not in seen
     their_phone = api(app, api_world.THEIRS)
-    [payment] = their_phone.get(f"/api/v1/accounts/{NEIGHBOUR}/payments?limit=1").get_json()["items"]
-    assert payment["out_trade_no"] in world.their_orders  # B sees their own, newest first
+    [refund] = their_phone.get(f"/api/v1/accounts/{NEIGHBOUR}/payments?limit=1").get_json()["items"]
+    assert refund["kind"] == "refund"  # B sees their own, newest first
     assert their_phone.get(f"/api/v1/orders/{world.my_orders[0]}").status_code == 404
 
 
