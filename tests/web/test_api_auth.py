@@ -16,6 +16,7 @@ from payments.orders import PaymentOrder
 from portal.api.calls import BY_ADDRESS, WRITES_BY_LOGIN
 from tests import factories
 from tests.conftest import csrf_token
+from tests.wechat_helpers import MINI_APPID, served_wechat, wechat_login  # noqa: F401  (the `wechat` fixture)
 from tests.web.api_client import api
 
 PHONE = "13800000001"
@@ -145,3 +146,26 @@ def test_calls_are_limited_per_client_address(engine, clock, app, resident):
     answer = api(app).post("/api/v1/login/code", {"phone": PHONE})
     assert answer.status_code == 429 and answer.get_json()["code"] == "rate_limited"
     assert api(app).get("/api/v1/accounts", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 401
+
+
+def test_a_wechat_login_links_once_by_sms_code_then_logs_straight_in(engine, clock, app, resident, wechat):
+    app.extensions["dianfei"].wechat = wechat_login(wechat)
+    phone = api(app)
+    first = phone.post("/api/v1/login/wechat", {"code": wechat.login_code(MINI_APPID, "lihua")})
+    assert first.status_code == 200 and first.get_json()["needs_phone"] is True
+    assert _sessions(engine) == []
+    code = phone.post("/api/v1/login/code", {"phone": PHONE}).get_json()["demo_code"]
+    linked = phone.post("/api/v1/login/wechat/link", {"link_ticket": first.get_json()["link_ticket"], "phone": PHONE,
+                                                      "code": code})
+    assert linked.status_code == 201
+    assert api(app).get("/api/v1/accounts", token=linked.get_json()["token"]).get_json()["items"][0][
+        "account_no"] == "3301000001"
+    again = wechat.login_code(MINI_APPID, "lihua")
+    straight = phone.post("/api/v1/login/wechat", {"code": again})
+    assert straight.status_code == 201 and straight.get_json()["token_type"] == "Bearer"
+    used = phone.post("/api/v1/login/wechat", {"code": again})
+    assert used.status_code == 400 and used.get_json()["code"] == "wechat_code_used"
+    forged = phone.post("/api/v1/login/wechat/link", {"link_ticket": "forged", "phone": PHONE, "code": code})
+    assert forged.status_code == 403 and forged.get_json()["code"] == "wechat_link_refused"
+    with read_session(engine) as db:
+        assert {login.kind for login in db.exec(select(LoginSession))} == {logins.API}
