@@ -4,6 +4,7 @@ same code limits as the web login, and errors as {code, message} in Chinese or E
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,9 +16,10 @@ from billing.logins import LoginSession
 from payments.orders import PaymentOrder
 from portal.api.calls import BY_ADDRESS, WRITES_BY_LOGIN
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, make_app
 from tests.wechat_helpers import MINI_APPID, served_wechat, wechat_login  # noqa: F401  (the `wechat` fixture)
 from tests.web.api_client import api
+from tests.web.test_login_sms import Phone
 
 PHONE = "13800000001"
 
@@ -169,3 +171,17 @@ def test_a_wechat_login_links_once_by_sms_code_then_logs_straight_in(engine, clo
     assert forged.status_code == 403 and forged.get_json()["code"] == "wechat_link_refused"
     with read_session(engine) as db:
         assert {login.kind for login in db.exec(select(LoginSession))} == {logins.API}
+
+
+def test_the_code_goes_by_sms_and_never_in_the_answer_without_the_demo(engine, clock, tmp_path, resident):
+    """``demo_code`` is the demo's on-screen code: with a real SMS provider it is null and the code
+    only reaches the phone (production refuses DIANFEI_DEMO_SMS: tests/web/test_cli.py)."""
+    sms = Phone()
+    app = make_app(engine, clock, {}, tmp_path / "instance", MESSENGERS={"sms": sms})
+    app.config["DEMO_SMS"] = False  # as tests/web/test_login_sms.py: the provider is injected, not configured
+    phone = api(app)
+    sent = phone.post("/api/v1/login/code", {"phone": PHONE}).get_json()
+    assert sent == {"phone_masked": "138****0001", "sent": True, "demo_code": None}
+    [(address, text)] = sms.inbox
+    code = re.search(r"验证码为(\d{6})", text).group(1)
+    assert address == PHONE and phone.post("/api/v1/login", {"phone": PHONE, "code": code}).status_code == 201

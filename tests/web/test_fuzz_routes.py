@@ -206,6 +206,7 @@ def _ids(engine) -> dict[str, list[str]]:
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
             "difference_id": [str(i) for i in db.execute(select(Difference.id)).scalars()],
             "write_off_id": [str(i) for i in db.execute(select(WriteOff.id)).scalars()],
+            "receipt_id": [str(i) for i in db.execute(select(Transfer.id)).scalars()],
         }
 
 
