@@ -178,6 +178,7 @@ ERROR_TEXT = {
     "invalid_input.shown_arrears_fen": "请填写页面显示的欠费金额（分）",
     "wechat_login_required": "在小程序中使用微信支付，请先通过微信登录",
     "rate_limited.token": "操作过于频繁，请稍后再试",
+    "permission_denied.wechat": "暂未开通微信登录，请使用手机号登录",
 }
 
 # Error pages by HTTP status: a title and one sentence; anything else falls back to 0.
@@ -213,10 +214,12 @@ def catalog(language: str) -> dict[str, str]:
 def current_language() -> str:
     """The API keeps no session: it is told on every call (``?lang=``, Accept-Language)."""
     requested = request.args.get("lang")
-    stateless = request.path.startswith("/api/")
-    if requested in LANGUAGES and not stateless:
-        session["lang"] = requested
-    kept = requested if stateless and requested in LANGUAGES else None if stateless else session.get("lang")
+    if request.path.startswith("/api/"):
+        kept = requested if requested in LANGUAGES else None
+    else:
+        if requested in LANGUAGES:
+            session["lang"] = requested
+        kept = session.get("lang")
     chosen = kept or request.accept_languages.best_match(LANGUAGES)
     return chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
 

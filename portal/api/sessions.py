@@ -11,6 +11,7 @@ from billing import logins, residents
 from billing.db import unit_of_work
 from billing.errors import PermissionDenied
 from billing.privacy import mask_phone
+from billing.wechat_identities import MINI
 from portal.api import blueprint
 from portal.api.calls import json_body, text_field
 from portal.auth import demo_code, resident_login_open, send_login_code
@@ -55,6 +56,8 @@ def log_in():
 def log_in_wechat():
     """``wx.login()``'s code, traded by code2session: a token if that WeChat is linked to a resident,
     else a ``link_ticket`` to send back with a phone and its SMS code (``/login/wechat/link``)."""
+    if not services().wechat.offers(MINI):  # no mini-program configured here: as closed as the SMS login without SMS
+        raise PermissionDenied("WeChat login is not offered here", field="wechat")
     signed = mini_program_sign_in(services(), json_body().get("code"))
     if signed.needs_phone:
         return jsonify(needs_phone=True, link_ticket=signed.link_ticket)

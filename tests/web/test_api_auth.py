@@ -15,6 +15,7 @@ from billing.db import read_session, unit_of_work
 from billing.logins import LoginSession
 from payments.orders import PaymentOrder
 from portal.api.calls import BY_ADDRESS, WRITES_BY_LOGIN
+from portal.wechat.client import WeChatLogin
 from tests import factories
 from tests.conftest import csrf_token, make_app
 from tests.wechat_helpers import MINI_APPID, served_wechat, wechat_login  # noqa: F401  (the `wechat` fixture)
@@ -104,7 +105,7 @@ def test_wrong_codes_are_counted_and_named_in_the_callers_language(engine, app, 
     assert wrong.get_json() == {"code": "login_code_wrong", "field": "code", "message": "验证码错误，还可尝试 4 次"}
     english = phone.post("/api/v1/login?lang=en", {"phone": PHONE, "code": "000000x"})
     assert english.get_json()["code"] == "login_code_wrong" and "3" in english.get_json()["message"]
-    assert english.get_json()["message"].isascii()
+    assert english.get_json()["message"].isascii() and "Set-Cookie" not in english.headers  # no session kept
     by_header = phone.post("/api/v1/login", {"phone": PHONE, "code": "1"}, headers={"Accept-Language": "en"})
     assert by_header.get_json()["message"].isascii()
     assert _sessions(engine) == []
@@ -148,6 +149,13 @@ def test_calls_are_limited_per_client_address(engine, clock, app, resident):
     answer = api(app).post("/api/v1/login/code", {"phone": PHONE})
     assert answer.status_code == 429 and answer.get_json()["code"] == "rate_limited"
     assert api(app).get("/api/v1/accounts", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 401
+
+
+def test_without_a_mini_program_configured_the_wechat_login_is_closed(engine, app, resident):
+    app.extensions["dianfei"].wechat = WeChatLogin({})  # no DIANFEI_WECHAT_MINI_APPID
+    answer = api(app).post("/api/v1/login/wechat", {"code": "anything"})
+    assert answer.status_code == 403 and answer.get_json()["field"] == "wechat"
+    assert answer.get_json()["message"] == "暂未开通微信登录，请使用手机号登录"
 
 
 def test_a_wechat_login_links_once_by_sms_code_then_logs_straight_in(engine, clock, app, resident, wechat):
