@@ -8,12 +8,14 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from billing import wechat_identities
 from billing.db import read_session
 from payments.orders import PaymentOrder
 from tests.payment_helpers import Phone
 from tests.web import api_world
 from tests.web.api_client import api
-from tests.web.api_world import HOME, MINE, MINI_OPENID, OWING
+from tests.web.api_world import HOME, MINE, MINI_OPENID, NEIGHBOUR, OWING, THEIRS
+from tests.wechat_helpers import MINI_APPID, served_wechat, wechat_login  # noqa: F401  (the `wechat` fixture)
 
 
 @pytest.fixture
@@ -107,3 +109,18 @@ def test_wechat_pay_needs_a_wechat_login_and_other_channels_are_refused(engine, 
     assert alipay.status_code == 400 and alipay.get_json()["field"] == "channel"
     with read_session(engine) as db:
         assert len(db.exec(select(PaymentOrder)).all()) == 3  # the world's two payments and the counter's
+
+
+def test_after_a_wechat_login_the_order_pays_as_that_wechat_user(engine, app, world, wechat, wechat_sandbox):
+    """wx.login() -> link by SMS code -> an order whose JSAPI payer is the openid code2session gave."""
+    app.extensions["dianfei"].wechat = wechat_login(wechat)
+    phone = api(app)
+    signed = phone.post("/api/v1/login/wechat", {"code": wechat.login_code(MINI_APPID, "zhao")}).get_json()
+    code = phone.post("/api/v1/login/code", {"phone": THEIRS}).get_json()["demo_code"]
+    phone.token = phone.post("/api/v1/login/wechat/link", {"link_ticket": signed["link_ticket"], "phone": THEIRS,
+                                                           "code": code}).get_json()["token"]
+    started = phone.post(f"/api/v1/accounts/{NEIGHBOUR}/orders", {"what": "prepay", "amount_fen": 2_000})
+    assert started.status_code == 201 and started.get_json()["checkout"]["kind"] == "jsapi"
+    with read_session(engine) as db:
+        openid = wechat_identities.openid_of(db, api_world.resident_id(engine, THEIRS), wechat_identities.MINI)
+    assert openid and wechat_sandbox.orders[started.get_json()["order"]["out_trade_no"]]["openid"] == openid
