@@ -82,16 +82,21 @@ def identity_for(session: Session, app: str, openid: str, *, unionid: str = "", 
 def link(session: Session, identity_id: int, phone: str, code: str, *, now: datetime) -> Resident:
     """The person behind ``identity_id`` proved ``phone`` with its SMS code: that WeChat logs in as the
     phone's resident from now on.  A wrong code raises as the phone login does and links nothing."""
+    resident = verify_login_code(session, phone, code, now=now)
+    attach(session, identity_id, resident.id)
+    return resident
+
+
+def attach(session: Session, identity_id: int, resident_id: int) -> None:
+    """Link the WeChat login to a resident who has proved who they are (an SMS code, a live login)."""
     identity = session.exec(select(WeChatIdentity).where(WeChatIdentity.id == identity_id).with_for_update()).first()
     if identity is None:
         raise WeChatLinkRefused("no such WeChat login", field="wechat")
-    resident = verify_login_code(session, phone, code, now=now)
-    if identity.resident_id not in (None, resident.id):
+    if identity.resident_id not in (None, resident_id):
         raise WeChatLinkRefused("this WeChat is already linked to another phone", field="wechat")
-    identity.resident_id = resident.id
+    identity.resident_id = resident_id
     session.add(identity)
     session.flush()
-    return resident
 
 
 def openids(session: Session, resident_ids: set[int]) -> dict[int, list[tuple[str, str]]]:

@@ -88,10 +88,10 @@ def create_order(account_no: str):
     choice = checkout.ResidentChoice(what, "" if amount is None else format_yuan(amount), channel,
                                      int_field(data, "shown_arrears_fen", required=False))
     with read_session(svc.engine) as db:
-        payer = _openid(db) if channel in checkout.MINIPROGRAM_SCENES else None
+        payer = _openid(db) if channel in checkout.DEVICE_SCENES[checkout.MINI_PROGRAM] else None
     started = checkout.start_resident(
         svc.engine, svc.gateways, account, choice, limits=svc.limits, now=svc.clock(), resident_id=resident_id(),
-        client_ip=request.remote_addr, return_url=None, scenes=checkout.MINIPROGRAM_SCENES, payer_id=payer)
+        client_ip=request.remote_addr, return_url=None, device=checkout.MINI_PROGRAM, openid=payer)
     with read_session(svc.engine) as db:
         order, lines = _visible(db, started.order.out_trade_no)
     pay = started.checkout

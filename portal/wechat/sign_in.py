@@ -69,13 +69,24 @@ def link_with_phone(services, link_ticket: str, phone: str, sms_code: str) -> in
     (the resident is made on a first login, as by phone).  Raises ``WeChatLinkRefused``
     (``wechat_link_refused``, 403: a forged or stale ticket, or a WeChat linked to another phone) and the phone login's
     errors (``invalid_input`` on phone, ``login_code_wrong``, ``login_code_burnt``, ``login_code_expired``)."""
+    identity_id = _ticket_identity(services, link_ticket)
+    with unit_of_work(services.engine) as db:
+        return wechat_identities.link(db, identity_id, phone, sms_code, now=services.clock()).id
+
+
+def link_logged_in(services, link_ticket: str, resident_id: int) -> None:
+    """A resident already logged in (by phone) came back from WeChat unlinked: the login proves them."""
+    identity_id = _ticket_identity(services, link_ticket)
+    with unit_of_work(services.engine) as db:
+        wechat_identities.attach(db, identity_id, resident_id)
+
+
+def _ticket_identity(services, link_ticket: str) -> int:
     try:
-        identity_id = _serializer(services).loads(link_ticket or "", max_age=TICKET_SECONDS)
+        return _serializer(services).loads(link_ticket or "", max_age=TICKET_SECONDS)
     except BadSignature:
         raise WeChatLinkRefused("the WeChat login to link is stale or not ours: log in with WeChat again",
                                 field="wechat") from None
-    with unit_of_work(services.engine) as db:
-        return wechat_identities.link(db, identity_id, phone, sms_code, now=services.clock()).id
 
 
 def _serializer(services) -> URLSafeTimedSerializer:

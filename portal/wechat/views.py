@@ -19,16 +19,23 @@ from billing.wechat_identities import OA
 from portal.errors import status_for
 from portal.i18n import error_message, gettext as _
 from portal.security import local_path
-from portal.wechat.sign_in import web_sign_in
+from portal.wechat.sign_in import link_logged_in, web_sign_in
 from portal.wiring import services
 
 blueprint = Blueprint("wechat_login", __name__)
 STATE, NEXT, LINK = "wechat_state", "wechat_next", "wechat_link"  # session keys
+DESKTOPS, HANDHELDS = ("Windows NT", "Macintosh", "X11", "CrOS"), ("Mobile", "Android", "iPhone", "iPad")
 
 
 def in_wechat() -> bool:
     """The page is open in WeChat's own browser (its user agent says MicroMessenger)."""
     return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def on_desktop() -> bool:
+    """A desktop browser (Windows, macOS, Linux, ChromeOS) rather than a phone's or a tablet's."""
+    agent = request.headers.get("User-Agent", "")
+    return any(name in agent for name in DESKTOPS) and not any(name in agent for name in HANDHELDS)
 
 
 def offers_wechat_login() -> bool:
@@ -57,22 +64,26 @@ def start():
 
 @blueprint.get("/login/wechat/callback")
 def callback():
-    from portal.auth import log_in
+    from portal.auth import current_resident_id, log_in
 
     expected, target = session.pop(STATE, None), local_path(session.pop(NEXT, None))
     state, code = request.args.get("state", ""), request.args.get("code", "")
-    if not expected or not secrets.compare_digest(str(state), expected):
+    if not expected or not secrets.compare_digest(state.encode(), expected.encode()):
         return _refused(_("微信登录已过期或不是从本页发起的，请重新点击“微信一键登录”"), 400)
     if not code:  # the person declined on WeChat's page
         flash(_("你已取消微信授权，可以使用手机号登录"), "info")
         return redirect(url_for("auth.login", next=target))
+    signed_in = current_resident_id()
     try:
         signed = web_sign_in(services(), code)
+        if signed.needs_phone and signed_in is not None:  # logged in by phone already: that proves them
+            link_logged_in(services(), signed.link_ticket, signed_in)
+            flash(_("已绑定微信，下次可直接微信登录"), "info")
+            return redirect(target or url_for("pages.home"))
     except BillingError as error:
         return _refused(error_message(error), status_for(error))
     if signed.needs_phone:
-        session[LINK] = signed.link_ticket
-        flash(_("微信已确认。首次使用请验证手机号，完成后下次可直接微信登录"), "info")
+        session[LINK] = signed.link_ticket  # the login page says what is asked, once
         return redirect(url_for("auth.login", next=target))
     log_in(RESIDENT, signed.resident_id)
     return redirect(target or url_for("pages.home"))

@@ -12,10 +12,10 @@ from dataclasses import replace
 from billing.wechat_identities import APPS, MINI, OA
 from notifications.channels.base import Channel
 from notifications.channels.wechat import API_ROOT, MiniProgramChannel, OfficialAccountChannel
+from notifications.intake import WECHAT_CHANNELS as CHANNELS
 from portal.config import Settings
 from portal.wechat.client import OAUTH_ROOT, App, WeChatLogin
 
-CHANNELS = {OA: "wechat_oa", MINI: "wechat_mp"}  # the message channel of each app's openids
 MINI_PROGRAM_HOME = "pages/index/index"
 
 
