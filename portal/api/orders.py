@@ -18,7 +18,7 @@ from billing import wechat_identities
 from billing.db import read_session
 from billing.errors import BillingError, NotFound
 from billing.money import format_yuan
-from billing.residents import bound_accounts
+from billing.bindings import bindings
 from payments import checkout
 from payments.orders import PREPAY, PaymentOrder, check_amount, get_order, receipt_lines
 from portal.api import blueprint, shapes
@@ -38,7 +38,7 @@ def _visible(db: Session, out_trade_no: str) -> tuple[PaymentOrder, list]:
         order = None
     lines = receipt_lines(db, order) if order is not None else []
     if order is not None and order.resident_id != resident_id():
-        bound = {account.id for account in bound_accounts(db, resident_id())}
+        bound = {found.account_id for found in bindings(db, resident_id())}
         lines = [line for line in lines if line[0].id in bound]
     if order is None or not lines:
         raise NotFound("no such order among yours", field="out_trade_no")

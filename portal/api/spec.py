@@ -161,7 +161,7 @@ PATHS = {
     "/api/v1/accounts/{account_no}/bills/{bill_id}": {
         "get": operation("one bill explained", 200, "BillDetail", params=[ACCOUNT_NO, BILL_ID])},
     "/api/v1/accounts/{account_no}/payments": {
-        "get": operation("payments into the 户号 with their refunds, newest first", 200, "PaymentPage",
+        "get": operation("payments into the 户号 and refunds out of it, newest first: each a receipt", 200, "PaymentPage",
                          params=[ACCOUNT_NO, *PAGING])},
     "/api/v1/accounts/{account_no}/payments/{receipt_id}": {
         "get": operation("one receipt: a payment or refund with the balance after it", 200, "Payment",
