@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from billing import events, throttle
 from billing.accounts import CLOSED, Account, Customer, Meter, validate_account_no
-from billing.errors import BillingError, InvalidInput, NotFound, PermissionDenied, RateLimited
+from billing.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from billing.privacy import mask_name
 from billing.residents import Binding
 from billing.throttle import Rule
@@ -99,11 +99,11 @@ class BindingProofWrong(PermissionDenied):
                 throttle.hit(session, rule, key, now=self.at)
 
 
-class AlreadyBound(BillingError):
+class AlreadyBound(InvalidInput):
     code = "binding_exists"
 
 
-class BindingLimit(BillingError):
+class BindingLimit(PermissionDenied):
     code = "binding_limit"
 
 
@@ -162,7 +162,7 @@ def bind(session: Session, resident_id: int, account_no: object, proof: Proof, *
     held = session.exec(select(func.count()).select_from(Binding).where(Binding.resident_id == resident_id)).one()
     candidate = check_proof(session, resident_id, account_no, proof, client=client, now=now)
     if candidate.bound_already:
-        raise AlreadyBound(f"{account_no} is bound already", field="account_no")
+        raise AlreadyBound("account_no", f"{account_no} is bound already")
     if held >= max_bindings:
         raise BindingLimit(f"at most {max_bindings} 户号 per resident", field="account_no", maximum=max_bindings)
     account = session.exec(select(Account).where(Account.account_no == account_no)).one()
