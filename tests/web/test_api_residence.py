@@ -4,6 +4,7 @@ and year from the reads, the summary and home, and reminder settings."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -113,3 +114,17 @@ def test_reminder_settings_change_by_field(engine, app, county):
     bad = phone.call("PUT", "/api/v1/reminders", json={"quiet_from_hour": 24})
     assert bad.status_code == 400 and bad.get_json()["field"] == "quiet_from_hour"
     assert phone.get("/api/v1/reminders").get_json() == after
+
+
+def test_binding_twice_or_past_the_maximum_is_refused_with_a_status(engine, app, county):
+    phone = _bound(app, county)
+    again = phone.post("/api/v1/bindings", {"account_no": "3301000001", "id_tail": TAIL})
+    assert again.status_code == 400 and again.get_json()["code"] == "binding_exists"
+    app.extensions["dianfei"].settings = replace(app.extensions["dianfei"].settings, MAX_BINDINGS=1)
+    family = api(app, FAMILY)
+    assert family.post("/api/v1/bindings", {"account_no": "3301000001", "id_tail": TAIL}).status_code == 201
+    with unit_of_work(engine) as db:
+        second = factories.account(db, at=OPENED, account_no="3301000009")
+        meter_no = db.get(Meter, second.meter_id).meter_no
+    more = family.post("/api/v1/bindings", {"account_no": "3301000009", "meter_no": meter_no})
+    assert more.status_code == 403 and more.get_json()["code"] == "binding_limit"
