@@ -31,8 +31,11 @@ MANAGER_SCENES = {"wechat": "native", "alipay": "page"}  # a QR code to scan, or
 # Inside WeChat's own browser WeChat Pay is JSAPI (the pay sheet over the page, the payer named by the
 # official account's openid) and other channels' pages do not open.
 # On a desktop, WeChat Pay is a QR code to scan with the phone and Alipay its desktop cashier.
-IN_WECHAT, PHONE, DESKTOP = "in_wechat", "phone", "desktop"
-DEVICE_SCENES = {PHONE: RESIDENT_SCENES, IN_WECHAT: {"wechat": "jsapi"}, DESKTOP: MANAGER_SCENES}
+# The mini-program pays by wx.requestPayment as the WeChat user, and opens no other channel.
+IN_WECHAT, PHONE, DESKTOP, MINI_PROGRAM = "in_wechat", "phone", "desktop", "mini_program"
+DEVICE_SCENES = {PHONE: RESIDENT_SCENES, IN_WECHAT: {"wechat": "jsapi"}, DESKTOP: MANAGER_SCENES,
+                 MINI_PROGRAM: {"wechat": "miniprogram"}}
+AS_PAYER = frozenset({"jsapi", "miniprogram"})  # scenes that pay as the WeChat user an openid names
 WAITING, EXPIRED = "waiting", "expired"  # progress besides paid and closed
 
 
@@ -151,12 +154,12 @@ def _gateway(gateways: Mapping[str, Gateway], channel: str) -> Gateway:
 def resident_channels(gateways: Mapping[str, Gateway], device: str, *, openid: str | None) -> list[str]:
     """The channels a resident can pay by from ``device``: JSAPI needs the payer's openid."""
     scenes = DEVICE_SCENES[device]
-    return [channel for channel in gateways if channel in scenes and (scenes[channel] != "jsapi" or openid)]
+    return [channel for channel in gateways if channel in scenes and (scenes[channel] not in AS_PAYER or openid)]
 
 
 def start_resident(engine: Engine, gateways: Mapping[str, Gateway], account: Account, choice: ResidentChoice, *,
                    limits: Limits, now: datetime, resident_id: int, client_ip: str | None,
-                   return_url: Callable[[str], str], device: str = PHONE, openid: str | None = None) -> Started:
+                   return_url: Callable[[str], str] | None, device: str = PHONE, openid: str | None = None) -> Started:
     """A resident pays for one of their own 户号 from ``device`` (in WeChat, as ``openid``)."""
     if choice.channel not in resident_channels(gateways, device, openid=openid):
         raise InvalidInput("channel", "choose a way to pay that works here")
@@ -167,7 +170,7 @@ def start_resident(engine: Engine, gateways: Mapping[str, Gateway], account: Acc
     return start(engine, gateway, purpose=purpose, scene=scene, lines=[(account, amount)], limits=limits, now=now,
                  description=f"电费{'缴费' if purpose == ARREARS else '预存'}-{account.account_no}",
                  resident_id=resident_id, client_ip=client_ip, return_url=return_url,
-                 payer_id=openid if scene == "jsapi" else None)
+                 payer_id=openid if scene in AS_PAYER else None)
 
 
 def start_bulk(engine: Engine, gateways: Mapping[str, Gateway], manager: Manager, channel: str,

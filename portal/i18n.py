@@ -189,18 +189,32 @@ ERROR_TEXT = {
     "invalid_input.kind": "请从列表中选择差异类型",
     "invalid_input.status": "请从列表中选择处理状态",
     "invalid_input.filter_channel": "请从列表中选择渠道",
+    # The mini-program API (portal/api).
+    "invalid_input.body": "请求内容应为 JSON 对象",
+    "invalid_input.limit": "limit 应为 1 至 {maximum} 之间的整数",
+    "invalid_input.cursor": "分页游标无效，请从第一页重新获取",
+    "invalid_input.amount_fen": "金额应为以分为单位的整数，例如 10000 表示 100.00 元",
+    "invalid_amount.amount_fen": "金额应为以分为单位的整数，例如 10000 表示 100.00 元",
+    "amount_out_of_range.amount_fen": "金额需在 {minimum} 至 {maximum} 元之间",
+    "invalid_input.shown_arrears_fen": "请填写页面显示的欠费金额（分）",
+    "wechat_login_required": "在小程序中使用微信支付，请先通过微信登录",
+    "rate_limited.token": "操作过于频繁，请稍后再试",
+    "permission_denied.wechat": "暂未开通微信登录，请使用手机号登录",
 }
 
 # Error pages by HTTP status: a title and one sentence; anything else falls back to 0.
 HTTP_TEXT = {
     400: ("请求无法处理", "页面可能已过期，或提交的内容不完整。请返回后刷新页面再试。"),
+    401: ("需要登录", "请先登录，或登录已过期，请重新登录。"),
     403: ("没有权限", "您的账号没有权限打开这个页面或执行这个操作。"),
     404: ("页面不存在", "没有找到这个页面，链接可能有误或已失效。"),
     405: ("无法这样访问", "这个地址不能直接打开，请从页面上的按钮或链接进入。"),
     409: ("操作冲突", "记录已被其他操作改变，请返回后刷新页面再试。"),
     413: ("内容过大", "提交的内容或文件太大，请缩小后重试。"),
+    415: ("格式不支持", "请以 JSON 格式（Content-Type: application/json）提交。"),
     429: ("操作过于频繁", "请稍等片刻再试。"),
     500: ("系统出错了", "这次操作没有完成，问题已记录，请稍后再试。"),
+    502: ("渠道暂时无法访问", "支付渠道暂时无法受理，请稍后再试。"),
     503: ("暂时无法访问", "系统暂时无法访问，请稍后再试。"),
     0: ("请求没有完成", "请返回后重试。"),
 }
@@ -219,12 +233,17 @@ def catalog(language: str) -> dict[str, str]:
 
 
 def current_language() -> str:
-    """The reader's language, worked out once per request (a long table asks for it per cell)."""
+    """The reader's language, worked out once per request (a long table asks for it per cell).  The API
+    keeps no session: it is told on every call (``?lang=``, Accept-Language)."""
     if "language" not in g:
         requested = request.args.get("lang")
-        if requested in LANGUAGES:
-            session["lang"] = requested
-        chosen = session.get("lang") or request.accept_languages.best_match(LANGUAGES)
+        if request.path.startswith("/api/"):
+            kept = requested if requested in LANGUAGES else None
+        else:
+            if requested in LANGUAGES:
+                session["lang"] = requested
+            kept = session.get("lang")
+        chosen = kept or request.accept_languages.best_match(LANGUAGES)
         g.language = chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
     return g.language
 
