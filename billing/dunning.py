@@ -10,7 +10,8 @@ holidays skipped if so configured), then the same 30-minute notice and order.
 An order goes out only when the written notice was delivered (the delivery log says so through a
 ``notice_delivered`` event, written by notifications) and never for a protected account: those are
 held for staff.  Paying the arrears closes the case, or orders reconnection once supply was ordered cut.
-An account keeping a payment plan (``payment_plans``) is left alone until the plan is broken.
+An account keeping a payment plan (``payment_plans``) is left alone until the plan is broken, and an
+account whose debt is marked bad (``bad_debt``) until it is paid or recovered: its history stays.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlmodel import Session
 
 from billing import events, payment_plans, supply_orders
 from billing.accounts import ACTIVE, POSTPAID, PREPAID, RESIDENTIAL, SMART, Account, Meter
+from billing.bad_debt_records import held_accounts
 from billing.bill_records import ISSUED, Allocation, Bill
 from billing.clock import BEIJING, beijing_date, beijing_minute as _shown, to_beijing
 from billing.db import among, insert_ignoring_duplicates, unit_of_work
@@ -119,11 +121,12 @@ def run(engine: Engine, *, on: date, now: datetime, ladder: Ladder = Ladder()) -
     if on > beijing_date(now):
         raise InvalidInput("date", f"{on} is in the future: the ladder only acts on days that have begun")
     with unit_of_work(engine) as session:
-        work = _Run(session, on, now, ladder, payment_plans.review(session, on=on, now=now))
+        bad = held_accounts(session)
+        work = _Run(session, on, now, ladder, payment_plans.review(session, on=on, now=now) | bad)
         bills = unpaid_bills(session, on + timedelta(days=ladder.due_soon_days))
         _remind(work, bills)
-        debtors = debtors_of(session, bills, on)
-        cases = open_cases(session)
+        debtors = {k: debtor for k, debtor in debtors_of(session, bills, on).items() if k not in bad}
+        cases = {k: steps for k, steps in open_cases(session).items() if k not in bad}
         _advance(work, cases, debtors)
         _open(work, debtors, cases)
         return work.taken
