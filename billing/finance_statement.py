@@ -230,6 +230,7 @@ def _collections(session: Session, found: Statement) -> None:
                              .where(Transfer.code == "refund", Transfer.business_date.between(first, end)))
     found.late_fee_collected_fen = _fen(session, select(func.coalesce(func.sum(Allocation.amount_fen), 0))
                                         .where(Allocation.bill_id.in_(_fee_bill_ids),
+                                               Allocation.credit_transfer_id.notin_(_WRITE_OFFS),
                                                Allocation.paid_on.between(first, end)))
     # an expense grows by its debits: what the write-offs moved into it is the negative of "credited"
     found.write_offs_fen = -_revenue_moved(session, WRITE_OFF, "write_off", first, end)

@@ -25,7 +25,9 @@ DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked
 FINANCE_REPORTS = "finance_reports"  # 营销财务月报: the monthly statement, its charts, CSV and XLSX
 CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
 RECONCILE = "reconcile"  # 对账 exceptions queue: heal, refund, note, ask for and approve (others') write-offs
-COLLECTIONS = "collections"  # 催费: the debtors' worklist, promises to pay and instalment plans
+COLLECTIONS = "collections"  # 催费: the debtors' worklist, promises to pay and instalment plans, marking bad debt
+# and asking for its write-off
+DECIDE_BAD_DEBT = "decide_bad_debt"  # approve or reject a bad-debt write-off someone else asked for
 
 ADMIN = "admin"
 GRANTS: dict[str, frozenset[str]] = {
@@ -34,7 +36,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "reviewer": frozenset({REVIEW, ACCOUNT_HISTORY, ASSESSMENT, LINE_LOSS, BILL_PDF, CORRECT_BILL, FINANCE_REPORTS}),
     "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER, COLLECTIONS}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
-                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE, COLLECTIONS}),
+                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE, COLLECTIONS, DECIDE_BAD_DEBT}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 
