@@ -139,9 +139,11 @@ def decide(session: Session, write_off_id: int, *, staff_id: int, approve: bool,
 
 
 def _write_off(session: Session, write_off: BadDebtWriteOff, now: datetime) -> None:
-    """Fees up to today, then the whole arrears to expense; the allocation marks the bills paid by it."""
+    """Fees up to today, then the whole arrears to expense; the allocation marks the bills paid by it.
+    The balance is locked before the bad debt, in the order a payment takes them (no deadlock)."""
+    account_id = session.execute(select(BadDebt.account_id).where(BadDebt.id == write_off.bad_debt_id)).scalar_one()
+    allocation.customer_ledger_id(session, account_id, lock=True)
     debt = _marked(session, write_off.bad_debt_id)
-    allocation.customer_ledger_id(session, debt.account_id, lock=True)
     late_fee_posting.post_late_fees(session, [debt.account_id], on=beijing_date(now), now=now)
     owed = arrears_fen(session, debt.account_id)
     if not owed:

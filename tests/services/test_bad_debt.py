@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from billing import bad_debt, dunning, late_fee_posting, late_fees, ledger
 from billing.accounts import CLOSED, Account
+from billing.audit import AuditEntry
 from billing.bad_debt_records import BadDebt, BadDebtWriteOff
 from billing.bill_status import PAID, bill_statuses
 from billing.db import read_session, unit_of_work
@@ -23,6 +24,7 @@ from billing.ledger import Transfer
 from billing.staff import add_staff
 from tests.bill_helpers import issue_bill
 from tests.dunning_helpers import bj, debtor, notify, run_ladder
+from payments.settlement import credit_account
 from tests.late_fee_helpers import pay
 
 ARREARS = 23456
@@ -184,3 +186,22 @@ def test_a_moved_out_account_with_its_final_bill_unpaid_is_a_candidate(engine, c
         (found,) = bad_debt.candidates(db, on=date(2026, 12, 5))
     assert (found.account_no, found.why, found.owed_fen) == (account.account_no, bad_debt.MOVED_OUT, 5000)
     assert dunning.run(engine, on=date(2026, 12, 5), now=bj(2026, 12, 5, 9, 0)) == {"bill_overdue": 1}
+
+
+def test_a_repeated_payment_recovers_once_and_every_desk_step_is_audited(engine, clock, desk, cut_off):
+    clerk, boss = desk
+    clock.now = bj(2027, 6, 1, 10, 0)
+    write_off = _request(engine, clock, _mark(engine, clock, cut_off, clerk), clerk)
+    _decide(engine, clock, write_off, boss)
+    clock.now = bj(2027, 8, 1, 10, 0)
+    for _ in range(2):  # a channel's callback delivered twice: one transfer, one recovery
+        with unit_of_work(engine) as db:
+            credit_account(db, key="pay:wechat:4200000001", source="clearing:wechat", account=cut_off, amount_fen=5000,
+                           code="payment", channel="wechat", out_trade_no="DF1", now=clock())
+    assert _balances(engine, cut_off)[::2] == (0, 5000)
+    with read_session(engine) as db:
+        trail = db.execute(select(AuditEntry.action, AuditEntry.staff_id, AuditEntry.target)
+                           .order_by(AuditEntry.id)).all()
+    target = f"account:{cut_off.id}"
+    assert trail == [("mark_bad_debt", clerk, target), ("request_bad_debt_write_off", clerk, target),
+                     ("approve_bad_debt_write_off", boss, target)]
