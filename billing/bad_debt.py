@@ -32,6 +32,7 @@ from billing.bad_debt_records import (
     held_accounts,
 )
 from billing.clock import beijing_date
+from billing.db import among
 from billing.dunning_records import ORDERED
 from billing.errors import BillingError, require_text
 from billing.four_eyes import locked
@@ -66,19 +67,17 @@ def candidates(session: Session, *, on: date, after_days: int = AFTER_DAYS) -> l
     held = held_accounts(session)
     cases = dunning.open_cases(session)
     accounts = {row.id: row for row in session.execute(
-        select(Account.id, Account.holder_name, Account.status).where(Account.id.in_(list(debtors) or [0])))}
+        select(Account.id, Account.holder_name, Account.status).where(among(session, Account.id, debtors)))}
     found = []
     for account_id, debtor in debtors.items():
         if account_id in held:
             continue
         ordered, account = cases.get(account_id, {}).get(ORDERED), accounts[account_id]
         if debtor.regime == POSTPAID:
-            days = (on - debtor.oldest[1]).days
-            cut = ordered is not None or account.status == DISCONNECTED
-            why = MOVED_OUT if account.status == CLOSED else DISCONNECTED_LONG if cut and days > after_days else None
+            days, cut = (on - debtor.oldest[1]).days, ordered is not None or account.status == DISCONNECTED
         else:
-            days = (on - beijing_date(ordered.at)).days if ordered else 0
-            why = MOVED_OUT if account.status == CLOSED else DISCONNECTED_LONG if ordered and days > after_days else None
+            days, cut = (on - beijing_date(ordered.at)).days if ordered else 0, ordered is not None
+        why = MOVED_OUT if account.status == CLOSED else DISCONNECTED_LONG if cut and days > after_days else None
         if why:
             found.append(Candidate(account_id, debtor.account_no, account.holder_name, debtor.owed_fen, days, why))
     return sorted(found, key=lambda c: (-c.owed_fen, c.account_no))

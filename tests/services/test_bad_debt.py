@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from billing import bad_debt, dunning, late_fee_posting, late_fees, ledger
-from billing.accounts import CLOSED, Account
+from billing.accounts import CLOSED, PREPAID, Account
 from billing.audit import AuditEntry
 from billing.bad_debt_records import BadDebt, BadDebtWriteOff
 from billing.bill_status import PAID, bill_statuses
@@ -205,3 +205,17 @@ def test_a_repeated_payment_recovers_once_and_every_desk_step_is_audited(engine,
     target = f"account:{cut_off.id}"
     assert trail == [("mark_bad_debt", clerk, target), ("request_bad_debt_write_off", clerk, target),
                      ("approve_bad_debt_write_off", boss, target)]
+
+
+def test_a_prepaid_account_cut_half_a_year_ago_and_still_below_zero_is_a_candidate(engine, clock):
+    account = debtor(engine, clock, regime=PREPAID)
+    issue_bill(engine, clock, account, 5000)  # charged into a balance of zero: -50.00
+    run_ladder(engine, clock, bj(2026, 11, 27, 12, 0))
+    notify(engine, clock)
+    run_ladder(engine, clock, bj(2026, 11, 30, 7, 30))
+    assert run_ladder(engine, clock, bj(2026, 11, 30, 8, 0)) == {"disconnection_ordered": 1}
+    assert _candidates(engine, date(2027, 5, 29)) == []  # 180 days since the cut, not more
+    with read_session(engine) as db:
+        (found,) = bad_debt.candidates(db, on=date(2027, 5, 30))
+    assert (found.account_no, found.why, found.days, found.owed_fen) == (account.account_no, bad_debt.DISCONNECTED_LONG,
+                                                                         181, 5000)
