@@ -176,9 +176,10 @@ class Marked:
     written_off_fen: int
     recovered_fen: int
     waiting: BadDebtWriteOff | None
+    fee_fen: int = 0  # late fee accrued to today and not posted yet: an approval today writes it off too
 
 
-def marked(session: Session, *, limit: int = 200) -> list[Marked]:
+def marked(session: Session, *, on: date, limit: int = 200) -> list[Marked]:
     """Every bad debt, open ones first, newest first."""
     debts = session.execute(select(BadDebt, Account.account_no, Account.holder_name)
                             .join(Account, Account.id == BadDebt.account_id)
@@ -189,8 +190,12 @@ def marked(session: Session, *, limit: int = 200) -> list[Marked]:
     account_ids = [debt.account_id for debt, *_ in debts]
     balances = ledger.customer_balances(session, account_ids)
     moved = moved_by_account(session, account_ids)
+    fees: dict[int, int] = {}
+    for accrual in late_fee_posting.accruals(session, [d.account_id for d, *_ in debts if d.state == MARKED], on=on):
+        fees[accrual.account_id] = fees.get(accrual.account_id, 0) + accrual.unposted_fen
     return [Marked(debt, account_no, name, max(-balances.get(debt.account_id, 0), 0),
-                   *moved.get(debt.account_id, (0, 0)), waiting.get(debt.id)) for debt, account_no, name in debts]
+                   *moved.get(debt.account_id, (0, 0)), waiting.get(debt.id), fees.get(debt.account_id, 0))
+            for debt, account_no, name in debts]
 
 
 def moved_by_account(session: Session, account_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -37,9 +37,10 @@ def bad_debt_page():
 def _page(status: int = 200):
     svc = services()
     after_days = svc.settings.BAD_DEBT_AFTER_DAYS
+    today = beijing_date(svc.clock())
     with read_session(svc.engine) as db:
-        found = bad_debt.candidates(db, on=beijing_date(svc.clock()), after_days=after_days)
-        debts = bad_debt.marked(db)
+        found = bad_debt.candidates(db, on=today, after_days=after_days)
+        debts = bad_debt.marked(db, on=today)
     return render_template("staff/bad_debt.html", candidates=found, debts=debts, after_days=after_days,
                            states=state_names(), whys=why_names()), status
 

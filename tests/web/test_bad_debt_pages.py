@@ -63,7 +63,8 @@ def test_mark_ask_and_approve_by_another_person(client, engine, cut_off):
 
     client.get("/staff/logout")
     log_in(client, "admin1")
-    assert "批准核销" in client.get(PAGE).get_data(as_text=True)
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "批准核销" in page and "今日批准将一并核销至今的违约金" in page
     assert _post(client, f"/staff/collections/bad-debt/write-offs/{write_off.id}/approve").status_code == 302
     page = client.get(PAGE).get_data(as_text=True)
     assert "已核销" in page and "¥0.00" in page
