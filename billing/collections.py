@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from billing.accounts import LARGE_INDUSTRY, NON_RESIDENTIAL, Account
+from billing.bad_debt_records import held_accounts
 from billing.db import among
 from billing.dunning import debtors_of, open_cases, unpaid_bills
 from billing.dunning_records import OVERDUE, PROTECTED, UNDELIVERED
@@ -33,7 +34,7 @@ class Row:
     regime: str
     owed_fen: int
     overdue_days: int
-    stage: str  # the open case's latest step, "on_plan", or bill_overdue
+    stage: str  # the open case's latest step, "on_plan", "bad_debt", or bill_overdue
     protected: bool
 
 
@@ -42,23 +43,25 @@ def worklist(session: Session, *, on: date) -> list[Row]:
     debtors = debtors_of(session, unpaid_bills(session, on), on)
     cases = open_cases(session)
     planned = set(session.execute(select(PaymentPlan.account_id).where(PaymentPlan.state == ACTIVE)).scalars())
+    bad = held_accounts(session)
     names = {row.id: row for row in session.execute(
         select(Account.id, Account.holder_name, Account.category, Manager.name.label("manager"))
         .outerjoin(ManagerAccount, ManagerAccount.account_id == Account.id)
         .outerjoin(Manager, Manager.id == ManagerAccount.manager_id)
         .where(among(session, Account.id, debtors)))}
-    rows = [_row(debtor, names[account_id], cases.get(account_id, {}), account_id in planned, on)
+    rows = [_row(debtor, names[account_id], cases.get(account_id, {}), on,
+                 "bad_debt" if account_id in bad else "on_plan" if account_id in planned else None)
             for account_id, debtor in debtors.items()]
     return sorted(rows, key=lambda row: (GROUPS.index(row.group), -row.owed_fen, row.account_no))
 
 
-def _row(debtor, named, steps: dict, on_plan: bool, on: date) -> Row:
+def _row(debtor, named, steps: dict, on: date, held: str | None) -> Row:
     group = (LARGE_UNITS if named.category in (LARGE_INDUSTRY, NON_RESIDENTIAL)
              else MANAGED if named.manager else RESIDENTS)
     latest = max(steps.values(), key=lambda step: step.id).step if steps else OVERDUE
     overdue = (on - debtor.oldest[1]).days if debtor.oldest else 0
     return Row(debtor.account_id, debtor.account_no, named.holder_name, group, named.manager or "", debtor.regime,
-               debtor.owed_fen, overdue, "on_plan" if on_plan else latest, debtor.protected)
+               debtor.owed_fen, overdue, held or latest, debtor.protected)
 
 
 def needing_a_person(rows: list[Row]) -> list[Row]:

@@ -10,7 +10,8 @@ holidays skipped if so configured), then the same 30-minute notice and order.
 An order goes out only when the written notice was delivered (the delivery log says so through a
 ``notice_delivered`` event, written by notifications) and never for a protected account: those are
 held for staff.  Paying the arrears closes the case, or orders reconnection once supply was ordered cut.
-An account keeping a payment plan (``payment_plans``) is left alone until the plan is broken.
+An account keeping a payment plan (``payment_plans``) is left alone until the plan is broken, and an
+account whose debt is marked bad (``bad_debt``) until it is paid or recovered: its history stays.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, Engine, cast, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import BigInteger, Engine, Row, cast, exists, func, select
 from sqlmodel import Session
 
 from billing import events, payment_plans, supply_orders
 from billing.accounts import ACTIVE, POSTPAID, PREPAID, RESIDENTIAL, SMART, Account, Meter
+from billing.bad_debt_records import held_accounts
 from billing.bill_records import ISSUED, Allocation, Bill
 from billing.clock import BEIJING, beijing_date, beijing_minute as _shown, to_beijing
 from billing.db import among, insert_ignoring_duplicates, unit_of_work
@@ -119,11 +120,12 @@ def run(engine: Engine, *, on: date, now: datetime, ladder: Ladder = Ladder()) -
     if on > beijing_date(now):
         raise InvalidInput("date", f"{on} is in the future: the ladder only acts on days that have begun")
     with unit_of_work(engine) as session:
-        work = _Run(session, on, now, ladder, payment_plans.review(session, on=on, now=now))
+        bad = held_accounts(session)
+        work = _Run(session, on, now, ladder, payment_plans.review(session, on=on, now=now) | bad)
         bills = unpaid_bills(session, on + timedelta(days=ladder.due_soon_days))
         _remind(work, bills)
-        debtors = debtors_of(session, bills, on)
-        cases = open_cases(session)
+        debtors = {k: debtor for k, debtor in debtors_of(session, bills, on).items() if k not in bad}
+        cases = {k: steps for k, steps in open_cases(session).items() if k not in bad}
         _advance(work, cases, debtors)
         _open(work, debtors, cases)
         return work.taken
@@ -141,11 +143,15 @@ def unpaid_bills(session: Session, due_by: date) -> list:
 
 
 def _remind(work: _Run, bills: list) -> None:
-    """Before the due date and once overdue: one reminder per bill each."""
-    people = _accounts(work.session, {bill.account_id for bill in bills})
+    """Before the due date and once overdue: one reminder per bill each (those sent before are
+    read in one query and skipped, rather than tried again on every pass)."""
+    accounts = {bill.account_id for bill in bills}
+    sent = set(work.session.execute(select(DunningStep.case_ref, DunningStep.step).where(
+        DunningStep.step.in_((DUE_SOON, OVERDUE)), among(work.session, DunningStep.account_id, accounts))).all())
+    people = _accounts(work.session, accounts)
     for bill in bills:
         step = OVERDUE if bill.due_date < work.on else DUE_SOON if bill.due_date > work.on else None
-        if step and bill.account_id not in work.on_plan:
+        if step and bill.account_id not in work.on_plan and (f"bill:{bill.id}", step) not in sent:
             work.step(people[bill.account_id], f"bill:{bill.id}", step, bill_id=bill.id, number=bill.number,
                       amount_fen=bill.owed, due_date=bill.due_date.isoformat())
 
@@ -177,14 +183,15 @@ def debtors_of(session: Session, bills: list, on: date) -> dict[int, Debtor]:
     return {**{k: d for k, d in postpaid.items() if d.regime == POSTPAID}, **prepaid}
 
 
-def open_cases(session: Session) -> dict[int, dict[str, DunningStep]]:
-    """Each account's open case (steps by name): opened by a notice or a hold, not yet closed."""
-    other = aliased(DunningStep)
-    closed = exists().where(other.account_id == DunningStep.account_id, other.case_ref == DunningStep.case_ref,
-                            other.step.in_(CLOSING))
-    rows = session.execute(select(DunningStep).where(~closed, DunningStep.step.notin_((DUE_SOON, OVERDUE)))
-                           .order_by(DunningStep.id)).scalars()
-    cases: dict[int, dict[str, DunningStep]] = defaultdict(dict)
+def open_cases(session: Session) -> dict[int, dict[str, Row]]:
+    """Each account's open case (its step rows by name): opened by a notice or a hold, not yet closed.
+    Read as plain rows, not ORM objects: every pass reads them all."""
+    steps, other = DunningStep.__table__, DunningStep.__table__.alias("other")
+    closed = exists().where(other.c.account_id == steps.c.account_id, other.c.case_ref == steps.c.case_ref,
+                            other.c.step.in_(CLOSING))
+    rows = session.execute(select(steps).where(~closed, steps.c.step.notin_((DUE_SOON, OVERDUE)))
+                           .order_by(steps.c.id))
+    cases: dict[int, dict[str, Row]] = defaultdict(dict)
     for row in rows:
         cases[row.account_id][row.step] = row
     return cases
@@ -236,16 +243,16 @@ def _close(work: _Run, debtor: Debtor, ref: str, steps: dict) -> None:
 def _toward_cut(work: _Run, debtor: Debtor, ref: str, steps: dict, delivered_at: datetime | None) -> None:
     notice, now, ladder = steps[NOTICE], work.now, work.ladder
     if delivered_at is None or delivered_at < notice.at:
-        if now >= notice.due_at - ladder.pre_cut_before:
+        if now >= notice.due_at - ladder.pre_cut_before and UNDELIVERED not in steps:
             work.step(debtor, ref, UNDELIVERED, amount_fen=debtor.owed_fen)  # staff: no cut without a notice
         return
     cut = max(notice.due_at, _notice_period_end(ladder, debtor, delivered_at, notice.due_at))
-    if debtor.category != RESIDENTIAL and now >= cut - ladder.call_before:
+    if debtor.category != RESIDENTIAL and now >= cut - ladder.call_before and CALL not in steps:
         work.step(debtor, ref, CALL, amount_fen=debtor.owed_fen, cut_time=_shown(cut))
     if now >= cut - ladder.pre_cut_before and PRE_CUT not in steps:
         cut = max(cut, now + ladder.pre_cut_before)
         work.step(debtor, ref, PRE_CUT, due_at=cut, amount_fen=debtor.owed_fen, cut_time=_shown(cut))
-    elif PRE_CUT in steps and now >= steps[PRE_CUT].due_at:
+    elif PRE_CUT in steps and ORDERED not in steps and now >= steps[PRE_CUT].due_at:
         work.step(debtor, ref, ORDERED, method=debtor.method, amount_fen=debtor.owed_fen)
 
 

@@ -16,7 +16,11 @@ Collected money is read from the ledger only (customer credits by the transfer's
 ``payment`` from a channel's clearing, ``bulk`` from a property manager's float); the payment
 orders behind them are matched by reconciliation, not here.  Write-offs of 对账 differences are
 read from the ledger's ``write_off`` transfers of the month: 短款 booked to ``expense:write_off``
-and unclaimed 长款 booked to ``revenue:unclaimed``.
+and unclaimed 长款 booked to ``revenue:unclaimed``.  Bad debt written off (``billing.bad_debt``) is
+read from both books: the allocation rows of the write-off credits paid on days of the month ==
+the ``bad_debt`` transfers of the month into ``expense:bad_debt``; money recovered on written-off
+debt is the month's ``bad_debt_recovery`` transfers into ``revenue:bad_debt_recovered``.  Bills a
+write-off paid are not collected: the collection rate counts them unpaid.
 Every figure is integer fen; rates are basis points (1/100 of a percent).
 """
 
@@ -40,6 +44,7 @@ from billing.managers import Manager, ManagerAccount
 
 ENERGY, LATE_FEE = "revenue:energy", "revenue:late_fee"
 WRITE_OFF, UNCLAIMED = "expense:write_off", "revenue:unclaimed"  # payments.write_offs
+BAD_DEBT, RECOVERED = "expense:bad_debt", "revenue:bad_debt_recovered"  # billing.bad_debt
 COLLECTION_CODES = ("payment", "counter", "bulk")  # money a customer paid onto a balance
 LARGE_UNITS, MANAGED, RESIDENTS = "large_units", "managers", "residents"  # arrears groups
 NOT_DUE = "not_due"
@@ -109,6 +114,8 @@ class Statement:
     suspense_fen: int = 0  # held in suspense:* accounts at the end (0 until they exist)
     write_offs_fen: int = 0  # 短款 written off to expense in the month
     unclaimed_fen: int = 0  # 长款 nobody claims, written off to revenue in the month
+    bad_debt_written_off_fen: int = 0  # 坏账核销 to expense in the month
+    bad_debt_recovered_fen: int = 0  # money that came in on written-off debt in the month
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -197,6 +204,8 @@ def _billing(session: Session, found: Statement) -> None:
 
 # --- collected, refunds, late fees collected -------------------------------------------------------
 
+_WRITE_OFFS = select(Transfer.id).where(Transfer.code == "bad_debt")  # credits that paid bills without money
+
 def channel_of(source_code: str) -> str:
     """The channel of a customer credit's source: ``clearing:wechat`` -> wechat, a manager's float -> bulk."""
     kind, _, name = source_code.partition(":")
@@ -221,10 +230,16 @@ def _collections(session: Session, found: Statement) -> None:
                              .where(Transfer.code == "refund", Transfer.business_date.between(first, end)))
     found.late_fee_collected_fen = _fen(session, select(func.coalesce(func.sum(Allocation.amount_fen), 0))
                                         .where(Allocation.bill_id.in_(_fee_bill_ids),
+                                               Allocation.credit_transfer_id.notin_(_WRITE_OFFS),
                                                Allocation.paid_on.between(first, end)))
     # an expense grows by its debits: what the write-offs moved into it is the negative of "credited"
     found.write_offs_fen = -_revenue_moved(session, WRITE_OFF, "write_off", first, end)
     found.unclaimed_fen = _revenue_moved(session, UNCLAIMED, "write_off", first, end)
+    found.bad_debt_written_off_fen = -_revenue_moved(session, BAD_DEBT, "bad_debt", first, end)
+    found.bad_debt_recovered_fen = _revenue_moved(session, RECOVERED, "bad_debt_recovery", first, end)
+    settled = _fen(session, select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+                   .where(Allocation.credit_transfer_id.in_(_WRITE_OFFS), Allocation.paid_on.between(first, end)))
+    found.checks.append(Check("bad_debt_written_off", settled, found.bad_debt_written_off_fen))
 
 
 # --- collection rate -------------------------------------------------------------------------------
@@ -237,7 +252,8 @@ def collection(session: Session, month: date) -> Collection:
              .where(Bill.state == ISSUED, Bill.issue_date.between(month, end), ~_is_fee).subquery())
     paid = (select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("fen"))
             .join(bills, bills.c.id == Allocation.bill_id)
-            .where(Allocation.paid_on <= end).group_by(Allocation.bill_id).subquery())
+            .where(Allocation.paid_on <= end, Allocation.credit_transfer_id.notin_(_WRITE_OFFS))
+            .group_by(Allocation.bill_id).subquery())
     paid_fen, total = func.coalesce(paid.c.fen, 0), bills.c.total_fen
     short = paid_fen < total
     per_account = (select(func.sum(total).label("billed"), func.sum(case((short, paid_fen), else_=total)).label("paid"),

@@ -51,6 +51,9 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
     # 对账 differences finance wrote off (payments.write_offs): a 短款 lost, a 长款 nobody can claim.
     "expense:write_off": EXPENSE,
     "revenue:unclaimed": REVENUE,
+    # 坏账核销 and what came in after it (billing.bad_debt, billing.bad_debt_recovery).
+    "expense:bad_debt": EXPENSE,
+    "revenue:bad_debt_recovered": REVENUE,
 }
 
 

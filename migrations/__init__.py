@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "billing.waivers",
     "billing.dunning_records",
     "billing.payment_plans",
+    "billing.bad_debt_records",
     "billing.supply_order_records",
     "billing.incidents",
     "billing.events",

@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlmodel import Session
 
-from billing import allocation, events, late_fee_posting, ledger
+from billing import allocation, bad_debt_recovery, events, late_fee_posting, ledger
 from billing.accounts import Account
 from billing.db import insert_ignoring_duplicates
 from billing.incidents import OPEN, Incident, record_incident, resolve_incident
@@ -245,16 +245,19 @@ def _post(session: Session, order: Row, report: PaymentReport, now: datetime, *,
 def credit_account(session: Session, *, key: str, source: str, account: Account | Row, amount_fen: int, code: str,
                    channel: str, out_trade_no: str, now: datetime, known_ids: dict[str, int] | None = None) -> None:
     """Money onto a 户号's balance, with the ``payment_posted`` event that tells the resident; a
-    payment into arrears posts the late fee of each overdue bill it completed.
+    payment into arrears posts the late fee of each overdue bill it completed; credit left on a
+    written-off account recovers the bad debt (``billing.bad_debt_recovery``).
 
     ``account`` is anything with ``id`` and ``account_no`` (a model or a row)."""
     posted = allocation.post(session, Posting(key, source, ledger.customer_code(account.account_no), amount_fen, code,
                                               out_trade_no), at=now, known_ids=known_ids)
     if posted.created:
+        balance = posted.credit_balance_fen - bad_debt_recovery.after_payment(
+            session, account_id=account.id, account_no=account.account_no, payment_transfer_id=posted.transfer_id,
+            balance_fen=posted.credit_balance_fen, now=now)
         session.connection().execute(_BALANCE_AFTER, {"out_trade_no": out_trade_no, "line_account": account.id,
-                                                      "balance": posted.credit_balance_fen})
+                                                      "balance": balance})
         events.emit(session, events.PAYMENT_POSTED, at=now, account_id=account.id, account_no=account.account_no,
-                    amount_fen=amount_fen, channel=channel, out_trade_no=out_trade_no,
-                    balance_fen=posted.credit_balance_fen)
+                    amount_fen=amount_fen, channel=channel, out_trade_no=out_trade_no, balance_fen=balance)
     if posted.created and posted.credit_balance_fen - amount_fen < 0:  # it paid arrears: maybe an overdue bill in full
         late_fee_posting.post_paid_in_full(session, account.id, now=now)

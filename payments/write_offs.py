@@ -19,49 +19,36 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, select, update
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session
 
-from billing import ledger
+from billing import four_eyes, ledger
 from billing.audit import audit
-from billing.errors import InvalidInput, NotFound, PermissionDenied, require_text
+from billing.errors import InvalidInput, require_text
+from billing.four_eyes import REQUESTED, FourEyes, checks, locked
 from billing.ledger import Posting
-from billing.review_queue import MAX_ID
 from payments.errors import DifferenceClosed, WriteOffNotAllowed
 from payments.orders import ChannelPayment
 from payments.reconciliation_records import CHANNEL_ONLY, LEDGER_ONLY, OPEN, WRITTEN_OFF, Difference
 from payments.refunds import Refund
 
-REQUESTED, APPROVED, REJECTED = "requested", "approved", "rejected"
 MAX_REASON = 400
 EXPENSE, UNCLAIMED = "expense:write_off", "revenue:unclaimed"
 WRITABLE = (LEDGER_ONLY, CHANNEL_ONLY)
 
 
-class WriteOff(SQLModel, table=True):
+class WriteOff(FourEyes, table=True):
     __tablename__ = "write_off"
-    __table_args__ = (
-        CheckConstraint("amount_fen > 0", name="amount_positive"),
-        CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status"),
-        CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", name="four_eyes"),
-    )
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"), *checks())
 
     id: int | None = Field(default=None, primary_key=True)
     difference_id: int = Field(foreign_key="reconciliation_difference.id", unique=True)
     amount_fen: int = Field(sa_type=BigInteger)
     reason: str = Field(max_length=MAX_REASON)
-    status: str = Field(default=REQUESTED, max_length=10, index=True)
-    requested_by: int = Field(foreign_key="staff_user.id")
-    requested_at: datetime
-    approved_by: int | None = Field(default=None, foreign_key="staff_user.id")  # who decided, either way
-    approved_at: datetime | None = None
 
 
 def open_difference(session: Session, difference_id: int) -> Difference:
     """The difference, locked, if it is still open; else the reason, naming the field."""
-    difference = (session.execute(select(Difference).where(Difference.id == difference_id).with_for_update()).scalar()
-                  if isinstance(difference_id, int) and 0 < difference_id <= MAX_ID else None)
-    if difference is None:
-        raise NotFound(f"no difference {difference_id}", field="difference_id")
+    difference = locked(session, Difference, difference_id, field="difference_id", what="difference")
     if difference.status != OPEN:
         raise DifferenceClosed(f"difference {difference.id} is {difference.status}", field="difference_id")
     return difference
@@ -92,24 +79,7 @@ def request(session: Session, difference_id: int, *, amount_fen: int, reason: st
 
 def decide(session: Session, write_off_id: int, *, staff_id: int, approve: bool, now: datetime) -> WriteOff:
     """Approve (post the write-off, close the difference) or reject; never one's own request."""
-    write_off = (session.execute(select(WriteOff).where(WriteOff.id == write_off_id).with_for_update()).scalar()
-                 if isinstance(write_off_id, int) and 0 < write_off_id <= MAX_ID else None)
-    if write_off is None:
-        raise NotFound(f"no write-off {write_off_id}", field="write_off_id")
-    if write_off.status != REQUESTED:
-        raise WriteOffNotAllowed(f"write-off {write_off.id} is {write_off.status}, not waiting for a decision",
-                                 field="state")
-    if write_off.requested_by == staff_id:
-        raise PermissionDenied("a write-off needs a second person to approve it", field="write_off_approver")
-    before = _snapshot(write_off)
-    if approve:
-        _post(session, open_difference(session, write_off.difference_id), write_off, now)
-    write_off.status, write_off.approved_by, write_off.approved_at = (APPROVED if approve else REJECTED), staff_id, now
-    session.add(write_off)
-    session.flush()
-    audit(session, staff_id=staff_id, action="approve_write_off" if approve else "reject_write_off",
-          target=f"difference:{write_off.difference_id}", at=now, before=before, after=_snapshot(write_off))
-    return write_off
+    return four_eyes.decide(session, _KIND, write_off_id, staff_id=staff_id, approve=approve, now=now)
 
 
 def waiting(session: Session, limit: int = 200) -> list[WriteOff]:
@@ -133,7 +103,8 @@ def _require_writable(session: Session, difference: Difference) -> None:
         raise WriteOffNotAllowed("the money is held as a payment incident: decide the incident", field="incident")
 
 
-def _post(session: Session, difference: Difference, write_off: WriteOff, now: datetime) -> None:
+def _post(session: Session, write_off: WriteOff, now: datetime) -> None:
+    difference = open_difference(session, write_off.difference_id)
     _require_writable(session, difference)  # the books may have moved since it was asked for
     clearing = f"clearing:{difference.channel}"
     debit, credit = (EXPENSE, clearing) if difference.kind == LEDGER_ONLY else (clearing, UNCLAIMED)
@@ -146,3 +117,7 @@ def _post(session: Session, difference: Difference, write_off: WriteOff, now: da
 def _snapshot(write_off: WriteOff) -> dict:
     return {"status": write_off.status, "difference_id": write_off.difference_id, "amount_fen": write_off.amount_fen,
             "reason": write_off.reason}
+
+
+_KIND = four_eyes.Kind(WriteOff, "write-off", "write_off_id", "write_off", WriteOffNotAllowed,
+                       lambda session, write_off: f"difference:{write_off.difference_id}", _snapshot, _post)

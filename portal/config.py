@@ -178,6 +178,8 @@ class Settings:
     BILL_HIGH_MULTIPLE: int = setting(3, "the bill run holds a bill above this many times the account's average of "
                                       "its last 6 issued bills for review", bounds=(2, 100))
     BILL_DUE_DAYS: int = setting(15, "days from a bill's issue to its due date", bounds=(1, 90))
+    BAD_DEBT_AFTER_DAYS: int = setting(180, "days a disconnected account's arrears must be past due (prepaid: since the "
+                                       "cut was ordered) before collections may mark them bad debt", bounds=(30, 3650))
     MAX_BINDINGS: int = setting(10, "most 户号 one resident may bind (a family member binds the same 户号 under "
                                 "their own count)", bounds=(1, 100))
 

@@ -189,6 +189,14 @@ ERROR_TEXT = {
     "invalid_input.kind": "请从列表中选择差异类型",
     "invalid_input.status": "请从列表中选择处理状态",
     "invalid_input.filter_channel": "请从列表中选择渠道",
+    # 坏账与核销 (billing/bad_debt.py).
+    "invalid_input.bad_debt_reason": "请填写标记坏账的原因（1 至 400 字），没有标记",
+    "bad_debt_not_allowed.candidate": "只有催费流程已走完的户号（已停电且欠费逾期超过 {after_days} 天，或已销户而最终账单未缴）可以标记坏账",
+    "bad_debt_not_allowed.account_no": "这个户号的欠费已标记为坏账",
+    "bad_debt_not_allowed.state": "这项核销正在等待审批或已经审批过，本次操作没有执行，请刷新页面查看",
+    "bad_debt_not_allowed.bad_debt": "这笔坏账已不在待核销状态（已核销，或欠费已缴清），本次操作没有执行",
+    "not_found.bad_debt_id": "没有找到这笔坏账",
+    "not_found.bad_debt_decision": "审批操作只能是批准或驳回",
     # The mini-program API (portal/api).
     "invalid_input.body": "请求内容应为 JSON 对象",
     "invalid_input.limit": "limit 应为 1 至 {maximum} 之间的整数",

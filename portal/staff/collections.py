@@ -29,7 +29,7 @@ def stage_names() -> dict[str, str]:
     return {"bill_overdue": _("已逾期"), "disconnection_notice": _("已发停电通知"), "call_task": _("待电话告知"),
             "pre_cut_notice": _("已发停电前提醒"), "disconnection_ordered": _("已下停电指令"),
             "protected_hold": _("保护用户，待人工处理"), "notice_undelivered": _("通知未送达，待人工处理"),
-            "on_plan": _("还款计划中")}
+            "on_plan": _("还款计划中"), "bad_debt": _("已标记坏账")}
 
 
 def status_names() -> dict[str, str]:
@@ -60,7 +60,7 @@ def collections_page():
                            total_fen=sum(row.owed_fen for row in rows), stages=stage_names(), groups=group_names())
 
 
-def _account(db, account_no: str) -> Account:
+def account_by_number(db, account_no: str) -> Account:
     account = db.execute(select(Account).where(Account.account_no == account_no[:10])).scalar()
     if account is None:
         abort(404)
@@ -76,7 +76,7 @@ def plan_form(account_no: str):
 def _plan_page(account_no: str, form, status: int = 200):
     """The plan form for the 户号 (or the plan it already has), filled with ``form``."""
     with read_session(services().engine) as db:
-        account = _account(db, account_no)
+        account = account_by_number(db, account_no)
         plan = payment_plans.active_plan(db, account.id)
     return render_template("staff/plan_new.html", account=account, plan=plan, lines=range(1, PLAN_LINES + 1),
                            form=form), status
@@ -89,7 +89,7 @@ def agree_plan(account_no: str):
     try:
         promises = _promises(request.form)
         with unit_of_work(svc.engine) as db:
-            account = _account(db, account_no)
+            account = account_by_number(db, account_no)
             payment_plans.agree(db, account.id, promises, staff_id=g.staff.id, note=request.form.get("note", "")[:200],
                                 now=svc.clock())
         flash(_("户号 {account_no} 的还款计划已登记，计划内暂停催费", account_no=account.account_no), "info")

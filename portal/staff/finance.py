@@ -33,7 +33,8 @@ def bucket_names() -> dict[str, str]:
 
 def check_names() -> dict[str, str]:
     return {"billed": _("本月电费发行"), "late_fee_assessed": _("违约金发生"), "cancelled": _("本月作废"),
-            "late_fee_waived": _("违约金减免"), "owed": _("月末欠费"), "prepaid_held": _("预收电费余额")}
+            "late_fee_waived": _("违约金减免"), "owed": _("月末欠费"), "prepaid_held": _("预收电费余额"),
+            "bad_debt_written_off": _("坏账核销")}
 
 
 def channel_name(channel: str) -> str:
@@ -71,7 +72,9 @@ def rows(found: Statement) -> list[tuple[str, str, int | None, str]]:
             (other, _("违约金实收"), found.late_fee_collected_fen, YUAN),
             (other, _("退款"), found.refunds_fen, YUAN), (other, _("挂账（待查）"), found.suspense_fen, YUAN),
             (other, _("核销（短款计入支出）"), found.write_offs_fen, YUAN),
-            (other, _("无主长款（计入收入）"), found.unclaimed_fen, YUAN)]
+            (other, _("无主长款（计入收入）"), found.unclaimed_fen, YUAN),
+            (other, _("坏账核销（计入坏账损失）"), found.bad_debt_written_off_fen, YUAN),
+            (other, _("已核销坏账收回"), found.bad_debt_recovered_fen, YUAN)]
     names = check_names()
     for check in found.checks:
         out += [(_("账实核对"), names[check.name] + " · " + _("按账单"), check.from_bills_fen, YUAN),

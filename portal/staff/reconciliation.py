@@ -12,6 +12,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
 
+from billing import four_eyes
 from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, InvalidInput, NotFound
 from billing.money import parse_yuan
@@ -161,7 +162,7 @@ def decide_write_off(write_off_id: int, decision: str):
         with unit_of_work(svc.engine) as db:
             write_off = write_offs.decide(db, write_off_id, staff_id=g.staff.id, approve=DECISIONS[decision],
                                           now=svc.clock())
-        flash(_("已批准核销，差异已核销") if write_off.status == write_offs.APPROVED else _("已驳回核销申请"), "info")
+        flash(_("已批准核销，差异已核销") if write_off.status == four_eyes.APPROVED else _("已驳回核销申请"), "info")
     except BillingError as error:
         flash(error_message(error), "error")
     return redirect(url_for("staff.write_off_list"))

@@ -26,7 +26,9 @@ DECIDE_WAIVER = "decide_waiver"  # approve or refuse a waiver someone else asked
 FINANCE_REPORTS = "finance_reports"  # 营销财务月报: the monthly statement, its charts, CSV and XLSX
 CHANNEL_REPORT = "channel_report"  # the daily report per payment channel, with its CSV
 RECONCILE = "reconcile"  # 对账 exceptions queue: heal, refund, note, ask for and approve (others') write-offs
-COLLECTIONS = "collections"  # 催费: the debtors' worklist, promises to pay and instalment plans, supply orders
+COLLECTIONS = "collections"  # 催费: the debtors' worklist, promises to pay and instalment plans, supply orders,
+# marking bad debt and asking for its write-off
+DECIDE_BAD_DEBT = "decide_bad_debt"  # approve or reject a bad-debt write-off someone else asked for
 AUDIT_LOG = "audit_log"  # read the audit log of every staff action
 
 ADMIN = "admin"
@@ -37,7 +39,8 @@ GRANTS: dict[str, frozenset[str]] = {
     # the service hall looks accounts up for the person at the counter
     "cashier": frozenset({COUNTER, REQUEST_REFUND, BILL_PDF, REQUEST_WAIVER, COLLECTIONS, ACCOUNT_HISTORY}),
     "finance": frozenset({INCIDENTS, REQUEST_REFUND, DECIDE_REFUND, BILL_PDF, REQUEST_WAIVER, DECIDE_WAIVER,
-                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE, COLLECTIONS, ACCOUNT_HISTORY, AUDIT_LOG}),
+                          FINANCE_REPORTS, CHANNEL_REPORT, RECONCILE, COLLECTIONS, ACCOUNT_HISTORY, AUDIT_LOG,
+                          DECIDE_BAD_DEBT}),
 }
 PERMISSIONS = frozenset().union(*GRANTS.values())
 

@@ -1,14 +1,17 @@
 """催费 in the browser: a cashier on a phone reads the collections desk (a factory first, then a
 resident, both 45 days overdue and sent a disconnection notice) and records an instalment plan
-for the resident; finance at a desk sees the resident on the plan."""
+for the resident; finance at a desk sees the resident on the plan.  The factory then closes its
+account with the bill unpaid: the cashier marks it bad debt and asks for its write-off, which
+finance approves."""
 
 import io
 from datetime import date, timedelta
 
+from sqlalchemy import update
 from sqlmodel import select
 
-from billing import bills, dunning
-from billing.accounts import LARGE_INDUSTRY, Account
+from billing import bills, dunning, ledger
+from billing.accounts import CLOSED, LARGE_INDUSTRY, Account
 from billing.clock import beijing_date, system_clock
 from billing.db import read_session, unit_of_work
 from billing.payment_plans import PaymentPlan
@@ -77,3 +80,28 @@ def test_a_cashier_records_a_plan_on_a_phone_and_finance_sees_it_at_a_desk(site,
     with read_session(site.engine) as db:
         [plan] = db.exec(select(PaymentPlan)).all()
     assert plan.state == "active" and plan.note == "用户承诺分两期缴清"
+    _bad_debt_written_off(site, cashier, finance)
+
+
+def _bad_debt_written_off(site, cashier, finance) -> None:
+    with unit_of_work(site.engine) as db:
+        db.execute(update(Account).where(Account.account_no == FACTORY).values(status=CLOSED))
+    cashier.open("/staff/collections/bad-debt")
+    cashier.wait_for_text("可标记为坏账")
+    cashier.shoot("bad-debt-candidates")
+    cashier.fill(f"#candidate-{FACTORY} [name='reason']", "企业已注销，无可执行财产")
+    cashier.click(f"#candidate-{FACTORY} button")
+    cashier.wait_for_text("已标记为坏账")
+    cashier.fill("tr[id^='bad-debt-'] [name='reason']", "经法务确认无法收回")
+    cashier.press("申请核销")
+    cashier.wait_for_text("等待另一位工作人员审批")
+    cashier.shoot("bad-debt-asked")
+    finance.open("/staff/collections/bad-debt")
+    finance.wait_for_text("批准核销")
+    finance.shoot("bad-debt-to-approve")
+    assert not finance.narrow_cells()
+    finance.press("批准核销")
+    finance.wait_for_text("已批准核销")
+    finance.shoot("bad-debt-written-off")
+    with read_session(site.engine) as db:
+        assert ledger.balance_fen(db, ledger.customer_code(FACTORY)) == 0

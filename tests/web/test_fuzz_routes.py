@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
-from billing import bills, late_fee_posting, ledger, waivers
+from billing import bad_debt, bills, late_fee_posting, ledger, waivers
+from billing.bad_debt_records import BadDebt
 from billing.bill_records import Bill
 from billing.db import read_session, unit_of_work
 from billing.accounts import Account
@@ -138,10 +139,19 @@ def _people(engine, clock) -> tuple:
         open_item(db, kind="bill", rule="first_bill", subject_on=date(2026, 10, 1), at=clock(), account_id=theirs.id,
                   detail={"bill_id": held.id, "rules": ["first_bill"]})
         _late_fee_waiver(db, clock, owing, staff["cashier"])
+        _bad_debt(db, clock, owing, staff["cashier"])
         # An issued bill on the resident's 户号: its page, its PDF, and 作废 / 重开 at the desk.
         bills.create(db, bills.Draft(owing.id, date(2026, 10, 1), date(2026, 10, 31), date(2026, 12, 15),
                                      (bills.Line("energy", "bill.line.energy", 5380, 100_000, 53_800),)), now=clock())
     return mine, owing
+
+
+def _bad_debt(db, clock, account, cashier_id: int) -> None:
+    """The resident's arrears marked bad (as the desk does at the ladder's end), a write-off asked by the cashier."""
+    debt = BadDebt(account_id=account.id, owed_fen=12345, reason="户主失联", marked_by=cashier_id, marked_at=clock())
+    db.add(debt)
+    db.flush()
+    bad_debt.request_write_off(db, debt.id, reason="无可执行财产", staff_id=cashier_id, now=clock())
 
 
 def _late_fee_waiver(db, clock, account, cashier_id: int) -> None:
@@ -207,6 +217,7 @@ def _ids(engine) -> dict[str, list[str]]:
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
             "difference_id": [str(i) for i in db.execute(select(Difference.id)).scalars()],
             "write_off_id": [str(i) for i in db.execute(select(WriteOff.id)).scalars()],
+            "bad_debt_id": [str(i) for i in db.execute(select(BadDebt.id)).scalars()],
             "transfer_id": [str(i) for i in db.execute(select(Transfer.id)).scalars()],
             "receipt_id": [str(i) for i in db.execute(select(Transfer.id)).scalars()],
         }
