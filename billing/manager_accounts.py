@@ -22,7 +22,7 @@ from billing.ledger import LedgerAccount, Transfer, customer_code
 from billing.managers import ManagerAccount
 
 PER_PAGE = 50
-MAX_PER_PAGE = 200
+MAX_PER_PAGE = 2000  # a whole bulk payment's 户号 shown back in the tick form (payments.bulk.MAX_LINES)
 MAX_SEARCH_CHARS = 40
 BY_ACCOUNT_NO, BY_ARREARS = "account_no", "arrears"
 SORTS = (BY_ACCOUNT_NO, BY_ARREARS)
@@ -34,6 +34,7 @@ class Filters:
     district_id: int | None = None
     search: str = ""
     sort: str = BY_ACCOUNT_NO
+    account_nos: tuple[str, ...] | None = None  # only these (a selection shown back to edit)
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -86,6 +87,8 @@ def _where(manager_id: int, filters: Filters) -> list:
         conditions.append(_balance < 0)
     if filters.district_id is not None:
         conditions.append(Account.district_id == filters.district_id)
+    if filters.account_nos is not None:
+        conditions.append(Account.account_no.in_(filters.account_nos))
     if text := filters.search.strip():
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(or_(*(column.like(pattern, escape="\\")

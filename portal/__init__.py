@@ -48,12 +48,12 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from portal import auth, health
     from portal.callbacks import views as callbacks
-    from portal.manager import views as manager
+    from portal.manager import documents as manager_documents, views as manager
     from portal.pages import bills as bill_pages, payments as pay_pages, views as pages
     from portal.staff import blueprint as staff_blueprint
 
     for blueprint in (auth.blueprint, health.blueprint, pages.blueprint, pay_pages.blueprint, bill_pages.blueprint,
-                      manager.blueprint,
+                      manager.blueprint, manager_documents.blueprint,
                       staff_blueprint, callbacks.blueprint):
         app.register_blueprint(blueprint)
     csrf.exempt(callbacks.blueprint)

@@ -1,6 +1,7 @@
 // The manager's tick form: typing an amount ticks its row (the server does the same when script
 // is off, and the preview says so); unticking a row puts back what the page pre-filled, so an
-// unticked row is really left out; the side panel counts the ticked rows and their total.
+// unticked row is really left out; the side panel counts the ticked rows and their total; the
+// header's box ticks the whole page.
 // Amounts are handled as whole fen, never as floating-point yuan.
 (function () {
   "use strict";
@@ -47,5 +48,19 @@
       refresh();
     });
   });
+  // 本页全选: tick every row of this page (amounts as pre-filled), or untick them all.
+  var pickPage = form.querySelector("[data-pick-page]");
+  if (pickPage) {
+    pickPage.hidden = false;
+    pickPage.addEventListener("change", function () {
+      form.querySelectorAll("tr[data-row]").forEach(function (row) {
+        var tick = row.querySelector("input[type=checkbox]");
+        var amount = row.querySelector("input.amount-input");
+        tick.checked = pickPage.checked;
+        if (!pickPage.checked || amount.value.trim() === "") amount.value = amount.getAttribute("data-prefill") || "";
+      });
+      refresh();
+    });
+  }
   refresh();
 })();
