@@ -54,6 +54,9 @@ def test_the_list_filters_pages_and_refuses_bad_filters(many, client):
     owing = _text(client.get("/manager/?arrears=1&sort=arrears"))
     assert _listed(owing) == ["3301000100", "3301000159"] and "全选欠费户（2 户，¥154.56）" in owing
     assert _listed(_text(client.get("/manager/?q=0142"))) == ["3301000142"]
+    english = _text(client.get("/manager/?lang=en"))
+    assert "In arrears only" in english and "60 accounts, 2 in arrears owing ¥154.56 in all" in english
+    client.get("/manager/?lang=zh")
     for query, message in (("page=x", "页码有误"), ("district=abc", "台区筛选有误"), ("sort=balance", "排序方式有误"),
                            ("q=" + "长" * 41, "搜索内容最多 40 个字")):
         refused = client.get(f"/manager/?{query}")
@@ -110,6 +113,8 @@ def test_the_monthly_statement_as_a_page_a_pdf_and_a_workbook(request, engine, c
     assert 'value="2026-11"' in _text(client.get("/manager/statement"))  # this month (the clock's) by default
     text = _pdf_text(client.get("/manager/statement.pdf?month=2026-11"))
     assert "物业月度电费对账单" in text and "2026-11" in text and "合计60户" in text and "205.06" in text
+    assert "Propertymanagermonthlystatement" in _pdf_text(client.get("/manager/statement.pdf?month=2026-11&lang=en"))
+    client.get("/manager/?lang=zh")
     answer = client.get("/manager/statement.xlsx?month=2026-11")
     sheet = load_workbook(io.BytesIO(answer.data)).active
     rows = list(sheet.iter_rows(values_only=True))
