@@ -1,6 +1,7 @@
 """A property manager's papers: the consolidated receipts of its bulk payments (a list, each as a
-page and a PDF) and the monthly statement (a page, PDF and XLSX).  Scoped like the desk: the
-organisation the member acts for; anything else is a 404."""
+page and a PDF) and the monthly statement (a page, PDF and XLSX).  Scoped like the desk: the list
+and the statement are the acting organisation's, a receipt any of the member's organisations';
+anything else is a 404."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from billing.db import read_session
 from billing.errors import BillingError
 from billing.privacy import mask_name
 from payments import bulk_receipts
-from payments.orders import PAID, PaymentOrder
+from payments.orders import PAID
 from portal.i18n import current_language, error_message, gettext as _
 from portal.manager.documents_pdf import STATEMENT_COLUMNS, render_receipt_pdf, render_statement_pdf, statement_cells
 from portal.manager.views import load_manager
@@ -33,16 +34,14 @@ def receipts():
     return render_template("manager/receipts.html", manager=g.manager, found=found)
 
 
-def _ours(order: PaymentOrder) -> bool:
-    return order.manager_id == g.manager.id
-
-
 @blueprint.get("/receipts/<out_trade_no>.pdf")
 def receipt_pdf(out_trade_no: str):
-    shown = receipt_for(out_trade_no, _ours)
+    """As the receipt page: an order of any organisation the member belongs to, once it is paid."""
+    shown = receipt_for(out_trade_no, lambda order: g.membership.includes(order.manager_id))
     if shown.order.state != PAID:  # nothing to prove yet
         abort(404)
-    body = render_receipt_pdf(shown, g.manager, current_language())
+    payer = next(manager for manager in g.membership.choices if manager.id == shown.order.manager_id)
+    body = render_receipt_pdf(shown, payer, current_language())
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="receipt-{shown.order.out_trade_no}.pdf"'})
 

@@ -26,7 +26,8 @@ from portal.wiring import services
 
 blueprint = Blueprint("manager", __name__, url_prefix="/manager")
 CHOSEN = "manager_id"  # session key: the organisation a member of several acts for
-OPEN_WITHOUT_CHOICE = {"manager.choose", "manager.chose", "manager.order", "manager.check"}
+OPEN_WITHOUT_CHOICE = {"manager.choose", "manager.chose", "manager.order", "manager.check",
+                       "manager_documents.receipt_pdf"}  # an order is scoped by membership, not by the choice
 
 
 @blueprint.before_request

@@ -132,7 +132,10 @@ def test_other_organisations_ids_answer_404(request, engine, clock, app, gateway
         stranger = factories.resident(db, "13900000009", at=clock())
         db.add(ManagerMember(manager_id=other.id, resident_id=stranger.id))
     theirs_paid = _paid_bulk(request, engine, clock, gateways, other, [(theirs[0], 777)])
+    unpaid = checkout.start(engine, gateways["alipay"], purpose="bulk", scene="page", lines=[(accounts[0], 100)],
+                            description="物业代缴", limits=checkout.Limits(), now=clock(), manager_id=org.id).order
     _log_in(client, MEMBER)
+    assert client.get(f"/manager/receipts/{unpaid.out_trade_no}.pdf").status_code == 404  # ours, but nothing paid
     for path in (f"/manager/orders/{theirs_paid.out_trade_no}", f"/manager/receipts/{theirs_paid.out_trade_no}.pdf",
                  "/manager/receipts/DF20261127FFFFFFFFFFFFFFFF.pdf"):
         assert client.get(path).status_code == 404, path
