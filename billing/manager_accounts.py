@@ -1,5 +1,6 @@
 """A property manager's 户号 as its desk lists them: balance, arrears and last payment per 户号,
-filtered (in arrears only, one 台区, text in the 户号, 户名 or address), sorted and paged.
+filtered (in arrears only, one 台区, text in the 户号, the manager's label, 户名 or address), sorted
+and paged.
 
 A page is read in one query (plus one that counts and totals the filtered 户号), whatever its
 size: the balance comes from the customer's ledger account row (its cached debits and credits),
@@ -46,6 +47,7 @@ class Filters:
 @dataclass(frozen=True)
 class Row:
     account: Account
+    label: str  # the manager's own name for it
     district_name: str
     balance_fen: int  # credits - debits: negative is arrears
     last_paid_on: date | None
@@ -92,7 +94,8 @@ def _where(manager_id: int, filters: Filters) -> list:
     if text := filters.search.strip():
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(or_(*(column.like(pattern, escape="\\")
-                                for column in (Account.account_no, Account.address, Account.holder_name))))
+                                for column in (Account.account_no, ManagerAccount.label, Account.address,
+                                              Account.holder_name))))
     return conditions
 
 
@@ -116,7 +119,7 @@ def page(session: Session, manager_id: int, filters: Filters, number: int = 1, p
     last = aliased(Transfer)
     order = [_balance, Account.account_no] if filters.sort == BY_ARREARS else [Account.account_no]
     rows = session.execute(
-        _managed().add_columns(Account, District.name, _balance, last.business_date, last.amount_fen)
+        _managed().add_columns(Account, ManagerAccount.label, District.name, _balance, last.business_date, last.amount_fen)
         .join(District, District.id == Account.district_id)
         .outerjoin(last, last.id == _last_payment_id())
         .where(*where).order_by(*order).limit(per_page).offset((number - 1) * per_page)).all()

@@ -47,6 +47,7 @@ ERROR_TEXT = {
     "invalid_input.owing": "筛选范围内没有欠费的户号",
     "invalid_input.sort": "排序方式有误",
     "invalid_input.q": "搜索内容最多 40 个字",
+    "invalid_input.label": "标签最多 40 个字",
     "amount_out_of_range": "金额需在 {minimum} 至 {maximum} 元之间",
     "gateway_error": "支付渠道暂时无法受理，请稍后再试",
     "refund_not_allowed": "无法退款：超出可退金额、余额不足或已超过退款期限",

@@ -10,7 +10,7 @@ import segno
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from billing import manager_accounts, managers
-from billing.db import read_session
+from billing.db import read_session, unit_of_work
 from billing.errors import BillingError, InvalidInput
 from billing.money import format_yuan
 from payments import bulk, checkout
@@ -102,6 +102,31 @@ def _home(typed: dict[str, bulk.Row] | None = None, problems: list[str] | None =
 @blueprint.get("/")
 def home():
     return _home()
+
+
+def _labelled(account_no: str) -> manager_accounts.Row:
+    with read_session(services().engine) as db:
+        found = manager_accounts.page(db, g.manager.id, manager_accounts.Filters(account_nos=(account_no,))).rows
+    if not found:
+        abort(404)
+    return found[0]
+
+
+@blueprint.get("/accounts/<account_no>/label")
+def label(account_no: str, error: str | None = None, status: int = 200):
+    """The manager's own name for a 户号 (3栋201, 物业办公室), shown on the list and searched."""
+    return render_template("manager/label.html", manager=g.manager, row=_labelled(account_no), error=error), status
+
+
+@blueprint.post("/accounts/<account_no>/label")
+def save_label(account_no: str):
+    _labelled(account_no)
+    try:
+        with unit_of_work(services().engine) as db:
+            managers.set_label(db, g.manager.id, account_no, request.form.get("label", ""))
+    except BillingError as error:
+        return label(account_no, error_message(error), status_for(error))
+    return redirect(url_for("manager.home", q=account_no))
 
 
 @blueprint.post("/arrears")

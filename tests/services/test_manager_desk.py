@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import event, func, select
 
-from billing import allocation, bills, ledger, manager_accounts, manager_statement
+from billing import allocation, bills, ledger, manager_accounts, manager_statement, managers
 from billing.db import read_session, unit_of_work
-from billing.errors import InvalidInput
+from billing.errors import InvalidInput, NotFound
 from billing.ledger import LedgerAccount, Posting, Transfer
 from billing.manager_accounts import Filters
 from tests import factories
@@ -95,6 +95,18 @@ def test_filters_sort_and_paging(engine, desk):
         Filters(sort="balance; drop table")
     with pytest.raises(InvalidInput):
         _page(engine, org, per_page=0)
+
+
+def test_the_managers_own_labels_are_shown_and_searched(engine, desk):
+    org, other, _ = desk
+    with unit_of_work(engine) as db:
+        managers.set_label(db, org.id, "3302000003", "  水泵房   二号 ")
+    listed = _page(engine, org, Filters(search="水泵"))
+    assert [(row.account.account_no, row.label) for row in listed.rows] == [("3302000003", "水泵房 二号")]
+    for wrong, refused in ((("3302000003", "长" * 41), InvalidInput), (("3302000099", "别人的"), NotFound)):
+        with pytest.raises(refused), unit_of_work(engine) as db:
+            managers.set_label(db, org.id, *wrong)
+    assert _page(engine, org, Filters(search="水泵")).rows[0].label == "水泵房 二号"
 
 
 def test_a_page_of_many_is_read_in_a_constant_number_of_queries(engine, desk, clock):

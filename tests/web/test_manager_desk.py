@@ -63,6 +63,20 @@ def test_the_list_filters_pages_and_refuses_bad_filters(many, client):
         assert refused.status_code == 400 and message in _text(refused) and _listed(_text(refused)) == NUMBERS[:50], query
 
 
+def test_a_label_is_set_shown_and_found(many, client):
+    _log_in(client, MEMBER)
+    token = csrf_token(client, "/manager/accounts/3301000105/label")
+    saved = client.post("/manager/accounts/3301000105/label", data={"csrf_token": token, "label": "3栋201"})
+    assert saved.status_code == 302
+    found = _text(client.get("/manager/?q=3栋"))
+    assert _listed(found) == ["3301000105"] and "3栋201 · " in found
+    too_long = client.post("/manager/accounts/3301000105/label", data={"csrf_token": token, "label": "长" * 41})
+    assert too_long.status_code == 400 and "标签最多 40 个字" in _text(too_long)
+    for path in ("/manager/accounts/3309999999/label", "/manager/accounts/x/label"):
+        assert client.get(path).status_code == 404
+        assert client.post(path, data={"csrf_token": token, "label": "x"}).status_code == 404
+
+
 def test_select_all_in_arrears_takes_every_page_and_pays_nothing_yet(engine, many, client):
     _log_in(client, MEMBER)
     preview = _text(client.post("/manager/arrears", data={"csrf_token": csrf_token(client, "/manager/")}))
