@@ -13,7 +13,7 @@ from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -28,6 +28,7 @@ pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 MARGIN, PADDING = 15 * mm, 6  # the page's margin, then the padding of SimpleDocTemplate's frame inside it
 LEFT, RIGHT = MARGIN + PADDING, A4[0] - MARGIN - PADDING
 WIDTH = RIGHT - LEFT
+WIDE = landscape(A4)[0] - 2 * (MARGIN + PADDING)  # the text width of a landscape page, for wide tables
 GRID, SHADE = colors.HexColor("#b0b7c3"), colors.HexColor("#eef1f5")
 Translate = Callable[..., str]
 
@@ -45,9 +46,10 @@ def translator(lang: str) -> Translate:
     return partial(translate, lang)
 
 
-def document(out: BinaryIO, *, title: str, author: str, lang: str) -> SimpleDocTemplate:
-    """An A4 document with our margins; ``invariant``: the same story renders to the same bytes."""
-    return SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+def document(out: BinaryIO, *, title: str, author: str, lang: str, wide: bool = False) -> SimpleDocTemplate:
+    """An A4 document with our margins (landscape if ``wide``); ``invariant``: the same story renders
+    to the same bytes."""
+    return SimpleDocTemplate(out, pagesize=landscape(A4) if wide else A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                              bottomMargin=MARGIN + 6 * mm, invariant=True, lang=lang, title=title, author=author)
 
 
@@ -62,14 +64,16 @@ def table(rows: list, widths, *commands, heading: bool = False) -> Table:
     return ruled
 
 
-def footer(text: str, _: Translate):
+def footer(text: str, _: Translate, *, wide: bool = False):
     """A rule and ``text`` at the foot of every page, with the page number."""
+    right = LEFT + (WIDE if wide else WIDTH)
+
     def draw(canvas, pdf) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 8)
         canvas.setStrokeColor(GRID)
-        canvas.line(LEFT, MARGIN + 3 * mm, RIGHT, MARGIN + 3 * mm)
+        canvas.line(LEFT, MARGIN + 3 * mm, right, MARGIN + 3 * mm)
         canvas.drawString(LEFT, MARGIN, text)
-        canvas.drawRightString(RIGHT, MARGIN, _("第 {page} 页", page=pdf.page))
+        canvas.drawRightString(right, MARGIN, _("第 {page} 页", page=pdf.page))
         canvas.restoreState()
     return draw

@@ -17,24 +17,24 @@ from billing.managers import Manager
 from billing.money import format_yuan
 from billing.privacy import mask_name
 from portal.filters import NAMES
-from portal.pdf import FONT, SHADE, SMALL, TITLE, WIDTH, Translate, cell, document, footer, style, table, translator
+from portal.pdf import FONT, SHADE, SMALL, TITLE, WIDE, WIDTH, Translate, cell, document, footer, style, table, translator
 from portal.receipts import Receipt
 
 RIGHT_SMALL = style(8, alignment=TA_RIGHT)
 
 
-def _header(title: str, manager: Manager, facts: list[str], _: Translate) -> Table:
+def _header(title: str, manager: Manager, facts: list[str], _: Translate, width: float = WIDTH) -> Table:
     left = [cell(_("县供电公司"), SMALL), cell(title, TITLE), cell(manager.name)]
-    header = Table([[left, [cell(fact, RIGHT_SMALL) for fact in facts]]], colWidths=(WIDTH * 0.6, WIDTH * 0.4))
+    header = Table([[left, [cell(fact, RIGHT_SMALL) for fact in facts]]], colWidths=(width * 0.6, width * 0.4))
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                                 ("LINEBELOW", (0, 0), (-1, 0), 1.2, colors.black)]))
     return header
 
 
-def _build(story: list, title: str, foot: str, _: Translate, lang: str) -> bytes:
+def _build(story: list, title: str, foot: str, _: Translate, lang: str, wide: bool = False) -> bytes:
     out = io.BytesIO()
-    pdf = document(out, title=title, author=_("县供电公司"), lang=lang)
-    draw = footer(foot, _)
+    pdf = document(out, title=title, author=_("县供电公司"), lang=lang, wide=wide)
+    draw = footer(foot, _, wide=wide)
     pdf.build(story, onFirstPage=draw, onLaterPages=draw)
     return out.getvalue()
 
@@ -75,14 +75,15 @@ def render_statement_pdf(made: Statement, lang: str = "zh") -> bytes:
     month = f"{made.month:%Y-%m}"
     rows = [[cell(_("户号")), cell(_("地址")), *(cell(_(name), RIGHT_SMALL) for name in STATEMENT_COLUMNS)]]
     for account, figures in made.lines:
-        rows.append([account.account_no, cell(account.address), *map(format_yuan, statement_cells(figures))])
+        rows.append([account.account_no, cell(account.address, SMALL), *map(format_yuan, statement_cells(figures))])
     rows.append([cell(_("合计 {count} 户", count=len(made.lines))), "", *map(format_yuan, statement_cells(made.totals))])
-    widths = (24 * mm, WIDTH - 24 * mm - 6 * 21 * mm, *(21 * mm,) * 6)
+    widths = (26 * mm, WIDE - 26 * mm - 6 * 25 * mm, *(25 * mm,) * 6)  # landscape: six money columns
     lines = table(rows, widths, ("FONT", (0, 0), (-1, -1), FONT, 8.5), ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
                   ("BACKGROUND", (0, 0), (-1, 0), SHADE), ("BACKGROUND", (0, -1), (-1, -1), SHADE),
                   ("SPAN", (0, -1), (1, -1)), heading=True)
     title = _("物业月度电费对账单")
     note = _("期末余额 = 期初余额 - 本月电费 + 本月缴费 + 其他调整；负数为欠费。按入账的业务日期（北京时间）统计。")
-    story = [_header(title, made.manager, [_("{month} 月", month=month)], _), Spacer(0, 5 * mm), lines,
+    story = [_header(title, made.manager, [_("对账月份 {month}", month=month)], _, WIDE), Spacer(0, 5 * mm), lines,
              Spacer(0, 3 * mm), cell(note, SMALL)]
-    return _build(story, f"{title} {month}", _("{name}  {month} 对账单", name=made.manager.name, month=month), _, lang)
+    return _build(story, f"{title} {month}", _("{name}  {month} 对账单", name=made.manager.name, month=month), _, lang,
+                  wide=True)
