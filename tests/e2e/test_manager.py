@@ -59,6 +59,10 @@ def test_manager_pays_ten_accounts_at_once_and_gets_one_receipt_and_the_statemen
     desk.click("input[name=arrears]")
     desk.press("筛选")
     assert "共 10 户，其中欠费 10 户，合计欠费 ¥1045.00" in desk.text()
+    desk.click("[data-pick-page]")  # 本页全选 off, then on: the side panel counts along
+    assert desk.find("[data-selected-total]").text.startswith("已选 0 户")
+    desk.click("[data-pick-page]")
+    assert desk.find("[data-selected-total]").text.startswith("已选 10 户，合计 ¥1045.00")
     desk.shoot("list")
     desk.press("全选欠费户")
     desk.wait_for_text("核对代缴清单")
