@@ -81,7 +81,7 @@ def _home(typed: dict[str, bulk.Row] | None = None, problems: list[str] | None =
     """The list and its tick form: the filtered page, arrears ticked and filled; after an error or
     返回修改, exactly the 户号 the manager had (``typed``), as they left them; ``bad`` names the rows
     at fault (户号 -> what is wrong), each listed and marked."""
-    problems = list(problems or [])
+    problems, typed = list(problems or []), typed or None  # nothing typed: the list as it comes
     try:
         filters, number = _filters(request.values), _page_number(request.values)
     except BillingError as error:
