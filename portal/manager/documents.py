@@ -16,7 +16,7 @@ from payments import bulk_receipts
 from payments.orders import PAID
 from portal.i18n import current_language, error_message, gettext as _
 from portal.manager.documents_pdf import STATEMENT_COLUMNS, render_receipt_pdf, render_statement_pdf, statement_cells
-from portal.manager.views import load_manager
+from portal.manager.views import load_manager, page_number
 from portal.receipts import receipt_for
 from portal.spreadsheet import TEXT, YUAN, xlsx_download
 from portal.wiring import services
@@ -27,11 +27,13 @@ blueprint.before_request(load_manager)
 
 @blueprint.get("/receipts")
 def receipts():
-    number = request.args.get("page", "1")
-    page = int(number) if number.isdigit() and 0 < int(number) <= 100_000 else 1
+    try:
+        page, error, status = page_number(request.args), None, 200
+    except BillingError as refused:
+        page, error, status = 1, error_message(refused), 400
     with read_session(services().engine) as db:
         found = bulk_receipts.receipts(db, g.manager.id, page)
-    return render_template("manager/receipts.html", manager=g.manager, found=found)
+    return render_template("manager/receipts.html", manager=g.manager, found=found, error=error), status
 
 
 @blueprint.get("/receipts/<out_trade_no>.pdf")

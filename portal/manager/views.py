@@ -69,7 +69,7 @@ def _filters(values) -> manager_accounts.Filters:
                                     sort=values.get("sort") or manager_accounts.BY_ACCOUNT_NO)
 
 
-def _page_number(values) -> int:
+def page_number(values) -> int:
     number = values.get("page", "1")
     if not number.isdigit() or not 1 <= int(number) <= 100_000:
         raise InvalidInput("page", "a page number")
@@ -83,7 +83,7 @@ def _home(typed: dict[str, bulk.Row] | None = None, problems: list[str] | None =
     at fault (户号 -> what is wrong), each listed and marked."""
     problems, typed = list(problems or []), typed or None  # nothing typed: the list as it comes
     try:
-        filters, number = _filters(request.values), _page_number(request.values)
+        filters, number = _filters(request.values), page_number(request.values)
     except BillingError as error:
         filters, number, status = manager_accounts.Filters(), 1, 400
         problems.append(error_message(error))

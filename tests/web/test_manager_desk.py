@@ -112,6 +112,8 @@ def test_the_consolidated_receipt_lists_every_account_as_a_page_and_a_pdf(reques
     _log_in(client, MEMBER)
     listed = _text(client.get("/manager/receipts"))
     assert paid.out_trade_no in listed and "205.06" in listed
+    refused = client.get("/manager/receipts?page=-1")
+    assert refused.status_code == 400 and "页码有误" in _text(refused) and paid.out_trade_no in _text(refused)
     text = _pdf_text(client.get(f"/manager/receipts/{paid.out_trade_no}.pdf"))
     assert "物业代缴电费回单" in text and paid.out_trade_no in text and "合计3户" in text and "205.06" in text
     assert all(f"{number}" in text for number in ("3301000100", "3301000101", "3301000159"))
