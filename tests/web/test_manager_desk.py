@@ -88,6 +88,19 @@ def test_select_all_in_arrears_takes_every_page_and_pays_nothing_yet(engine, man
         assert db.exec(select(PaymentOrder)).all() == []
 
 
+def test_a_bad_upload_names_every_bad_line_and_pays_nothing(engine, many, client):
+    _log_in(client, MEMBER)
+    data = "户号\t金额\n3301000100\t￥120.00\n3309999999\t5\n3301000101\tabc\n3301000100\t1\n".encode("gbk")
+    page = client.post("/manager/upload", data={"csrf_token": csrf_token(client, "/manager/"),
+                                                "file": (io.BytesIO(data), "代缴.csv")}, content_type="multipart/form-data")
+    text = _text(page)
+    assert page.status_code == 400 and "没有发起支付" in text
+    assert "第3行：户号 3309999999 不属于本物业" in text and "第4行：金额 abc 格式有误" in text
+    assert "第5行：户号 3301000100 与第 2 行重复" in text
+    with unit_of_work(engine) as db:
+        assert db.exec(select(PaymentOrder)).all() == []
+
+
 def _paid_bulk(request, engine, clock, gateways, org, lines) -> PaymentOrder:
     started = checkout.start(engine, gateways["wechat"], purpose="bulk", scene="native", lines=lines,
                              description="物业代缴", limits=checkout.Limits(), now=clock(), manager_id=org.id).order
