@@ -22,14 +22,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
-# Browser libraries (chart.js for the finance charts) are pinned in package-lock.json, installed by
-# `npm ci` and served from static/vendor (the CSP allows scripts from the site only: no CDN).
-VENDOR := static/vendor/chart.umd.min.js
+# Browser libraries (chart.js for the charts, WeUI's styles for the resident pages) are pinned in
+# package-lock.json, installed by `npm ci` and served from static/vendor (the CSP allows scripts and
+# styles from the site only: no CDN).
+VENDOR := static/vendor/chart.umd.min.js static/vendor/weui.min.css
 
-$(VENDOR): package-lock.json
+$(VENDOR) &: package-lock.json
 	npm ci --no-audit --no-fund
 	mkdir -p static/vendor
-	cp node_modules/chart.js/dist/chart.umd.min.js $@
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/weui/dist/style/weui.min.css static/vendor/
 
 # Under CI `make test` installs them (the browser tests draw the charts), and Debian's npm when missing;
 # elsewhere only `make run` needs npm.

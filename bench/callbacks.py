@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import migrations  # noqa: E402
 from billing.accounts import Account  # noqa: E402
-from bench import loadgen  # noqa: E402
+from bench import loadgen, server  # noqa: E402
 from billing.db import make_engine, read_session, unit_of_work  # noqa: E402
 from demo.county import load_demo_county  # noqa: E402
 from billing.ledger import Transfer, check_invariants  # noqa: E402
@@ -61,22 +58,10 @@ def prepare(folder: Path, count: int, port: int) -> tuple[str, list[loadgen.Requ
     return url, requests
 
 
-def serve(folder: Path, url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "DIANFEI_INSTANCE_PATH": str(folder / "instance"),
+def serve_portal(folder: Path, url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {"DATABASE_URL": url, "DIANFEI_INSTANCE_PATH": str(folder / "instance"),
            "DIANFEI_PUBLIC_URL": f"http://127.0.0.1:{port}", "DIANFEI_PAYMENTS_SANDBOX": "true"}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env,
-    )
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not come up")
+    return server.serve("wsgi:app", env, port, workers=workers, threads=threads)
 
 
 def check(url: str, count: int) -> None:
@@ -99,15 +84,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder, port = Path(tmp), free_port()
         url, notifications = prepare(folder, count, port)
-        server = serve(folder, url, port, args.workers, args.threads)
+        portal = serve_portal(folder, url, port, args.workers, args.threads)
         try:
             loadgen.run("127.0.0.1", port, [loadgen.Request("GET", "/healthz", {})] * 500)  # warm up
             baseline = loadgen.run("127.0.0.1", port, [loadgen.Request("GET", "/healthz", {})] * count,
                                    connections=args.connections)
             result = loadgen.run("127.0.0.1", port, notifications, connections=args.connections)
         finally:
-            server.terminate()
-            server.wait(10)
+            server.stop(portal)
         if result.statuses != {204: count}:
             raise SystemExit(f"unexpected answers: {result.statuses}")
         check(url, count)

@@ -41,7 +41,7 @@ class Filters:
         if self.sort not in SORTS:
             raise InvalidInput("sort", f"must be one of {', '.join(SORTS)}")
         if len(self.search) > MAX_SEARCH_CHARS:
-            raise InvalidInput("q", f"at most {MAX_SEARCH_CHARS} characters")
+            raise InvalidInput("search", f"at most {MAX_SEARCH_CHARS} characters")
 
 
 @dataclass(frozen=True)

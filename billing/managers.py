@@ -44,7 +44,7 @@ def set_label(session: Session, manager_id: int, account_no: str, label: str) ->
     """The manager's own name for one of its 户号 (blank clears it)."""
     label = " ".join(label.split())
     if len(label) > LABEL_CHARS:
-        raise InvalidInput("label", f"at most {LABEL_CHARS} characters")
+        raise InvalidInput("manager_label", f"at most {LABEL_CHARS} characters")
     managed = session.exec(select(ManagerAccount).join(Account, Account.id == ManagerAccount.account_id)
                            .where(ManagerAccount.manager_id == manager_id, Account.account_no == account_no)).first()
     if managed is None:

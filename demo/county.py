@@ -32,10 +32,10 @@ from billing.reads import READ_COLUMNS, Read
 from billing.managers import Manager, ManagerAccount, ManagerMember
 from billing.residents import Binding, Resident
 from billing.staff import add_staff
+from demo.logins import FIRST_LOGIN, SECOND_LOGIN, id_tail
 from demo.trouble import add_trouble
 
 DEMO_PASSWORD = "demo1234"
-FIRST_LOGIN, SECOND_LOGIN = "13800000001", "13800000002"  # the residents the README names
 DEMO_STAFF = (
     ("admin", "系统管理员", ["admin"]),
     ("reader1", "王建国", ["reader"]),
@@ -190,7 +190,8 @@ def _entities(connection: Connection, plan: list[Planned], installed: date, now:
         for (code, name, _town, _loss), meter_id in zip(DISTRICTS, district_meter_ids)
     ])
     customer_ids = _insert_returning_ids(connection, Customer.__table__, [
-        {"name": p.holder_name, "phone": p.phone, "created_at": now} for p in plan
+        {"name": p.holder_name, "phone": p.phone, "id_number_tail": id_tail(p.account_no), "created_at": now}
+        for p in plan
     ])
     account_ids = _insert_returning_ids(connection, Account.__table__, [
         {"account_no": p.account_no, "holder_name": p.holder_name, "customer_id": customer_id,

@@ -20,13 +20,13 @@ from sqlmodel import Session, select
 
 from billing import events
 from billing.clock import Clock
-from billing.db import among, unit_of_work
+from billing.db import among, read_session, unit_of_work
 from billing.dunning_records import NOTICE, NOTICE_DELIVERED
 from billing.privacy import mask_phone
 from notifications.channels.base import DELIVERED, FAILED, Channel, Outcome, Outgoing
-from notifications.records import Message, QUEUED, SENDING
+from notifications.records import Message, Preference, QUEUED, SENDING
 from notifications.records import DELIVERED as LOG_DELIVERED, FAILED as LOG_FAILED, SENT as LOG_SENT
-from notifications.schedule import earliest_send, in_quiet_hours, retry_after
+from notifications.schedule import earliest_send, retry_after
 from notifications.templates import TemplateError, template
 
 LEASE = timedelta(minutes=5)
@@ -83,9 +83,10 @@ def _claimable(session: Session, channel: str, condition, order, size: int) -> l
 
 def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock, done: Dispatched) -> None:
     now = clock()
-    quiet = in_quiet_hours(now)
-    later = [m for m in claimed if quiet and not template(m.kind).urgent]
-    ready, broken = _render(m for m in claimed if not (quiet and not template(m.kind).urgent))
+    own = _own_quiet_hours(engine, claimed)
+    waits = {m.id: earliest_send(now, urgent=template(m.kind).urgent, own=own.get(m.id)) for m in claimed}
+    later = [m for m in claimed if waits[m.id] > now]
+    ready, broken = _render(m for m in claimed if waits[m.id] <= now)
     try:
         outcomes = channel.send(ready) if ready else []
     except Exception as exc:  # an SDK's own error: the provider is out of reach, try again later
@@ -95,8 +96,20 @@ def _send(engine: Engine, channel: Channel, claimed: list[Message], clock: Clock
     results += [(by_id[out.message_id], outcome) for out, outcome in zip(ready, outcomes, strict=True)]
     with unit_of_work(engine) as session:
         for message in later:
-            _postpone(session, message, earliest_send(now, urgent=False), done)
+            _postpone(session, message, waits[message.id], done)
         _record(session, results, now, done)
+
+
+def _own_quiet_hours(engine: Engine, claimed: list[Message]) -> dict[int, tuple[int, int]]:
+    """The quiet hours of the residents whose optional messages are in the batch (message id -> hours)."""
+    optional = {m.id: m.resident_id for m in claimed if m.resident_id is not None and not template(m.kind).required}
+    if not optional:
+        return {}
+    with read_session(engine) as session:
+        hours = {row[0]: (row[1], row[2]) for row in session.exec(
+            select(Preference.resident_id, Preference.quiet_from_hour, Preference.quiet_until_hour)
+            .where(among(session, Preference.resident_id, set(optional.values()))))}
+    return {message_id: hours[resident] for message_id, resident in optional.items() if resident in hours}
 
 
 def _render(messages) -> tuple[list[Outgoing], list[tuple[int, str]]]:

@@ -1,8 +1,9 @@
 """Events into queued messages: the outbox is read after commit, from a cursor, in batches.
 
 Each event of a kind people hear about becomes one message per recipient and channel: the
-residents bound to the 户号 (by their preferences), or, when nobody is bound, the account holder's
-phone on file.  The message's ``dedupe_key`` names the event, recipient and channel, so reading an
+residents bound to the 户号 (by their preferences: SMS to their phone, WeChat to each openid their
+WeChat logins gave us, a template message for the official account's, a subscribe message for the
+mini-program's), or, when nobody is bound, the account holder's phone on file.  The message's ``dedupe_key`` names the event, recipient and channel, so reading an
 event twice queues nothing twice.
 
 Why the cursor lags: on PostgreSQL event ids are handed out before commit, so a transaction that
@@ -12,6 +13,7 @@ older than ``SETTLE_LAG``; younger ones are read again next time and deduplicate
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,11 +33,13 @@ from billing.errors import BillingError
 from billing.events import Event
 from billing.money import format_yuan
 from billing.residents import Binding, Resident, is_mainland_mobile
+from billing.wechat_identities import MINI, OA, openids
 from notifications.records import Cursor, Message, Preference
 from notifications.schedule import earliest_send
 from notifications.templates import ZH, template
 
 CURSOR = "notifications"
+WECHAT_CHANNELS = {OA: "wechat_oa", MINI: "wechat_mp"}  # the channel that reaches an app's openids
 SETTLE_LAG = timedelta(minutes=5)
 BATCH = 2000
 
@@ -77,6 +81,8 @@ class Recipient:
     sms: bool = True
     optional: bool = True
     lang: str = ZH
+    wechat: tuple[tuple[str, str], ...] = ()  # (channel, openid) for each WeChat login the resident linked
+    quiet: tuple[int, int] | None = None  # the resident's own quiet hours (optional messages)
 
 
 def take_events(engine: Engine, *, clock: Clock, batch: int = BATCH) -> int:
@@ -130,32 +136,46 @@ def _messages(event: Event, account_no: str, people: list[Recipient], now: datet
         params, problem = {"account_no": account_no, **params_of(event.data)}, {}
     except (KeyError, TypeError, ValueError, BillingError) as error:  # a payload we cannot read: logged failed
         params, problem = {"account_no": account_no}, {"status": "failed", "error": f"event payload: {error!r}"[:200]}
-    return [_row(f"event:{event.id}:{person.key}:sms", kind, person.phone, person.lang, params, now,
-                 urgent=form.urgent, event_id=event.id, account_id=event.account_id, resident_id=person.resident_id,
+    return [_row(f"event:{event.id}:{person.key}:{key}", kind, address, person.lang, params, now, channel=channel,
+                 urgent=form.urgent, own_quiet=None if form.required else person.quiet,
+                 event_id=event.id, account_id=event.account_id, resident_id=person.resident_id,
                  **problem)
-            for person in people if person.sms and (person.optional or form.required)]
+            for person in people if person.optional or form.required
+            for key, channel, address in _addresses(person)]
+
+
+def _addresses(person: Recipient) -> list[tuple[str, str, str]]:
+    """(dedupe key part, channel, address) of each way the person hears from us."""
+    found = [("sms", "sms", person.phone)] if person.sms else []
+    return found + [(f"{channel}:{hashlib.sha256(openid.encode()).hexdigest()[:16]}", channel, openid)
+                    for channel, openid in person.wechat]
 
 
 def _row(dedupe_key: str, kind: str, address: str, lang: str, params: dict, now: datetime, *, urgent: bool,
-         channel: str = "sms", **refs) -> dict:
+         own_quiet: tuple[int, int] | None = None, channel: str = "sms", **refs) -> dict:
     return {"dedupe_key": dedupe_key, "kind": kind, "channel": channel, "address": address, "lang": lang,
             "params": json.dumps(params, ensure_ascii=False), "status": "queued", "attempts": 0,
-            "due_at": earliest_send(now, urgent=urgent), "created_at": now, "provider_ref": "", "receipt": "",
+            "due_at": earliest_send(now, urgent=urgent, own=own_quiet), "created_at": now, "provider_ref": "", "receipt": "",
             "error": "", "event_id": None, "account_id": None, "resident_id": None, **refs}
 
 
 def recipients(session: Session, account_ids: set[int]) -> dict[int, list[Recipient]]:
-    """Who hears about each account: its bound residents, else the holder's mainland mobile on file."""
+    """Who hears about each account: its bound residents (by SMS and WeChat), else the holder's mainland
+    mobile on file."""
     found: dict[int, list[Recipient]] = defaultdict(list)
     bound = session.exec(
         select(Binding.account_id, Resident.id, Resident.phone, Preference)
         .join(Resident, Resident.id == Binding.resident_id)
         .outerjoin(Preference, Preference.resident_id == Resident.id)
         .where(among(session, Binding.account_id, account_ids))).all()
+    wechat = openids(session, {resident_id for _, resident_id, _, _ in bound})
     for account_id, resident_id, phone, preference in bound:
         preference = preference or Preference(resident_id=resident_id)
+        addresses = tuple((WECHAT_CHANNELS[app], openid) for app, openid in wechat.get(resident_id, ())
+                          if preference.wechat)
         found[account_id].append(Recipient(f"resident:{resident_id}", resident_id, phone, preference.sms,
-                                           preference.optional, preference.lang))
+                                           preference.optional, preference.lang, addresses,
+                                           (preference.quiet_from_hour, preference.quiet_until_hour)))
     holders = session.exec(select(Account.id, Customer.phone).join(Customer, Customer.id == Account.customer_id)
                            .where(among(session, Account.id, account_ids - found.keys()))).all()
     for account_id, phone in holders:

@@ -41,16 +41,19 @@ ERRORS = {
     45009: "reach max api daily quota limit",
     47001: "data format error",
     47003: "argument invalid! data.value invalid",
+    40029: "invalid code",  # the login codes (portal.wechat.sandbox)
+    40163: "code been used",
+    40226: "invalid risky user",
 }
 
 
-def _json(body: dict) -> Response:
+def json_answer(body: dict) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8")
 
 
-def _answer(errcode: int, **fields) -> Response:
+def errcode_answer(errcode: int, **fields) -> Response:
     errmsg = "ok" if errcode == 0 else f"{ERRORS[errcode]} rid: {secrets.token_hex(6)}"
-    return _json({"errcode": errcode, "errmsg": errmsg, **fields})
+    return json_answer({"errcode": errcode, "errmsg": errmsg, **fields})
 
 
 class WeChatApiSandbox:
@@ -98,31 +101,31 @@ class WeChatApiSandbox:
     def _token(self, args) -> Response:
         appid = args.get("appid", "")
         if args.get("grant_type") != "client_credential":
-            return _answer(40002)
+            return errcode_answer(40002)
         if appid not in self.apps:
-            return _answer(40013)
+            return errcode_answer(40013)
         if args.get("secret") != self.apps[appid]:
-            return _answer(40125)
+            return errcode_answer(40125)
         token = secrets.token_urlsafe(48)
         with self._lock:
             self._tokens[token] = (appid, self.now() + self.expires_in)
             self.token_fetches[appid] += 1
-        return _json({"access_token": token, "expires_in": self.expires_in})  # WeChat adds no errcode here
+        return json_answer({"access_token": token, "expires_in": self.expires_in})  # WeChat adds no errcode here
 
     def _send(self, api: str, request: Request) -> Response:
         held = self._tokens.get(request.args.get("access_token", ""))
         if held is None:
-            return _answer(41001 if "access_token" not in request.args else 40001)
+            return errcode_answer(41001 if "access_token" not in request.args else 40001)
         appid, expires_at = held
         try:
             body = json.loads(request.get_data())
         except ValueError:
-            return _answer(47001)
+            return errcode_answer(47001)
         errcode = 42001 if self.now() >= expires_at else self._refusal(body)
         msgid = next(self._msgids) if errcode == 0 else None
         with self._lock:
             self.received.append({"api": api, "appid": appid, **body, "errcode": errcode, "msgid": msgid})
-        return _answer(errcode, msgid=msgid) if msgid else _answer(errcode)
+        return errcode_answer(errcode, msgid=msgid) if msgid else errcode_answer(errcode)
 
     def _refusal(self, body: dict) -> int:
         openid, data = body.get("touser"), body.get("data")

@@ -28,6 +28,14 @@ from payments.settlement import settle
 # The page a payer sees: a resident's phone browser, a property manager's desk computer.
 RESIDENT_SCENES = {"wechat": "h5", "alipay": "wap"}
 MANAGER_SCENES = {"wechat": "native", "alipay": "page"}  # a QR code to scan, or the desktop cashier
+# Inside WeChat's own browser WeChat Pay is JSAPI (the pay sheet over the page, the payer named by the
+# official account's openid) and other channels' pages do not open.
+# On a desktop, WeChat Pay is a QR code to scan with the phone and Alipay its desktop cashier.
+# The mini-program pays by wx.requestPayment as the WeChat user, and opens no other channel.
+IN_WECHAT, PHONE, DESKTOP, MINI_PROGRAM = "in_wechat", "phone", "desktop", "mini_program"
+DEVICE_SCENES = {PHONE: RESIDENT_SCENES, IN_WECHAT: {"wechat": "jsapi"}, DESKTOP: MANAGER_SCENES,
+                 MINI_PROGRAM: {"wechat": "miniprogram"}}
+AS_PAYER = frozenset({"jsapi", "miniprogram"})  # scenes that pay as the WeChat user an openid names
 WAITING, EXPIRED = "waiting", "expired"  # progress besides paid and closed
 
 
@@ -143,17 +151,26 @@ def _gateway(gateways: Mapping[str, Gateway], channel: str) -> Gateway:
     return gateways[channel]
 
 
+def resident_channels(gateways: Mapping[str, Gateway], device: str, *, openid: str | None) -> list[str]:
+    """The channels a resident can pay by from ``device``: JSAPI needs the payer's openid."""
+    scenes = DEVICE_SCENES[device]
+    return [channel for channel in gateways if channel in scenes and (scenes[channel] not in AS_PAYER or openid)]
+
+
 def start_resident(engine: Engine, gateways: Mapping[str, Gateway], account: Account, choice: ResidentChoice, *,
                    limits: Limits, now: datetime, resident_id: int, client_ip: str | None,
-                   return_url: Callable[[str], str]) -> Started:
-    """A resident pays for one of their own 户号 from their phone."""
-    gateway = _gateway(gateways, choice.channel)
+                   return_url: Callable[[str], str] | None, device: str = PHONE, openid: str | None = None) -> Started:
+    """A resident pays for one of their own 户号 from ``device`` (in WeChat, as ``openid``)."""
+    if choice.channel not in resident_channels(gateways, device, openid=openid):
+        raise InvalidInput("channel", "choose a way to pay that works here")
+    gateway, scene = gateways[choice.channel], DEVICE_SCENES[device][choice.channel]
     with read_session(engine) as session:
         balance = ledger.customer_balances(session, [account.id]).get(account.id, 0)
     purpose, amount = resident_charge(balance, choice)
-    return start(engine, gateway, purpose=purpose, scene=RESIDENT_SCENES[gateway.channel], lines=[(account, amount)],
-                 limits=limits, now=now, description=f"电费{'缴费' if purpose == ARREARS else '预存'}-{account.account_no}",
-                 resident_id=resident_id, client_ip=client_ip, return_url=return_url)
+    return start(engine, gateway, purpose=purpose, scene=scene, lines=[(account, amount)], limits=limits, now=now,
+                 description=f"电费{'缴费' if purpose == ARREARS else '预存'}-{account.account_no}",
+                 resident_id=resident_id, client_ip=client_ip, return_url=return_url,
+                 payer_id=openid if scene in AS_PAYER else None)
 
 
 def start_bulk(engine: Engine, gateways: Mapping[str, Gateway], manager: Manager, channel: str,

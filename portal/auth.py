@@ -17,11 +17,14 @@ from billing.db import unit_of_work
 from billing.errors import BillingError
 from billing.logins import RESIDENT, STAFF, LoginSession
 from billing.privacy import mask_phone
+from billing.wechat_identities import WeChatLinkRefused
 from notifications import login_codes
 from notifications.channels.console import ConsoleChannel
 from portal.errors import status_for
 from portal.i18n import current_language, error_message, gettext as _
 from portal.security import client_address, local_path
+from portal.wechat import views as wechat_views
+from portal.wechat.sign_in import link_with_phone
 from portal.wiring import services
 
 blueprint = Blueprint("auth", __name__)
@@ -101,6 +104,21 @@ def _demo_codes() -> bool:
     return bool(current_app.config["DEMO_SMS"])
 
 
+def demo_code(code: str) -> str | None:
+    """The code itself where the demo shows it on screen (never in production), else None."""
+    return code if _demo_codes() else None
+
+
+def send_login_code(phone: str) -> tuple[str, bool]:
+    """A code for ``phone`` within the limits (per client address, address and phone, phone), sent
+    by SMS now: the code, and whether the provider took it (else the dispatcher retries)."""
+    svc = services()
+    with unit_of_work(svc.engine) as db:
+        code = residents.issue_login_code(db, phone, client=client_address(), now=svc.clock())
+        message = login_codes.queue(db, phone, code, now=svc.clock(), lang=current_language())
+    return code, login_codes.send_now(svc.engine, svc.messengers, message, clock=svc.clock)
+
+
 @blueprint.app_context_processor
 def login_context():
     return {"resident_login_open": resident_login_open}
@@ -124,19 +142,16 @@ def login():
 def send_code():
     if not resident_login_open():
         return _login_page(403)
-    phone, svc = request.form.get("phone", "").strip(), services()
+    phone = request.form.get("phone", "").strip()
     try:
-        with unit_of_work(svc.engine) as db:
-            code = residents.issue_login_code(db, phone, client=client_address(), now=svc.clock())
-            message = login_codes.queue(db, phone, code, now=svc.clock(), lang=current_language())
+        code, sent = send_login_code(phone)
     except BillingError as error:
         if error.field == "resend":  # a code reached this phone a moment ago: let them type it in
             session["login_phone"] = phone
         flash(error_message(error), "error")
         return _login_page(status_for(error), phone=phone)
     session["login_phone"] = phone
-    sent = login_codes.send_now(svc.engine, svc.messengers, message, clock=svc.clock)
-    if _demo_codes():
+    if demo_code(code):
         flash(_("演示环境验证码：{code}（正式环境通过短信发送）", code=code), "info")
     elif sent:
         flash(_("验证码已通过短信发送至 {phone}，5分钟内有效", phone=mask_phone(phone)), "info")
@@ -151,14 +166,24 @@ def verify():
         return _login_page(403)
     phone, code, svc = request.form.get("phone", "").strip(), request.form.get("code", ""), services()
     try:
-        with unit_of_work(svc.engine) as db:
-            resident = residents.verify_login_code(db, phone, code, now=svc.clock())
+        resident_id = _verified(svc, phone, code)
     except BillingError as error:
+        if isinstance(error, WeChatLinkRefused):
+            session.pop(wechat_views.LINK, None)
         flash(error_message(error), "error")
         return redirect(url_for("auth.login", next=_next()))
     target = _next()
-    log_in(RESIDENT, resident.id)
+    log_in(RESIDENT, resident_id)
     return redirect(target or url_for("pages.home"))
+
+
+def _verified(svc, phone: str, code: str) -> int:
+    """The resident the code proves; a WeChat that came back unlinked is linked to them on the way."""
+    ticket = wechat_views.pending_link()
+    if ticket:
+        return link_with_phone(svc, ticket, phone, code)
+    with unit_of_work(svc.engine) as db:
+        return residents.verify_login_code(db, phone, code, now=svc.clock()).id
 
 
 @blueprint.post("/logout")

@@ -33,7 +33,11 @@ from werkzeug.serving import run_simple
 import migrations
 from demo.ami_file import write_ami_file
 from demo.county import DEMO_PASSWORD, database_is_empty, load_demo_county
+from demo.logins import (
+    FIRST_LOGIN, SECOND_LOGIN, UNBOUND_LOGIN, BindingExample, binding_example, logins_line, unbound_login_is_free,
+)
 from payments import sync
+from billing.db import read_session
 from billing.errors import DatabaseUnavailable, DatabaseUrlInvalid
 from billing.failure_log import cause, quiet_repeats
 from payments.errors import GatewayConfigError
@@ -139,6 +143,15 @@ def demo_load(accounts: int, seed: int, reset: bool, if_empty: bool, bills: bool
         click.echo(check_demo(svc, summary))
     ami = write_ami_file(svc.engine, Path(svc.settings.INSTANCE_PATH) / "ami", now=svc.clock())
     click.echo(f"today's AMI file from the head-end: {ami} (dianfei reads import {ami})")
+    click.echo(logins_line(_binding_example(svc)))
+
+
+def _binding_example(svc) -> BindingExample | None:
+    """The demo's 户号 to bind, outside production (where there is no demo to point at)."""
+    if svc.settings.production:
+        return None
+    with read_session(svc.engine) as db:
+        return binding_example(db) if unbound_login_is_free(db) else None
 
 
 def _reconciled_week(svc, seed: int) -> str:
@@ -180,8 +193,12 @@ def run(host: str | None, port: int | None) -> None:
         from portal.sandbox import start_head_end_sandbox
 
         start_head_end_sandbox(svc.settings)
+    if svc.settings.WECHAT_SANDBOX:
+        from portal.sandbox import start_wechat_sandbox
+
+        start_wechat_sandbox(svc.settings)
     threading.Thread(target=_sync_every_minute, args=(app,), daemon=True, name="payments-sync").start()
-    click.echo(_banner(f"http://{host}:{port}", svc.settings))
+    click.echo(_banner(f"http://{host}:{port}", svc.settings, _binding_example(svc)))
     run_simple(host, port, app, threaded=True)
 
 
@@ -196,14 +213,17 @@ def _sync_every_minute(app) -> None:
             log.warning("payments sync failed: %s", cause(error), exc_info=error)
 
 
-def _banner(base: str, settings: Settings) -> str:
+def _banner(base: str, settings: Settings, example: BindingExample | None = None) -> str:
     lines = [
         f"dianfei is serving on {base}/",
-        f"  resident portal   {base}/          log in with 13800000001 or 13800000002",
+        f"  resident portal   {base}/          log in with {FIRST_LOGIN} or {SECOND_LOGIN}",
         "                                    (the SMS code is shown on screen in the demo)",
         f"  property manager  {base}/manager/  log in with 13900000000, then 物业代缴",
         f"  staff             {base}/staff/    admin, cashier1, finance1, reviewer1, reader1 / {DEMO_PASSWORD}",
     ]
+    if example is not None:  # under the resident logins
+        lines.insert(3, f"                                    {UNBOUND_LOGIN} has nothing bound: bind 户号 "
+                        f"{example.account_no} with ID tail {example.id_tail} (or meter {example.meter_no})")
     if settings.PAYMENTS_SANDBOX:
         lines.append(f"  sandbox cashiers  WeChat Pay http://127.0.0.1:{settings.SANDBOX_WECHATPAY_PORT}, "
                      f"Alipay http://127.0.0.1:{settings.SANDBOX_ALIPAY_PORT}")
@@ -213,6 +233,9 @@ def _banner(base: str, settings: Settings) -> str:
     if settings.HEAD_END_SANDBOX:
         lines.append(f"  sandbox head-end  http://127.0.0.1:{settings.SANDBOX_HEAD_END_PORT} "
                      "(remote cuts and restores: dianfei supply work)")
+    if settings.WECHAT_SANDBOX:
+        lines.append(f"  sandbox WeChat    http://127.0.0.1:{settings.SANDBOX_WECHAT_PORT} "
+                     "(微信一键登录 in a browser whose user agent says MicroMessenger; messages)")
     return "\n".join(lines)
 
 

@@ -130,6 +130,20 @@ class Settings:
                                 "prints each message it accepts), ignoring the SMS settings above",
                                 demo="messages would go to the local simulator")
     SANDBOX_SMS_PORT: int = setting(5103, "where `dianfei run` serves the Tencent SMS simulator", bounds=PORTS)
+    WECHAT_SANDBOX: bool = setting(True, "WeChat login (微信一键登录, the mini-program's code2session) and WeChat "
+                                   "messages against the local WeChat simulator that `dianfei run` serves, with its "
+                                   "own app ids, ignoring the WeChat app settings below",
+                                   demo="anyone could log in as any WeChat user of the simulator")
+    SANDBOX_WECHAT_PORT: int = setting(5104, "where `dianfei run` serves the WeChat simulator", bounds=PORTS)
+    WECHAT_OA_APPID: str = setting("", "official account (公众号) app id: 微信一键登录 in the WeChat browser, JSAPI "
+                                   "payments' openid, template messages")
+    WECHAT_OA_SECRET: str = setting("", "its AppSecret", secret=True)
+    WECHAT_OA_TEMPLATES: str = setting("", "its template message ids per message kind, `kind=id,kind=id`; without "
+                                       "them no template messages are sent")
+    WECHAT_MINI_APPID: str = setting("", "mini-program app id: code2session login and subscribe messages")
+    WECHAT_MINI_SECRET: str = setting("", "its AppSecret", secret=True)
+    WECHAT_MINI_TEMPLATES: str = setting("", "its subscribe message ids per message kind, `kind=id,kind=id`; "
+                                         "without them no subscribe messages are sent")
     READ_REGISTER_DIGITS: int = setting(ReadRules.register_digits, "whole-kWh digits of a meter register: it rolls "
                                         "over to zero after 10^N kWh (5: 99999.99), which tells a rollover from a "
                                         "misread", bounds=(4, 9))
@@ -164,12 +178,14 @@ class Settings:
     BILL_HIGH_MULTIPLE: int = setting(3, "the bill run holds a bill above this many times the account's average of "
                                       "its last 6 issued bills for review", bounds=(2, 100))
     BILL_DUE_DAYS: int = setting(15, "days from a bill's issue to its due date", bounds=(1, 90))
+    MAX_BINDINGS: int = setting(10, "most 户号 one resident may bind (a family member binds the same 户号 under "
+                                "their own count)", bounds=(1, 100))
 
     def __post_init__(self) -> None:
         problems = [problem for item in fields(self) if (problem := _field_problem(item, getattr(self, item.name)))]
         if not problems:  # the rules between settings need well-typed values
             problems = [*self._production_problems(), *self._login_problems(), *self._limit_problems(),
-                        *self._channel_problems(), *self._sms_problems()]
+                        *self._channel_problems(), *self._sms_problems(), *self._wechat_problems()]
         if problems:
             raise ConfigError("\n".join(problems))
 
@@ -196,8 +212,7 @@ class Settings:
     @property
     def sms_templates(self) -> dict[str, str]:
         """``DIANFEI_SMS_TEMPLATES`` as ``{"kind": id, "kind/en": id}``."""
-        pairs = (item.partition("=") for item in self.SMS_TEMPLATES.split(",") if item.strip())
-        return {key.strip(): value.strip() for key, _, value in pairs}
+        return _kind_ids(self.SMS_TEMPLATES)
 
     def offers(self, channel: str) -> bool:
         """A channel is offered once any of its ids or keys is set (and then it needs all of them)."""
@@ -271,6 +286,29 @@ class Settings:
         if self.SMS_TEMPLATES:
             problems += _template_problems(self.SMS_TEMPLATES, self.sms_templates)
         return problems
+
+    def wechat_templates(self, app: str) -> dict[str, str]:
+        """``DIANFEI_WECHAT_OA_TEMPLATES`` or ``..._MINI_TEMPLATES`` as ``{"kind": id}``."""
+        return _kind_ids(getattr(self, f"WECHAT_{app.upper()}_TEMPLATES"))
+
+    def _wechat_problems(self) -> list[str]:
+        """An app needs its id and secret together; template ids name message kinds."""
+        problems = []
+        for app in ("OA", "MINI"):
+            names = (f"WECHAT_{app}_APPID", f"WECHAT_{app}_SECRET")
+            if any(getattr(self, name) for name in names) and not all(getattr(self, name) for name in names):
+                problems.append(f"{', '.join(env_name(name) for name in names)}: set both or neither")
+            problems += [f"{env_name(f'WECHAT_{app}_TEMPLATES')}: {key!r} is not a message kind"
+                         for key in self.wechat_templates(app) if key not in TEMPLATES]
+        if self.WECHAT_OA_APPID and self.WECHATPAY_APPID not in ("", self.WECHAT_OA_APPID):
+            problems.append(f"{PREFIX}WECHATPAY_APPID: must be {PREFIX}WECHAT_OA_APPID (a JSAPI payment in WeChat "
+                            "names its payer by the official account's openid)")
+        return problems
+
+
+def _kind_ids(text: str) -> dict[str, str]:
+    pairs = (item.partition("=") for item in text.split(",") if item.strip())
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def _template_problems(text: str, templates: dict[str, str]) -> list[str]:

@@ -192,11 +192,14 @@ class _Walk:
                             note=f"分期缴费, {PLAN_INSTALMENTS} 期", now=self.clock())
 
     def _pay_first_cut(self, session) -> None:
-        """The first account whose cut was confirmed pays what it owes at the counter."""
-        cut = session.execute(select(Account).join(SupplyOrder, SupplyOrder.account_id == Account.id)
-                              .where(SupplyOrder.kind == CUT, SupplyOrder.state == CONFIRMED,
-                                     Account.status == DISCONNECTED).order_by(SupplyOrder.id)).scalars().first()
-        if cut is None or (owed := _owed(session, cut.id)) <= 0:
+        """The first account whose cut was confirmed pays what it owes at the counter, in one line: an
+        account owing more than the counter takes per line (a factory, in a small county) is skipped."""
+        cuts = session.execute(select(Account).join(SupplyOrder, SupplyOrder.account_id == Account.id)
+                               .where(SupplyOrder.kind == CUT, SupplyOrder.state == CONFIRMED,
+                                      Account.status == DISCONNECTED).order_by(SupplyOrder.id)).scalars()
+        payable = ((cut, owed) for cut in cuts if 0 < (owed := _owed(session, cut.id)) <= self.limits.maximum_fen)
+        cut, owed = next(payable, (None, 0))
+        if cut is None:
             return
         counter.take_payment(session, cashier_id=self.staff[CASHIER], method=counter.CASH,
                              rows=[(cut.account_no, format_yuan(owed))], limits=self.limits, now=self.clock(),

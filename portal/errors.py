@@ -14,7 +14,9 @@ from flask import Flask, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from billing import errors as billing_errors
+from billing.wechat_identities import WeChatUnavailable
 from billing.logins import RESIDENT, STAFF
+from payments import errors as payment_errors
 from portal.i18n import error_message, gettext as _, http_text
 
 
@@ -28,6 +30,16 @@ class ConfigError(PortalError):
     code = "config_error"
 
 
+class WeChatLoginRequired(billing_errors.PermissionDenied):
+    """WeChat Pay inside the mini-program pays as the WeChat user (its openid): the caller logged
+    in by SMS has none until they log in through WeChat once."""
+
+    code = "wechat_login_required"
+
+    def __init__(self) -> None:
+        super().__init__("WeChat Pay in the mini-program needs a WeChat login", field="channel")
+
+
 HTTP_STATUS: dict[type[Exception], int] = {
     billing_errors.InvalidInput: 400,
     billing_errors.NotFound: 404,
@@ -35,10 +47,14 @@ HTTP_STATUS: dict[type[Exception], int] = {
     billing_errors.RateLimited: 429,
     billing_errors.TransferConflict: 409,
     billing_errors.DatabaseUnavailable: 503,
+    payment_errors.OrderNotFound: 404,
+    payment_errors.GatewayError: 502,
+    WeChatUnavailable: 503,
 }
 # Stable codes for HTTP errors in JSON answers (our own errors carry their own).
-HTTP_CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
-              413: "too_large", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
+              500: "internal_error", 503: "unavailable"}
 
 
 def status_for(error: Exception) -> int:
@@ -50,6 +66,10 @@ def status_for(error: Exception) -> int:
 
 def wants_json() -> bool:
     return request.path.startswith(("/api/", "/callbacks/"))
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/")
 
 
 def way_back() -> tuple[str, str]:
@@ -75,6 +95,9 @@ def _logged_in_kind() -> str | None:
 
 def _answer(status: int, code: str, message: str | None, field: str | None = None, headers=()):
     title, sentence = http_text(status)
+    if is_api():  # the mini-program's shape: the error itself, flat
+        body = {"code": code, "message": message or sentence} | ({"field": field} if field else {})
+        return jsonify(body), status, headers
     if wants_json():
         return jsonify(error={"code": code, "message": message or sentence, "field": field}), status, headers
     back_url, back_label = way_back()

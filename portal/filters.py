@@ -18,7 +18,7 @@ def _beijing(instant, pattern: str = "%Y-%m-%d %H:%M") -> str:
 
 # Display names for stored codes; each is translated by _() where shown.
 NAMES = {
-    "channel_names": {"wechat": "微信支付", "alipay": "支付宝", "counter": "柜台"},
+    "channel_names": {"wechat": "微信支付", "alipay": "支付宝", "counter": "柜台", "manager": "物业代缴"},
     "method_names": {"cash": "现金", "card": "银行卡"},
     "reason_names": {"duplicate_payment": "重复支付", "account_closure": "销户退费", "overpayment": "多缴退费"},
     "refund_states": {"proposed": "待审批", "approved": "已批准", "submitted": "退款中", "succeeded": "已退款",
@@ -54,18 +54,39 @@ NAMES = {
     "report_sources": {"notify": "支付通知", "query": "主动查询", "counter": "柜台"},
     "line_kinds": {"payment": "收款", "refund": "退款"},
     "transfer_codes": {"payment": "缴费入账", "held": "暂挂", "unhold": "解除暂挂", "refund": "退款", "fee": "手续费",
-                       "write_off": "核销", "counter": "柜台收费", "bulk": "物业批量缴费"},
+                       "write_off": "核销", "counter": "柜台收费", "bulk": "物业批量缴费",
+                       "bill": "电费账单", "bill_cancel": "账单作废冲回", "daily": "智能交费日结", "energy": "电费",
+                       "opening": "期初余额"},
     "review_actions": {"accept": "确认无误", "correct": "更正示数", "reread": "现场复抄", "estimate": "估抄",
                        "approve": "批准出账", "cancel": "作废重算"},
     "audit_actions": {"review.accept": "确认无误", "review.correct": "更正示数", "review.estimate": "估抄",
                       "review.reread": "复抄完成", "review.reread_ordered": "派发复抄", "review.reread_returned": "复抄示数不符",
-                      "review.approve": "批准出账", "review.cancel": "作废重算"},
+                      "review.approve": "批准出账", "review.cancel": "作废重算",
+                      "agree_payment_plan": "约定还款计划", "approve_refund": "批准退款", "reject_refund": "驳回退款",
+                      "approve_waiver": "批准减免", "refuse_waiver": "驳回减免", "approve_write_off": "批准核销",
+                      "reject_write_off": "驳回核销", "cancel_bill": "作废账单", "close_cash_day": "日终轧账",
+                      "counter_payment": "柜台收费", "heal_difference": "查询补账", "issue_bill": "出账",
+                      "meter_change": "换表", "multiplier_change": "倍率变更", "note_difference": "差异备注",
+                      "rebill": "重开账单", "refund_difference": "差异退款", "request_refund": "申请退款",
+                      "request_waiver": "申请减免", "request_write_off": "申请核销", "resolve_incident": "处理异常",
+                      "supply_order_confirmed": "确认停复电"},
     "bill_states": {"held": "暂挂待审核", "issued": "已出账", "cancelled": "已作废"},
     "read_sources": {"ami": "采集", "manual": "人工抄表", "estimated": "估抄", "corrected": "更正"},
     "read_statuses": {"valid": "有效", "superseded": "已替代"},
     "register_names": {"total": "总", "sharp": "尖", "peak": "峰", "flat": "平", "valley": "谷"},
     "meter_kinds": {"smart": "智能表", "manual": "人工抄表"},
     "account_statuses": {"active": "正常", "vacant": "空置", "disconnected": "已停电", "closed": "已销户"},
+    # The account story's dunning, supply orders and plans (billing/dunning_records.py,
+    # billing/supply_order_records.py, billing/payment_plans.py)
+    "dunning_steps": {"bill_due_soon": "到期提醒", "bill_overdue": "已逾期", "disconnection_notice": "已发停电通知",
+                      "protected_hold": "保护用户，待人工处理", "call_task": "待电话告知", "notice_undelivered": "通知未送达",
+                      "pre_cut_notice": "已发停电前提醒", "disconnection_ordered": "已下停电指令",
+                      "arrears_cleared": "欠费已结清", "reconnection_ordered": "已下复电指令"},
+    "supply_kinds": {"cut": "停电", "restore": "复电"},
+    "supply_methods": {"remote": "远程", "field": "现场"},
+    "supply_states": {"pending": "待执行", "sent": "已下发", "confirmed": "已完成", "failed": "失败待重试",
+                      "escalated": "已升级人工", "cancelled": "已撤销"},
+    "plan_states": {"active": "进行中", "kept": "已履行", "broken": "已违约"},
     # The evidence the rules write into an item's detail (billing/read_findings.py and a
     # reader's confirmed unusual read, billing/manual_reads.py; unknown keys are shown as themselves).
     "detail_names": {"previous_on": "上次抄表日", "previous_wh": "上次示数", "read_on": "本次抄表日", "read_wh": "本次示数",
@@ -88,7 +109,11 @@ NAMES = {
                      "expected_wh": "预计示数",
                      # a held bill's (billing/bill_drafts.py)
                      "average_fen": "近期账单平均金额", "bills_averaged": "参与平均的账单数",
-                     "open_read_findings": "未处理的抄表异常（条）", "tariff": "电价"},
+                     "open_read_findings": "未处理的抄表异常（条）", "tariff": "电价",
+                     # the audit log's before and after (billing/audit_log.py)
+                     "amount_fen": "金额", "state": "状态", "reason": "原因", "method": "方式", "accounts": "户号",
+                     "debit": "扣款账户", "number": "账单号", "total_fen": "账单金额", "due_date": "到期日",
+                     "meter_no": "表号", "installed_on": "装表日", "assigned_to": "复抄人员"},
 }
 
 

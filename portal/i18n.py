@@ -11,7 +11,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 
 from billing.money import format_yuan
 
@@ -42,12 +42,17 @@ ERROR_TEXT = {
     "rate_limited.login": "登录失败次数过多，请{minutes}分钟后再试",
     "transfer_conflict": "账务记录冲突，已通知工作人员核查",
     "database_unavailable": "系统暂时无法访问，请稍后再试",
+    "wechat_code_invalid": "微信登录凭证无效或已过期，请重新使用微信登录",
+    "wechat_code_used": "微信登录凭证已使用过，请重新使用微信登录",
+    "wechat_user_refused": "微信暂不允许此账号登录，请使用手机号登录",
+    "wechat_unavailable": "暂时无法连接微信，请稍后再试或使用手机号登录",
+    "wechat_link_refused": "微信登录已失效或已绑定其他手机号，请重新使用微信登录",
     "invalid_input.channel": "请选择微信支付或支付宝",
     "invalid_input.file": "文件有误，请检查后重新上传",
     "invalid_input.owing": "筛选范围内没有欠费的户号",
     "invalid_input.sort": "排序方式有误",
-    "invalid_input.q": "搜索内容最多 40 个字",
-    "invalid_input.label": "标签最多 40 个字",
+    "invalid_input.search": "搜索内容最多 40 个字",
+    "invalid_input.manager_label": "标签最多 40 个字",
     "amount_out_of_range": "金额需在 {minimum} 至 {maximum} 元之间",
     "gateway_error": "支付渠道暂时无法受理，请稍后再试",
     "refund_not_allowed": "无法退款：超出可退金额、余额不足或已超过退款期限",
@@ -107,6 +112,22 @@ ERROR_TEXT = {
     "photo_too_large": "照片超过 {limit_mb} MB，请重新拍摄（可调低相机分辨率）",
     "photo_not_image": "照片须为 JPEG 或 PNG 格式的图片，请用相机重新拍摄",
     "unknown": "操作失败，请稍后再试",
+    # Binding a 户号 and the resident's settings (billing/bindings.py, notifications/preferences.py).
+    "binding_proof_wrong": "户号与验证信息不匹配，请核对后重试",
+    "binding_proof_wrong.id_tail": "户号与户主身份证号后四位不匹配，请核对后重试",
+    "binding_proof_wrong.meter_no": "户号与电表表号不匹配，请核对后重试",
+    "rate_limited.resident": "验证信息填错次数过多，请1小时后再试",
+    "rate_limited.account_no": "这个户号的验证失败次数过多，请稍后再试",
+    "binding_exists": "这个户号已经绑定在您的账号下",
+    "binding_limit": "最多绑定 {maximum} 个户号，请先解除不再使用的户号",
+    "binding_not_found": "没有找到这个户号",
+    "invalid_input.proof": "请填写户主身份证号后四位或电表表号（其中一项）",
+    "invalid_input.id_tail": "身份证号后四位应为4个字符：数字，最后一位可以是X",
+    "invalid_input.meter_no": "电表表号应为1至24位字母、数字或“-”",
+    "invalid_input.label": "备注最多 {maximum} 个字",
+    "invalid_input.balance_low": "提醒金额应为 0 至 {maximum} 元，例如 30.00",
+    "invalid_input.quiet_from_hour": "请选择免打扰的开始时间（0 至 23 点）",
+    "invalid_input.quiet_until_hour": "请选择免打扰的结束时间；与每晚 22:00 至 08:00 合起来不能占满全天",
     # The review queue (复核), account histories and error assessment.
     "not_found.item": "没有找到这条复核事项",
     "review_item_closed": "这条事项已经处理过了，本次操作没有执行，请查看处理记录",
@@ -125,6 +146,11 @@ ERROR_TEXT = {
     "invalid_input.age": "等待天数筛选有误，请重新选择",
     "invalid_input.rule": "规则筛选有误，请重新选择",
     "invalid_input.page": "页码有误",
+    "invalid_input.q": "请输入户号、户名、手机号或表号（最多40个字符；只输入数字时至少4位）",
+    "invalid_input.actor": "操作人筛选有误，请从列表中选择",
+    "invalid_input.audit_action": "操作筛选有误，请从列表中选择",
+    "invalid_input.from": "起始日格式应为 2026-11-30",
+    "invalid_input.to": "截止日格式应为 2026-11-30，且不早于起始日",
     "invalid_input.month": "月份格式应为 2026-11",
     "invalid_input.date": "日期格式应为 2026-11-30",
     # Held bills (复核 of the bill run's holds).
@@ -167,18 +193,32 @@ ERROR_TEXT = {
     "invalid_input.kind": "请从列表中选择差异类型",
     "invalid_input.status": "请从列表中选择处理状态",
     "invalid_input.filter_channel": "请从列表中选择渠道",
+    # The mini-program API (portal/api).
+    "invalid_input.body": "请求内容应为 JSON 对象",
+    "invalid_input.limit": "limit 应为 1 至 {maximum} 之间的整数",
+    "invalid_input.cursor": "分页游标无效，请从第一页重新获取",
+    "invalid_input.amount_fen": "金额应为以分为单位的整数，例如 10000 表示 100.00 元",
+    "invalid_amount.amount_fen": "金额应为以分为单位的整数，例如 10000 表示 100.00 元",
+    "amount_out_of_range.amount_fen": "金额需在 {minimum} 至 {maximum} 元之间",
+    "invalid_input.shown_arrears_fen": "请填写页面显示的欠费金额（分）",
+    "wechat_login_required": "在小程序中使用微信支付，请先通过微信登录",
+    "rate_limited.token": "操作过于频繁，请稍后再试",
+    "permission_denied.wechat": "暂未开通微信登录，请使用手机号登录",
 }
 
 # Error pages by HTTP status: a title and one sentence; anything else falls back to 0.
 HTTP_TEXT = {
     400: ("请求无法处理", "页面可能已过期，或提交的内容不完整。请返回后刷新页面再试。"),
+    401: ("需要登录", "请先登录，或登录已过期，请重新登录。"),
     403: ("没有权限", "您的账号没有权限打开这个页面或执行这个操作。"),
     404: ("页面不存在", "没有找到这个页面，链接可能有误或已失效。"),
     405: ("无法这样访问", "这个地址不能直接打开，请从页面上的按钮或链接进入。"),
     409: ("操作冲突", "记录已被其他操作改变，请返回后刷新页面再试。"),
     413: ("内容过大", "提交的内容或文件太大，请缩小后重试。"),
+    415: ("格式不支持", "请以 JSON 格式（Content-Type: application/json）提交。"),
     429: ("操作过于频繁", "请稍等片刻再试。"),
     500: ("系统出错了", "这次操作没有完成，问题已记录，请稍后再试。"),
+    502: ("渠道暂时无法访问", "支付渠道暂时无法受理，请稍后再试。"),
     503: ("暂时无法访问", "系统暂时无法访问，请稍后再试。"),
     0: ("请求没有完成", "请返回后重试。"),
 }
@@ -197,11 +237,19 @@ def catalog(language: str) -> dict[str, str]:
 
 
 def current_language() -> str:
-    requested = request.args.get("lang")
-    if requested in LANGUAGES:
-        session["lang"] = requested
-    chosen = session.get("lang") or request.accept_languages.best_match(LANGUAGES)
-    return chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+    """The reader's language, worked out once per request (a long table asks for it per cell).  The API
+    keeps no session: it is told on every call (``?lang=``, Accept-Language)."""
+    if "language" not in g:
+        requested = request.args.get("lang")
+        if request.path.startswith("/api/"):
+            kept = requested if requested in LANGUAGES else None
+        else:
+            if requested in LANGUAGES:
+                session["lang"] = requested
+            kept = session.get("lang")
+        chosen = kept or request.accept_languages.best_match(LANGUAGES)
+        g.language = chosen if chosen in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+    return g.language
 
 
 def translate(language: str, text: str, **values: object) -> str:

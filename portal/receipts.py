@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import abort, jsonify, redirect, request, url_for
+from urllib.parse import urlencode
+
+import segno
+from flask import abort, current_app, jsonify, redirect, request, url_for
 
 from billing.accounts import Account
 from billing.db import read_session
@@ -43,6 +46,25 @@ def _visible_order(out_trade_no: str, visible: Callable[[PaymentOrder], bool]) -
     if not visible(order):
         abort(404)
     return order
+
+
+@dataclass(frozen=True)
+class ScanToPay:
+    qr_image: str  # a data: URI (the page's CSP allows img-src data:)
+    demo_scan: str | None  # in the demo, a link that plays a phone scanning the code, then comes back
+
+
+def scan_to_pay(shown: Receipt, return_url: str) -> ScanToPay | None:
+    """A WeChat Native order still waiting: its QR code for the payer's phone to scan."""
+    order = shown.order
+    if shown.progress != checkout.WAITING or order.channel != "wechat" or not order.checkout_url \
+            or not order.checkout_url.startswith("weixin://"):
+        return None
+    demo_scan = None
+    if current_app.config["PAYMENTS_SANDBOX"]:
+        query = urlencode({"code_url": order.checkout_url, "return_url": return_url})
+        demo_scan = f"http://127.0.0.1:{current_app.config['SANDBOX_WECHATPAY_PORT']}/sandbox/scan?{query}"
+    return ScanToPay(segno.make(order.checkout_url, error="m").svg_data_uri(scale=6, border=2), demo_scan)
 
 
 def receipt_for(out_trade_no: str, visible: Callable[[PaymentOrder], bool]) -> Receipt:

@@ -1,9 +1,10 @@
 """Demo wiring: the local WeChat Pay and Alipay simulators as the demo's cashiers, the local Tencent
-SMS simulator as its SMS provider (``DIANFEI_SMS_SANDBOX``), and the metering head-end simulator
-that throws the demo's relays (``DIANFEI_HEAD_END_SANDBOX``).
+SMS simulator as its SMS provider (``DIANFEI_SMS_SANDBOX``), the metering head-end simulator
+that throws the demo's relays (``DIANFEI_HEAD_END_SANDBOX``), and the local WeChat that residents
+log in with and get messages from (``DIANFEI_WECHAT_SANDBOX``).
 
 The only production-side module that imports the simulators (``payments.sandbox``,
-``notifications.sms_sandbox``, ``metering.sandbox``).  Keys are generated once under ``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
+``notifications.sms_sandbox``, ``metering.sandbox``, ``portal.wechat.sandbox``).  Keys are generated once under ``instance/sandbox``; ``sandbox_settings`` points the channel settings at the simulators' loopback
 ports, with the placeholder merchant and app ids the simulators answer as, and ``start_sandboxes``
 (called by ``dianfei run``) serves them.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from billing.clock import Clock
 from billing.privacy import mask_phone
+from notifications.channels.wechat import FIELDS as WECHAT_FIELDS
 from notifications.sms_sandbox.registry import SANDBOX_SMS, sandbox_provider, templates_setting
 from metering.sandbox import HeadEndSandbox
 from payments.sandbox.alipay import AlipaySandbox
@@ -21,6 +23,7 @@ from payments.sandbox.keys import alipay_keys, wechat_keys
 from payments.sandbox.server import LoopbackServer
 from payments.sandbox.wechatpay import WeChatPaySandbox
 from portal.config import Settings
+from portal.wechat.sandbox import WeChatLoginSandbox
 
 # Placeholder ids: only ever in sandbox mode, never a default of a real channel.
 SANDBOX_IDS = {
@@ -94,3 +97,32 @@ def start_sms_sandbox(settings: Settings, show=print) -> LoopbackServer:
     provider.on_accept = lambda sent: show(f"[SMS sandbox] {mask_phone(sent['number'][3:])} template "
                                            f"{sent['template']}: {', '.join(sent['params'])}")
     return LoopbackServer(provider, settings.SANDBOX_SMS_PORT).start()
+
+
+# The WeChat simulator's apps.  The official account is the app WeChat Pay's sandbox merchant is bound
+# to: a JSAPI payment names the payer by the official account's openid.
+SANDBOX_WECHAT = {
+    "WECHAT_OA_APPID": SANDBOX_IDS["WECHATPAY_APPID"], "WECHAT_OA_SECRET": "sandbox-oa-secret-0123456789abcdef",
+    "WECHAT_MINI_APPID": "wx9999999999999999", "WECHAT_MINI_SECRET": "sandbox-mini-secret-0123456789abcd",
+}
+
+
+def wechat_sandbox_settings() -> dict[str, str]:
+    """WeChat app settings that the simulator answers as, every message kind with a template."""
+    templates = ",".join(f"{kind}=sandbox-{kind}" for kind in WECHAT_FIELDS)
+    return SANDBOX_WECHAT | {"WECHAT_OA_TEMPLATES": templates, "WECHAT_MINI_TEMPLATES": templates}
+
+
+def wechat_sandbox_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.SANDBOX_WECHAT_PORT}"
+
+
+def wechat_sandbox() -> WeChatLoginSandbox:
+    """The WeChat simulator with the sandbox apps, not yet served."""
+    apps = {SANDBOX_WECHAT[f"WECHAT_{app}_APPID"]: SANDBOX_WECHAT[f"WECHAT_{app}_SECRET"] for app in ("OA", "MINI")}
+    return WeChatLoginSandbox(apps)
+
+
+def start_wechat_sandbox(settings: Settings) -> LoopbackServer:
+    """Serve the WeChat simulator: the 微信一键登录 consent page, code2session and the messages."""
+    return LoopbackServer(wechat_sandbox(), settings.SANDBOX_WECHAT_PORT).start()

@@ -18,7 +18,7 @@ PAGE_BODY = 1 * MB
 # the manager's CSV upload of 户号,金额 lines is capped at 2,000 lines anyway (payments.bulk); a
 # reader's read carries a photo, whose own limit (DIANFEI_READ_PHOTO_MAX_MB, at most 20) the view
 # checks so that the form comes back with what was typed.
-BODY_LIMITS = {"callbacks": 64 * KB, "manager.preview_upload": 4 * MB, "staff.reading_save": 21 * MB}
+BODY_LIMITS = {"callbacks": 64 * KB, "api": 16 * KB, "manager.preview_upload": 4 * MB, "staff.reading_save": 21 * MB}
 HSTS = "max-age=31536000; includeSubDomains"
 # Where the channels' real cashiers live.  After our own redirect a cashier may hop between its
 # hosts by HTTP redirect, and Chromium checks form-action on every hop of a form's navigation.

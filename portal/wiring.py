@@ -21,6 +21,8 @@ from payments.checkout import Limits
 from payments.gateways.base import Gateway
 from portal.channels import build_gateways, payment_limits
 from portal.config import Settings
+from portal.wechat.client import WeChatLogin
+from portal.wechat.wiring import build_wechat_channels, build_wechat_login
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Services:
     gateways: dict[str, Gateway] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     messengers: dict[str, Channel] = field(default_factory=dict)  # message channel name -> its sender
+    wechat: WeChatLogin = field(default_factory=lambda: WeChatLogin({}))  # the apps residents log in with
 
 
 def build_services(settings: Settings, injected: Mapping[str, object]) -> Services:
@@ -39,20 +42,23 @@ def build_services(settings: Settings, injected: Mapping[str, object]) -> Servic
     clock = injected.get("CLOCK") or system_clock
     gateways = injected["GATEWAYS"] if "GATEWAYS" in injected else build_gateways(settings, clock)
     messengers = injected["MESSENGERS"] if "MESSENGERS" in injected else build_messengers(settings)
+    wechat = injected.get("WECHAT") or build_wechat_login(settings)
     return Services(settings=settings, engine=engine, clock=clock, gateways=gateways, limits=payment_limits(settings),
-                    messengers=messengers)
+                    messengers=messengers, wechat=wechat)
 
 
 def build_messengers(settings: Settings) -> dict[str, Channel]:
     """SMS through Tencent Cloud when it is configured; else, outside production, the console (the demo's
-    on-screen codes' twin); production without an SMS provider keeps its messages queued."""
+    on-screen codes' twin); production without an SMS provider keeps its messages queued.  WeChat
+    messages go by each WeChat app that has its template ids."""
     if settings.SMS_SANDBOX:
         from portal.sandbox import sms_sandbox_settings
 
         settings = replace(settings, **sms_sandbox_settings(settings))
+    wechat = build_wechat_channels(settings)
     if settings.sends_sms:
-        return {"sms": SmsChannel(sms_config(settings))}
-    return {"sms": ConsoleChannel()} if settings.shows_login_codes else {}
+        return {"sms": SmsChannel(sms_config(settings)), **wechat}
+    return ({"sms": ConsoleChannel()} if settings.shows_login_codes else {}) | wechat
 
 
 def sms_config(settings: Settings) -> SmsConfig:

@@ -90,7 +90,7 @@ def shown(param: str, value: str) -> str:
     return f"{value}元" if FIELD_TYPES.get(param) == "amount" else value
 
 
-class _TimeoutSession(requests.Session):
+class TimeoutSession(requests.Session):
     """wechatpy fetches the token without a timeout: a hung WeChat must not hang the dispatcher."""
 
     def __init__(self, timeout: float) -> None:
@@ -102,7 +102,7 @@ class _TimeoutSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-class _Client(WeChatClient):
+class ApiClient(WeChatClient):
     """wechatpy's client against any API root (WeChat's or the simulator's), retrying nothing itself:
     its own retry on a stale token refetches and calls again without limit."""
 
@@ -110,7 +110,7 @@ class _Client(WeChatClient):
         super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = f"{api_root}/cgi-bin/"
         self.wxa.API_BASE_URL = f"{api_root}/"
-        self._http = _TimeoutSession(timeout)
+        self._http = TimeoutSession(timeout)
 
     def fetch_access_token(self):
         # wechatpy names api.weixin.qq.com here whatever the base URL: the token comes from the same root
@@ -129,7 +129,7 @@ class _WeChatChannel:
                  api_root: str = API_ROOT, timeout: float = 5.0, session=None) -> None:
         """``template_ids``: message kind -> the template id registered for it; ``opens``: what a tap on
         the message opens (a web link for the official account, a page for the mini-program)."""
-        self.client = _Client(appid, secret, api_root=api_root, timeout=timeout, session=session)
+        self.client = ApiClient(appid, secret, api_root=api_root, timeout=timeout, session=session)
         self.template_ids, self.opens = dict(template_ids), opens
 
     def send(self, batch: list[Outgoing]) -> list[Outcome]:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from html import escape
 
+_PAYER = """<label for="payer">付款人（沙箱：换一个名字可模拟另一台手机重复支付）</label>
+<input type="text" id="payer" name="payer" value="sandbox-buyer">"""
+
 
 def cashier_page(*, brand: str, colour: str, merchant: str, description: str, amount_yuan: str, action: str,
-                 hidden: dict[str, str] | None = None, notice: str = "") -> str:
+                 hidden: dict[str, str] | None = None, notice: str = "", payer_field: bool = True) -> str:
+    """``payer_field``: the payer may be named (a QR code or H5 link can be paid by anyone); not for
+    JSAPI, whose order names its payer."""
     fields = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in (hidden or {}).items()
     )
@@ -29,8 +34,7 @@ button{{width:100%;margin-top:12px;padding:12px;font-size:17px;border:0;border-r
 <p class="muted">{escape(merchant)}</p><p>{escape(description)}</p><p class="amount">¥{escape(amount_yuan)}</p>
 {f'<p class="muted">{escape(notice)}</p>' if notice else ''}
 <form method="post" action="{escape(action)}">{fields}
-<label for="payer">付款人（沙箱：换一个名字可模拟另一台手机重复支付）</label>
-<input type="text" id="payer" name="payer" value="sandbox-buyer">
+{_PAYER if payer_field else ''}
 <button class="pay" type="submit" name="action" value="pay">确认支付</button>
 <button class="cancel" type="submit" name="action" value="cancel">取消支付</button>
 </form></div>

@@ -36,6 +36,7 @@ from payments.sandbox.keys import WeChatKeys
 from payments.sandbox.server import Served
 from payments.sandbox.wechatpay_protocol import (JSON, Keyring, Refusal, field_at, is_positive_fen, json_body,
                                                  refund_resource, refund_view, require, trade_view)
+from payments.sandbox.wechatpay_jsapi import jsapi_page
 from payments.sandbox.wechatpay_statement import trade_bill_csv
 
 RETRY_SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
@@ -98,6 +99,7 @@ class WeChatPaySandbox(Served):
             Rule("/v3/certificates", endpoint="certificates", methods=["GET"]),
             Rule("/sandbox/cashier/<token>", endpoint="page_cashier", methods=["GET", "POST"]),
             Rule("/sandbox/scan", endpoint="page_scan", methods=["GET"]),
+            Rule("/sandbox/jsapi", endpoint="page_jsapi", methods=["GET"]),
         ])
 
     # --- serving -----------------------------------------------------------------------------
@@ -464,6 +466,11 @@ class WeChatPaySandbox(Served):
         # Real H5 payments return the buyer to the redirect_url the merchant appended to h5_url.
         target = request.args.get("redirect_url")
         return redirect(target, 303) if target else _page(outcome)
+
+    def _page_jsapi(self, request: Request) -> Response:
+        with self._lock:
+            return jsapi_page(request, appid=self.appid, orders=self.orders, merchant=self.merchant_name,
+                              verify=self._keyring.verify_pay_sign)
 
     def _page_scan(self, request: Request) -> Response:
         """Stands in for the buyer scanning a Native QR code with the WeChat app.  In the demo the

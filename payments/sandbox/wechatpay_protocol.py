@@ -179,6 +179,15 @@ class Keyring:
         except (InvalidSignature, ValueError):
             raise Refusal(401, "SIGN_ERROR", "签名错误") from None
 
+    def verify_pay_sign(self, fields: list[str], signature: str) -> bool:
+        """A JSAPI ``paySign``: the merchant's SHA256withRSA over each field and a newline."""
+        try:
+            self._merchant_key.verify(base64.b64decode(signature), "".join(f"{f}\n" for f in fields).encode(),
+                                      padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
     def signed_answer(self, request: Request, status: int, payload: dict | None, clock) -> Response:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         # The SDK in public-key mode always names the key it trusts; certificate mode sends nothing.

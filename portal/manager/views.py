@@ -4,10 +4,8 @@ its total, pay once by WeChat Pay Native QR or Alipay page pay, get one consolid
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import urlencode
 
-import segno
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
 from billing import manager_accounts, managers
 from billing.db import read_session, unit_of_work
@@ -21,7 +19,7 @@ from portal.errors import status_for
 from portal.i18n import BULK_PROBLEMS, bulk_problem, error_message, gettext as _
 from portal.manager import selection as signed
 from portal.pages.payments import public_url
-from portal.receipts import POLL_LIMIT, POLL_SECONDS, check_with_channel, receipt_for
+from portal.receipts import POLL_LIMIT, POLL_SECONDS, check_with_channel, receipt_for, scan_to_pay
 from portal.wiring import services
 
 blueprint = Blueprint("manager", __name__, url_prefix="/manager")
@@ -249,25 +247,13 @@ def _ours(order: PaymentOrder) -> bool:
     return g.membership.includes(order.manager_id)
 
 
-def _demo_scan(order: PaymentOrder) -> str | None:
-    """In the demo, a link that plays the phone scanning the QR code and comes back here after paying."""
-    if not current_app.config["PAYMENTS_SANDBOX"]:
-        return None
-    query = urlencode({"code_url": order.checkout_url,
-                       "return_url": public_url("manager.order", out_trade_no=order.out_trade_no)})
-    return f"http://127.0.0.1:{current_app.config['SANDBOX_WECHATPAY_PORT']}/sandbox/scan?{query}"
-
-
 @blueprint.get("/orders/<out_trade_no>")
 def order(out_trade_no: str):
     shown = receipt_for(out_trade_no, _ours)
-    qr_image = demo_scan = None
-    if shown.progress == checkout.WAITING and shown.order.channel == "wechat" and shown.order.checkout_url:
-        # A data: URI keeps the page working under a CSP of img-src 'self' data:.
-        qr_image = segno.make(shown.order.checkout_url, error="m").svg_data_uri(scale=6, border=2)
-        demo_scan = _demo_scan(shown.order)
+    scan = scan_to_pay(shown, public_url("manager.order", out_trade_no=out_trade_no))
     return render_template("manager/order.html", order=shown.order, lines=shown.lines, progress=shown.progress,
-                           qr_image=qr_image, demo_scan=demo_scan, check_endpoint="manager.check",
+                           qr_image=scan and scan.qr_image, demo_scan=scan and scan.demo_scan,
+                           check_endpoint="manager.check",
                            poll_seconds=POLL_SECONDS, poll_limit=POLL_LIMIT)
 
 

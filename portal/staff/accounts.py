@@ -1,6 +1,7 @@
-"""An account's whole story at the desk (for staff who review or read): its meters, its bills with
-their states, every read, each change with who and why, estimates and their carries, the review
-items and decisions.
+"""Finding an account at the desk (by 户号, name, phone or meter number) and its whole story: its
+meters, use charts, bills with their states, payments and refunds, the ledger with the running
+balance, messages sent, dunning and supply orders, payment plans, every read, each change with who
+and why, estimates and their carries, the review items and decisions, and the audit trail.
 
 Staff who may correct bills (``CORRECT_BILL``) 作废 an issued bill with a reason (``bills.cancel``
 reverses it on the ledger and re-allocates the account) and 重开 a cancelled one from the reads as
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from billing import bill_explained, bills
+from billing import account_search, audit_log, bills
 from billing.account_history import history
-from billing.accounts import get_account, validate_account_no
+from billing.accounts import get_account
 from billing.bill_records import CANCELLED, ISSUED, Bill
 from billing.clock import beijing_date
 from billing.db import read_session, unit_of_work
@@ -24,22 +25,37 @@ from billing.rebills import rebill_from_reads
 from billing.review_queue import MAX_ID
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, current_staff_id, staff_required
+from portal.staff.collections import kind_names, status_names
 from portal.staff.evidence import audit_rows
 from portal.staff.review import whole_number
 from portal.staff.roles import ACCOUNT_HISTORY, CORRECT_BILL
+from portal.staff.story import story
 from portal.wiring import services
 
 MAX_REASON = 400
+LEDGER_ROWS = 100  # the newest transfers shown; a prepaid account settles daily
+DUNNING_ROWS = 30  # the newest ladder steps shown: a reminder per bill adds up
 
 
 @blueprint.get("/accounts")
 @staff_required(ACCOUNT_HISTORY)
 def account_lookup():
-    """Find a 户号 (a GET form): a valid number goes to its page."""
-    typed = request.args.get("account_no", "").strip()
-    if typed:
-        return redirect(url_for("staff.account_history", account_no=validate_account_no(typed)))
-    return render_template("staff/account_lookup.html")
+    """Search by 户号, name, phone or meter number (a GET form); a whole 户号 goes to its page."""
+    typed = request.args.get("q") or request.args.get("account_no", "")  # account_no: the old form's links
+    if not typed.strip():
+        return render_template("staff/account_lookup.html", q="", found=None)
+    page = whole_number(request.args, "page") or 1
+    try:
+        text = account_search.clean(typed)
+        with read_session(services().engine) as db:
+            exact = account_search.exact_account(db, text)
+            found = None if exact else account_search.search(db, text, page=page)
+    except InvalidInput as error:
+        return render_template("staff/account_lookup.html", q=typed[:account_search.MAX_TEXT], found=None,
+                               problem=error_message(error)), 400
+    if exact:
+        return redirect(url_for("staff.account_history", account_no=exact))
+    return render_template("staff/account_lookup.html", q=text, found=found)
 
 
 @blueprint.get("/accounts/<account_no>")
@@ -54,11 +70,11 @@ def _page(account_no: str, problem: str | None = None, status: int = 200):
     with read_session(svc.engine) as db:
         found = history(db, account_no, page=page)
         trails = {item_id: audit_rows(db, rows) for item_id, rows in found.trails.items()}
-        account_bills = bill_explained.account_bills(db, found.account.id, on=beijing_date(svc.clock()),
-                                                     include_held=True)
-    rebilled = {row.bill.replaces_bill_id for row in account_bills if row.bill.replaces_bill_id}
-    return render_template("staff/account.html", found=found, trails=trails, registers=REGISTERS,
-                           bills=account_bills, rebilled=rebilled, problem=problem), status
+        told = story(db, found, beijing_date(svc.clock()))
+    rebilled = {row.bill.replaces_bill_id for row in told.bills if row.bill.replaces_bill_id}
+    return render_template("staff/account.html", found=found, trails=trails, registers=REGISTERS, story=told,
+                           bills=told.bills, rebilled=rebilled, changes=audit_log.changes, ledger_rows=LEDGER_ROWS, dunning_rows=DUNNING_ROWS,
+                           message_kinds=kind_names(), message_statuses=status_names(), problem=problem), status
 
 
 @blueprint.post("/accounts/<account_no>/bills/<int:bill_id>/cancel")

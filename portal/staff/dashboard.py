@@ -7,11 +7,13 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
-from billing import collections, review_queue, waivers
+from billing import collections, review_queue, supply_order_records, supply_orders, waivers
 from billing.clock import beijing_date
 from billing.incidents import Incident, open_incidents
 from billing.reader_day import ReaderDay, reader_day
+from billing.supply_order_records import SupplyOrder
 from billing.waivers import Waiver
+from notifications.records import FAILED, Message
 from payments import counter, differences, refunds, write_offs
 from payments.refunds import Refund
 from portal.staff.incident_text import describe_all
@@ -38,6 +40,9 @@ class Work:
     write_offs_to_decide: int = 0  # ... and write-offs others asked for
     debtors: int = 0  # collections: accounts in arrears ...
     needing_a_person: int = 0  # ... and cases the ladder leaves to staff
+    failed_messages: int = 0  # ... messages that never reached the holder
+    open_supply_orders: int = 0  # ... 停电/复电 orders still being worked ...
+    supply_orders_waiting: int = 0  # ... of which field or escalated ones wait on a person
 
 
 def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime) -> Work:
@@ -65,6 +70,10 @@ def work_for(session: Session, staff_id: int, roles: set[str], *, now: datetime)
     if may(roles, COLLECTIONS):
         rows = collections.worklist(session, on=beijing_date(now))
         work.debtors, work.needing_a_person = len(rows), len(collections.needing_a_person(rows))
+        work.failed_messages = session.exec(select(func.count()).select_from(Message).where(Message.status == FAILED)).one()
+        work.open_supply_orders = session.exec(select(func.count()).select_from(SupplyOrder)
+                                               .where(SupplyOrder.state.in_(supply_order_records.OPEN))).one()
+        work.supply_orders_waiting = len(supply_orders.waiting_on_staff(session))
     if may(roles, REVIEW):
         work.review = review_queue.queue(session, review_queue.QueueFilter(), today=beijing_date(now), per_page=SHOWN)
     return work

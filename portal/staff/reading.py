@@ -28,7 +28,7 @@ from billing.reads import Read, ReadConflict
 from billing.review_queue import MAX_ID
 from portal.i18n import error_message, gettext as _
 from portal.staff.access import blueprint, staff_required
-from portal.staff.roles import ADMIN, READ_METERS, REVIEW, may
+from portal.staff.roles import ADMIN, READ_METERS, READ_PHOTOS
 from portal.wiring import services
 
 PHOTO_TOKEN_SECONDS = 24 * 3600
@@ -92,11 +92,9 @@ def reading_save(meter_id: int):
 
 
 @blueprint.get("/reads/<int:read_id>/photo")
-@staff_required()
+@staff_required(READ_PHOTOS)
 def read_photo(read_id: int):
     """The photo a reader attached to a read: for readers and for whoever reviews reads."""
-    if not (may(g.roles, READ_METERS) or may(g.roles, REVIEW)):
-        abort(403)
     with read_session(services().engine) as db:
         read = db.get(Read, read_id) if 0 < read_id <= MAX_ID else None
     path = stored_photo(Path(current_app.instance_path), read)

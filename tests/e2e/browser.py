@@ -21,6 +21,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE, DESK = (390, 844), (1366, 900)
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+            "Mobile Safari/537.36")
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
          "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
 
@@ -32,7 +34,10 @@ def chromium_paths() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
-def start(size: tuple[int, int]) -> webdriver.Chrome:
+def start(size: tuple[int, int], user_agent: str | None = None) -> webdriver.Chrome:
+    """``user_agent``: the browser says it is another (WeChat's, say); a phone-sized window says it
+    is a phone's browser, as the pages that differ by device (pay) need."""
+    user_agent = user_agent or (PHONE_UA if size[0] < 800 else None)
     browser, driver = chromium_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
@@ -41,7 +46,8 @@ def start(size: tuple[int, int]) -> webdriver.Chrome:
     options.add_argument(f"--window-size={max(size[0], 500)},{size[1]}")  # headless windows are >= 500 px wide
     # The viewport itself is emulated, so a phone really is 390 CSS pixels wide.
     options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": size[0], "height": size[1], "pixelRatio": 1, "mobile": size[0] < 800}})
+        "deviceMetrics": {"width": size[0], "height": size[1], "pixelRatio": 1, "mobile": size[0] < 800},
+        **({"userAgent": user_agent} if user_agent else {})})
     options.add_argument("--lang=zh-CN")
     options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
     chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)

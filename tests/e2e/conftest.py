@@ -69,7 +69,7 @@ def demo_county(tmp_path_factory):
 
 
 @pytest.fixture
-def site(chromium, tmp_path, sandbox_keys, demo_county):
+def site(request, chromium, tmp_path, sandbox_keys, demo_county):
     shutil.copy(demo_county(), tmp_path / "dianfei.sqlite3")
     engine = make_engine(f"sqlite:///{tmp_path / 'dianfei.sqlite3'}")
     wechat_keys, alipay_keys = sandbox_keys
@@ -85,24 +85,26 @@ def site(chromium, tmp_path, sandbox_keys, demo_county):
             alipay_public_key_file=alipay_keys.alipay_public_key, notify_url=f"{server.url}/callbacks/alipay",
             gateway_url=f"{alipay.url}/gateway.do"), clock=system_clock),
     }
-    holder.target = _app(engine, gateways, tmp_path, server.url, wechat)
+    # A test may inject more (a WeChat login against its simulator) through a ``site_overrides`` fixture.
+    extra = request.getfixturevalue("site_overrides") if "site_overrides" in request.fixturenames else {}
+    holder.target = _app(engine, gateways, tmp_path, server.url, wechat, **extra)
     yield Site(server.url, engine, wechat, alipay)
     server.stop(), wechat.stop(), alipay.stop()
     engine.dispose()
 
 
-def _app(engine, gateways, tmp_path, url: str, wechat: WeChatPaySandbox):
+def _app(engine, gateways, tmp_path, url: str, wechat: WeChatPaySandbox, **extra):
     from portal import create_app
 
-    return create_app({
+    return create_app(extra | {
         "ENV": "test", "ENGINE": engine, "DATABASE_URL": "sqlite://", "CLOCK": system_clock, "GATEWAYS": gateways,
         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "e2e-secret-" + "x" * 32, "DEMO_SMS": True,
         "PAYMENTS_SANDBOX": True, "SANDBOX_WECHATPAY_PORT": int(wechat.url.rsplit(":", 1)[1]), "PUBLIC_URL": url,
     })
 
 
-def _window(request, site: Site, size) -> browser.Page:
-    chrome = browser.start(size)
+def _window(request, site: Site, size, user_agent: str | None = None) -> browser.Page:
+    chrome = browser.start(size, user_agent)
     request.addfinalizer(chrome.quit)
     return browser.Page(chrome, site.url, request.node.name)
 

@@ -59,7 +59,8 @@ FIELDS = ("phone", "code", "username", "password", "amount", "channel", "what", 
           "reason", "channel_txn_id", "method", "counted", "pick", "next", "lang", "file", "account_no-1", "amount-1",
           "account_no-2", "amount-2", "amount-3301000011", "amount-3301000012", "csrf_token", "value", "reader",
           "register-peak", "month", "district", "rule", "age", "page", "total", "peak",
-          "valley", "confirmed", "photo_token", "bill_id", "date", "day", "kind", "status")
+          "valley", "confirmed", "photo_token", "bill_id", "date", "day", "kind", "status", "id_tail", "meter_no", "label",
+          "quiet_from_hour", "quiet_until_hour", "balance_low-3301000001", "sms", "optional", "view", "days")
 WORDS = ("", " ", "0", "1", "10", "10.00", "0.01", "5000.00", "5000.01", "-1", "1e3", "NaN", "1,000.00", "１００",
          "9" * 400, "9999999999999999.99", "x" * 5000, "<script>", "\x00", "'; --", "../..", "//evil.example",
          "/\\evil.example", "\r\nSet-Cookie: x=1", "wechat", "alipay", "counter", "cash", "card", "approve", "reject",
@@ -206,6 +207,8 @@ def _ids(engine) -> dict[str, list[str]]:
             "meter_id": [str(i) for i in db.execute(select(Account.meter_id)).scalars()],
             "difference_id": [str(i) for i in db.execute(select(Difference.id)).scalars()],
             "write_off_id": [str(i) for i in db.execute(select(WriteOff.id)).scalars()],
+            "transfer_id": [str(i) for i in db.execute(select(Transfer.id)).scalars()],
+            "receipt_id": [str(i) for i in db.execute(select(Transfer.id)).scalars()],
         }
 
 
@@ -325,7 +328,7 @@ def _callback_bodies(world: World) -> st.SearchStrategy[dict]:
 
 def _methods(rule) -> st.SearchStrategy[str]:
     """Mostly the route's own methods, sometimes the other one (GET and POST on every route)."""
-    own = st.sampled_from(sorted(rule.methods & {"GET", "POST"}))
+    own = st.sampled_from(sorted(rule.methods & {"GET", "POST"}) or ["GET", "POST"])  # a PATCH/DELETE-only route
     return st.one_of(own, own, st.sampled_from(["GET", "POST"]))
 
 

@@ -22,7 +22,7 @@ def test_configured_sms_sends_through_the_provider_and_pulls_its_reports(tmp_pat
         sent = dianfei("notify", "dispatch", tmp_path=tmp_path, **environ)
         assert sent.returncode == 0, sent.stderr
         summary = json.loads(sent.stdout.strip().splitlines()[-1])
-        assert summary["channels"] == ["sms"] and summary["sent"] >= 1 and summary["failed"] == 0
+        assert summary["channels"][0] == "sms" and summary["sent"] >= 1 and summary["failed"] == 0
         assert provider.sent[0]["params"] == ["246810"] and provider.sent[0]["number"] == "+8613912345678"
         pulled = dianfei("notify", "receipts", tmp_path=tmp_path, **environ)
         assert pulled.returncode == 0, pulled.stderr
