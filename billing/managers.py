@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 from sqlmodel import Field, Session, SQLModel, select
 
-from billing.errors import PermissionDenied
+from billing.accounts import Account
+from billing.errors import InvalidInput, NotFound, PermissionDenied
 
 
 class Manager(SQLModel, table=True):
@@ -24,6 +25,7 @@ class ManagerAccount(SQLModel, table=True):
 
     manager_id: int = Field(foreign_key="manager.id", primary_key=True)
     account_id: int = Field(foreign_key="account.id", primary_key=True)
+    label: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})  # 3栋201, 物业办公室
 
 
 class ManagerMember(SQLModel, table=True):
@@ -33,6 +35,23 @@ class ManagerMember(SQLModel, table=True):
 
     manager_id: int = Field(foreign_key="manager.id", primary_key=True)
     resident_id: int = Field(foreign_key="resident.id", primary_key=True)
+
+
+LABEL_CHARS = 40
+
+
+def set_label(session: Session, manager_id: int, account_no: str, label: str) -> ManagerAccount:
+    """The manager's own name for one of its 户号 (blank clears it)."""
+    label = " ".join(label.split())
+    if len(label) > LABEL_CHARS:
+        raise InvalidInput("manager_label", f"at most {LABEL_CHARS} characters")
+    managed = session.exec(select(ManagerAccount).join(Account, Account.id == ManagerAccount.account_id)
+                           .where(ManagerAccount.manager_id == manager_id, Account.account_no == account_no)).first()
+    if managed is None:
+        raise NotFound(f"no 户号 {account_no[:10]} managed here", field="account_no")
+    managed.label = label
+    session.add(managed)
+    return managed
 
 
 def managers_of(session: Session, resident_id: int) -> list[Manager]:

@@ -6,7 +6,8 @@ allocated; ``settle`` posts clearing -> manager float -> each 户号 in one comm
 
 What spreadsheets and input methods produce is read as meant: UTF-8 (with or without a BOM) or
 GBK, CRLF, LF or CR alone, ``="3301000001"``, full-width digits and commas, thousands separators
-in a quoted amount, rows padded with empty columns.  What cannot be a bulk file is refused naming
+in a quoted amount, a currency-formatted amount (``¥120.50``, ``120.50元``), rows padded with empty
+columns, tab-separated lines (Excel's "文本文件（制表符分隔）" renamed to .csv).  What cannot be a bulk file is refused naming
 the line: more than 256 KB, NUL bytes (an .xlsx or UTF-16 file), a line over 200 characters, an
 unbalanced quote.
 """
@@ -37,6 +38,7 @@ _LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 # A Chinese input method types full-width digits and punctuation; they mean the ASCII ones.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９，．＂＝\u3000", "0123456789,.\"= ")
 _EXCEL_TEXT = re.compile(r'="(.*)"')  # ="3301000001": Excel's way to keep leading zeros as text
+_CURRENCY = re.compile(r"^[¥￥]\s*|\s*元$")  # a cell formatted as currency in Excel keeps its sign
 _THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # "5,000.00" from a number-formatted cell
 
 
@@ -90,7 +92,9 @@ def _cells(line: str) -> list[str] | Problem:
     if len(line) > MAX_LINE_CHARS:
         return Problem("line_too_long", {"limit": MAX_LINE_CHARS})
     try:
-        rows = list(csv.reader([line.lstrip("\ufeff").translate(_FULL_WIDTH)], strict=True))
+        line = line.lstrip("\ufeff").translate(_FULL_WIDTH)
+        tabbed = "\t" in line and "," not in line
+        rows = list(csv.reader([line], delimiter="\t" if tabbed else ",", strict=True))
     except csv.Error:  # an unterminated quote, or text after a closing one
         return Problem("quote", {})
     cells = [_clean(cell) for row in rows for cell in row]
@@ -135,8 +139,8 @@ def _check_row(row: list[str], managed: dict[str, Account], seen: dict[str, int]
     """The (account, fen) of a good row, or the problem with a bad one."""
     if len(row) != 2:
         return Problem("columns", {"found": len(row)})
-    account_no, amount_text = row
-    shown = _shown(amount_text)
+    account_no, amount_text = row[0], _CURRENCY.sub("", row[1])
+    shown = _shown(row[1])
     try:
         validate_account_no(account_no)
     except InvalidInput:

@@ -49,14 +49,15 @@ def _register_blueprints(app: Flask) -> None:
     from portal import auth, health
     from portal.api import blueprint as api_blueprint
     from portal.callbacks import views as callbacks
-    from portal.manager import views as manager
+    from portal.manager import documents as manager_documents, views as manager
     from portal.pages import bills as bill_pages, payments as pay_pages, views as pages
     from portal.pages import binding, history, reminders, usage
     from portal.staff import blueprint as staff_blueprint
     from portal.wechat import views as wechat_login
 
     for blueprint in (auth.blueprint, health.blueprint, pages.blueprint, pay_pages.blueprint, bill_pages.blueprint,
-                      manager.blueprint, binding.blueprint, usage.blueprint, history.blueprint, reminders.blueprint,
+                      manager.blueprint, manager_documents.blueprint, binding.blueprint, usage.blueprint,
+                      history.blueprint, reminders.blueprint,
                       staff_blueprint, callbacks.blueprint, wechat_login.blueprint, api_blueprint):
         app.register_blueprint(blueprint)
     csrf.exempt(callbacks.blueprint)

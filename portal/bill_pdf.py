@@ -1,52 +1,31 @@
 """A bill as an A4 PDF: the header with its number, who and what period, the balance in words, the
 lines tier by tier, the reads it used (估抄 marked), the tier progress and the forecast.
 
-ReportLab draws it with the Adobe CID font STSong-Light, which every PDF reader maps to its own
-Song/Ming face: no font file is needed on the server and none is embedded, so a bill is a few kB
-and extracts back to its Chinese text.  Texts are Chinese first; ``lang="en"`` translates ours
-through portal/translations/en.json (the resident's own data, an address or a tariff's surcharge
-name, stays as written).
+Drawn as every PDF of ours is (portal/pdf.py).  Texts are Chinese first; ``lang="en"`` translates
+ours (the resident's own data, an address or a tariff's surcharge name, stays as written).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from functools import partial
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-from billing.errors import InvalidInput
 from billing.kwh import format_kwh
 from billing.money import format_yuan
 from portal.bill_document import BillDocument, TierStanding
-from portal.i18n import LANGUAGES, translate
+from portal.pdf import (BODY, FONT, GRID, HEADING, SHADE, SMALL, TITLE, WIDTH, Translate, cell as _cell,
+                        document as a4_document, footer as page_footer, style as _style, table as _table,
+                        translator as _translator)
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-MARGIN, PADDING = 15 * mm, 6  # the page's margin, then the padding of SimpleDocTemplate's frame inside it
-LEFT, RIGHT = MARGIN + PADDING, A4[0] - MARGIN - PADDING
-WIDTH = RIGHT - LEFT
 LINE_COLUMNS = (WIDTH - 96 * mm, 30 * mm, 30 * mm, 36 * mm)  # 项目 | kWh | 元/kWh | 元
-GRID, SHADE, MARK = colors.HexColor("#b0b7c3"), colors.HexColor("#eef1f5"), colors.HexColor("#fff1d6")
+MARK = colors.HexColor("#fff1d6")
 TIER_COLOURS = tuple(map(colors.HexColor, ("#d6eedb", "#fbe6ae", "#f5c1b3")))
-Translate = Callable[..., str]
-
-
-def _style(size: float, **more) -> ParagraphStyle:
-    return ParagraphStyle(f"bill{size}", fontName=FONT, fontSize=size, leading=size * 1.35, wordWrap="CJK", **more)
-
-
-TITLE, HEADING, BODY, SMALL = _style(18), _style(11.5, spaceBefore=9, spaceAfter=3), _style(9.5), _style(8)
 BODY_RIGHT = _style(9.5, alignment=TA_RIGHT)
 
 
@@ -54,9 +33,7 @@ def render_bill_pdf(document: BillDocument, lang: str = "zh") -> bytes:
     """The bill as PDF bytes; the same document renders to the same bytes."""
     _ = _translator(lang)
     out = io.BytesIO()
-    pdf = SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                            bottomMargin=MARGIN + 6 * mm, invariant=True, lang=lang,
-                            title=_("电费账单 {number}", number=document.number), author=_("县供电公司"))
+    pdf = a4_document(out, title=_("电费账单 {number}", number=document.number), author=_("县供电公司"), lang=lang)
     story = [_header(document, _), Spacer(0, 4 * mm), _who_and_when(document, _), Spacer(0, 3 * mm),
              _summary(document, _), Paragraph(escape(_("电费明细")), HEADING), _lines(document, _),
              Paragraph(escape(_("抄表示数")), HEADING), *_reads(document, _)]
@@ -71,23 +48,6 @@ def render_bill_pdf(document: BillDocument, lang: str = "zh") -> bytes:
     footer = _footer(document, _)
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
-
-
-def _translator(lang: str) -> Translate:
-    if lang not in LANGUAGES:
-        raise InvalidInput("lang", f"{lang[:10]!r} is not one of {', '.join(LANGUAGES)}")
-    return partial(translate, lang)
-
-
-def _cell(text: str, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(escape(text), style)
-
-
-def _table(rows: list, widths, *commands, heading: bool = False) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=int(heading))  # a heading row repeats on the next page
-    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9.5), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                               ("GRID", (0, 0), (-1, -1), 0.5, GRID), *commands]))
-    return table
 
 
 def _header(document: BillDocument, _: Translate) -> Table:
@@ -182,14 +142,6 @@ def _tier_bar(tiers: TierStanding, _: Translate) -> Drawing:
     return drawing
 
 
-def _footer(document: BillDocument, _: Translate):
-    def draw(canvas, pdf) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 8)
-        canvas.setStrokeColor(GRID)
-        canvas.line(LEFT, MARGIN + 3 * mm, RIGHT, MARGIN + 3 * mm)
-        canvas.drawString(LEFT, MARGIN, _("账单号 {number}  户号 {account_no}  供电服务热线 95598",
-                                            number=document.number or "—", account_no=document.account_no))
-        canvas.drawRightString(RIGHT, MARGIN, _("第 {page} 页", page=pdf.page))
-        canvas.restoreState()
-    return draw
+def _footer(bill: BillDocument, _: Translate):
+    return page_footer(_("账单号 {number}  户号 {account_no}  供电服务热线 95598", number=bill.number or "—",
+                         account_no=bill.account_no), _)

@@ -3,11 +3,13 @@ its total, pay once by WeChat Pay Native QR or Alipay page pay, get one consolid
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
-from billing import ledger, managers
-from billing.db import read_session
-from billing.errors import BillingError
+from billing import manager_accounts, managers
+from billing.db import read_session, unit_of_work
+from billing.errors import BillingError, InvalidInput
 from billing.money import format_yuan
 from payments import bulk, checkout
 from payments.errors import BulkFileInvalid
@@ -22,7 +24,8 @@ from portal.wiring import services
 
 blueprint = Blueprint("manager", __name__, url_prefix="/manager")
 CHOSEN = "manager_id"  # session key: the organisation a member of several acts for
-OPEN_WITHOUT_CHOICE = {"manager.choose", "manager.chose", "manager.order", "manager.check"}
+OPEN_WITHOUT_CHOICE = {"manager.choose", "manager.chose", "manager.order", "manager.check",
+                       "manager_documents.receipt_pdf"}  # an order is scoped by membership, not by the choice
 
 
 @blueprint.before_request
@@ -54,22 +57,93 @@ def chose():
     return redirect(url_for("manager.home"))
 
 
+def _filters(values) -> manager_accounts.Filters:
+    """The list's filters from a query string or the hidden fields of a form that came from it."""
+    district = values.get("district", "")
+    if district and not district.isdigit():
+        raise InvalidInput("district", "not a 台区 of this property manager")
+    return manager_accounts.Filters(arrears_only=values.get("arrears") == "1", district_id=int(district) if district else None,
+                                    search=values.get("q", "")[:manager_accounts.MAX_SEARCH_CHARS + 1],
+                                    sort=values.get("sort") or manager_accounts.BY_ACCOUNT_NO)
+
+
+def page_number(values) -> int:
+    number = values.get("page", "1")
+    if not number.isdigit() or not 1 <= int(number) <= 100_000:
+        raise InvalidInput("page", "a page number")
+    return int(number)
+
+
 def _home(typed: dict[str, bulk.Row] | None = None, problems: list[str] | None = None,
           bad: dict[str, str] | None = None, status: int = 200):
-    """The tick form: as the manager left it (``typed``) after an error, else arrears ticked and
-    filled; ``bad`` names the rows at fault (户号 -> what is wrong), each listed and marked."""
+    """The list and its tick form: the filtered page, arrears ticked and filled; after an error or
+    返回修改, exactly the 户号 the manager had (``typed``), as they left them; ``bad`` names the rows
+    at fault (户号 -> what is wrong), each listed and marked."""
+    problems, typed = list(problems or []), typed or None  # nothing typed: the list as it comes
+    try:
+        filters, number = _filters(request.values), page_number(request.values)
+    except BillingError as error:
+        filters, number, status = manager_accounts.Filters(), 1, 400
+        problems.append(error_message(error))
+    if typed is not None:
+        filters = replace(filters, account_nos=tuple(typed), arrears_only=False, district_id=None, search="")
     svc = services()
     with read_session(svc.engine) as db:
-        accounts = list(bulk.managed_accounts(db, g.manager.id).values())
-        balances = ledger.customer_balances(db, [a.id for a in accounts])
-    return render_template("manager/home.html", manager=g.manager, accounts=accounts,
-                           balances=balances, typed=typed, problems=problems or [], bad=bad or {},
+        listed = manager_accounts.page(db, g.manager.id, filters, 1 if typed is not None else number,
+                                       max(len(typed or ()), manager_accounts.PER_PAGE))
+        districts = manager_accounts.districts(db, g.manager.id)
+    return render_template("manager/home.html", manager=g.manager, listed=listed, filters=filters,
+                           districts=districts, typed=typed, problems=problems, bad=bad or {},
                            limits=svc.limits), status
 
 
 @blueprint.get("/")
 def home():
     return _home()
+
+
+def _labelled(account_no: str) -> manager_accounts.Row:
+    with read_session(services().engine) as db:
+        found = manager_accounts.page(db, g.manager.id, manager_accounts.Filters(account_nos=(account_no,))).rows
+    if not found:
+        abort(404)
+    return found[0]
+
+
+@blueprint.get("/accounts/<account_no>/label")
+def label(account_no: str, error: str | None = None, status: int = 200):
+    """The manager's own name for a 户号 (3栋201, 物业办公室), shown on the list and searched."""
+    return render_template("manager/label.html", manager=g.manager, row=_labelled(account_no), error=error), status
+
+
+@blueprint.post("/accounts/<account_no>/label")
+def save_label(account_no: str):
+    _labelled(account_no)
+    try:
+        with unit_of_work(services().engine) as db:
+            managers.set_label(db, g.manager.id, account_no, request.form.get("label", ""))
+    except BillingError as error:
+        return label(account_no, error_message(error), status_for(error))
+    return redirect(url_for("manager.home", q=account_no))
+
+
+@blueprint.post("/arrears")
+def preview_arrears():
+    """全选欠费户: every 户号 in arrears under the list's filters (on every page), at what it owes."""
+    svc = services()
+    try:
+        with read_session(svc.engine) as db:
+            owed = manager_accounts.arrears_fen(db, g.manager.id, _filters(request.form))
+            rows = [bulk.Row(account_no, True, format_yuan(fen)) for account_no, fen in owed.items()]
+            if not rows:
+                raise InvalidInput("owing", "no account in arrears")
+            preview = bulk.preview_selection(db, g.manager.id, rows, max_line_fen=svc.limits.maximum_fen)
+    except BulkFileInvalid as invalid:  # an arrears beyond the single-payment limit
+        return _home(problems=[_selection_problem(line, code, values) for line, code, values in invalid.problems],
+                     status=400)
+    except BillingError as error:
+        return _home(problems=[error_message(error)], status=400)
+    return _preview_page(preview)
 
 
 def _page_rows() -> dict[str, bulk.Row]:

@@ -16,7 +16,7 @@ from payments.daily_report import ChannelDay, daily_report
 from portal.i18n import gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.roles import CHANNEL_REPORT
-from portal.staff.spreadsheet import COUNT, MILLIFEN, TEXT, YUAN, Cell, csv_download, xlsx_download
+from portal.spreadsheet import COUNT, MILLIFEN, TEXT, YUAN, Cell, csv_download, xlsx_download
 from portal.wiring import services
 
 CHANNEL_NAMES = {"wechat": "微信支付", "alipay": "支付宝", "counter": "柜台"}

@@ -16,7 +16,7 @@ from portal.i18n import gettext as _
 from portal.staff.access import blueprint, staff_required
 from portal.staff.months import asked_month, recent_months
 from portal.staff.roles import FINANCE_REPORTS
-from portal.staff.spreadsheet import COUNT, RATE, TEXT, YUAN, csv_download, xlsx_download
+from portal.spreadsheet import COUNT, RATE, TEXT, YUAN, csv_download, xlsx_download
 from portal.wiring import services
 
 MONTHS_OFFERED = 24

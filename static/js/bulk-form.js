@@ -1,6 +1,7 @@
 // The manager's tick form: typing an amount ticks its row (the server does the same when script
 // is off, and the preview says so); unticking a row puts back what the page pre-filled, so an
-// unticked row is really left out; the side panel counts the ticked rows and their total.
+// unticked row is really left out; the side panel counts the ticked rows and their total; the
+// header's box ticks the whole page.
 // Amounts are handled as whole fen, never as floating-point yuan.
 (function () {
   "use strict";
@@ -19,23 +20,27 @@
     return Math.floor(total / 100) + "." + String(total % 100).padStart(2, "0");
   }
 
+  var pickPage = form.querySelector("[data-pick-page]");
+  var rows = form.querySelectorAll("tr[data-row]");
+
   function refresh() {
-    if (!summary) return;
     var count = 0, total = 0, unreadable = 0;
-    form.querySelectorAll("tr[data-row]").forEach(function (row) {
+    rows.forEach(function (row) {
       var tick = row.querySelector("input[type=checkbox]");
       if (!tick.checked) return;
       count += 1;
       var amount = fen(row.querySelector("input.amount-input").value);
       if (amount === null) unreadable += 1; else total += amount;
     });
+    if (pickPage) pickPage.checked = rows.length > 0 && count === rows.length;
+    if (!summary) return;
     summary.textContent = summary.getAttribute("data-template")
       .replace("{count}", count).replace("{total}", yuan(total))
       + (unreadable ? " " + summary.getAttribute("data-unreadable").replace("{count}", unreadable) : "");
     summary.hidden = false;
   }
 
-  form.querySelectorAll("tr[data-row]").forEach(function (row) {
+  rows.forEach(function (row) {
     var tick = row.querySelector("input[type=checkbox]");
     var amount = row.querySelector("input.amount-input");
     amount.addEventListener("input", function () {
@@ -47,5 +52,19 @@
       refresh();
     });
   });
+  // 本页全选: tick every row of this page (amounts as pre-filled), or untick them all; the box is
+  // ticked while every row is.
+  if (pickPage) {
+    pickPage.hidden = false;
+    pickPage.addEventListener("change", function () {
+      rows.forEach(function (row) {
+        var tick = row.querySelector("input[type=checkbox]");
+        var amount = row.querySelector("input.amount-input");
+        tick.checked = pickPage.checked;
+        if (!pickPage.checked || amount.value.trim() === "") amount.value = amount.getAttribute("data-prefill") || "";
+      });
+      refresh();
+    });
+  }
   refresh();
 })();

@@ -1,5 +1,6 @@
-"""Finance downloads: one table of typed cells written as CSV (UTF-8 with a BOM, so Excel reads the
-Chinese) or as XLSX (openpyxl), so the two files of a report always hold the same figures.
+"""Downloads (finance reports, a property manager's statement): one table of typed cells written
+as CSV (UTF-8 with a BOM, so Excel reads the Chinese) or as XLSX (openpyxl), so the two files of a
+report always hold the same figures.
 
 A cell is ``(value, kind)``.  In the CSV money is text in yuan; in the XLSX it is an exact Decimal
 (never a float) with a number format, so a clerk can add columns up in Excel.
