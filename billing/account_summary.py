@@ -17,21 +17,26 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from billing.accounts import PREPAID, Account
 from billing.bill_explained import Standing, standing, tariff_of
 from billing.bindings import BoundAccount, bindings, bound_account
 from billing.errors import BillingError
+from billing.ledger import LedgerAccount
+from billing.meters import MeterInstallation
 from billing.payment_history import PaymentEntry, last_payment
 from billing.pricing import TierProgress, Usage, quote, tou_buckets
 from billing.tariff_files import TIERED, Tariff
+from billing.reads import VALID, Read
 from billing.usage import Stretch, stretches, total
 
 RECENT_DAYS = 30
+KEPT = 20_000  # summaries a process keeps (a few hundred bytes each)
 IN_CREDIT, DUE, OVERDUE, OWING = "in_credit", "due", "overdue", "owing"
 
 
@@ -69,16 +74,73 @@ def standing_state(found: Standing) -> str:
     return DUE if found.due_date is not None else OWING
 
 
-def summaries(session: Session, resident_id: int, *, on: date,
-              tariffs: Mapping[str, Tariff] | None = None) -> list[AccountSummary]:
-    """Every 户号 of the resident, summarised, in 户号 order."""
-    return [_summary(session, bound, on, tariffs) for bound in bindings(session, resident_id)]
+class KeptSummaries:
+    """Summaries a process worked out, by account, day and fingerprint; bounded.  The web layer keeps
+    one per app (``Services``): a test's app, and so its database, starts with none."""
+
+    def __init__(self, most: int = KEPT) -> None:
+        self.most, self.found = most, {}
+
+    def get(self, session: Session, bound: BoundAccount, on: date, fingerprint: tuple | None) -> AccountSummary:
+        key = (bound.account_id, on, fingerprint)
+        found = self.found.get(key)
+        if found is None:
+            found = _summary(session, bound, on, None)
+            if len(self.found) >= self.most:
+                self.found.clear()
+            self.found[key] = found
+        return replace(found, account=bound)  # the binding's own label, for whichever family member asks
+
+
+def summaries(session: Session, resident_id: int, *, on: date, tariffs: Mapping[str, Tariff] | None = None,
+              kept: KeptSummaries | None = None) -> list[AccountSummary]:
+    """Every 户号 of the resident, summarised, in 户号 order (``kept``: reuse what is still current)."""
+    bound = bindings(session, resident_id)
+    if kept is None or tariffs is not None:
+        return [_summary(session, b, on, tariffs) for b in bound]
+    prints = fingerprints(session, [b.account_id for b in bound])
+    return [kept.get(session, b, on, prints.get(b.account_id)) for b in bound]
 
 
 def account_summary(session: Session, resident_id: int, account_no: object, *, on: date,
-                    tariffs: Mapping[str, Tariff] | None = None) -> AccountSummary:
+                    tariffs: Mapping[str, Tariff] | None = None, kept: KeptSummaries | None = None) -> AccountSummary:
     """One of the resident's 户号 summarised (``BindingNotFound`` for any other)."""
-    return _summary(session, bound_account(session, resident_id, account_no), on, tariffs)
+    bound = bound_account(session, resident_id, account_no)
+    if kept is None or tariffs is not None:
+        return _summary(session, bound, on, tariffs)
+    return kept.get(session, bound, on, fingerprints(session, [bound.account_id]).get(bound.account_id))
+
+
+def _fingerprint_query():
+    """Per account, what its summary is made from: its row, its ledger totals, its meters'
+    installations, and its reads (a correction supersedes a read and adds one).  Built once."""
+    installed = MeterInstallation.account_id == Account.id
+
+    def ledger(aggregate):
+        return select(aggregate).where(LedgerAccount.account_id == Account.id).scalar_subquery()
+
+    def meters(aggregate):
+        return select(aggregate).select_from(MeterInstallation).where(installed).scalar_subquery()
+
+    def reads(aggregate):
+        return (select(aggregate).select_from(Read).join(MeterInstallation, MeterInstallation.meter_id == Read.meter_id)
+                .where(installed).scalar_subquery())
+
+    figures = (ledger(func.sum(LedgerAccount.debits_fen)), ledger(func.sum(LedgerAccount.credits_fen)),
+               meters(func.max(MeterInstallation.id)), meters(func.count()),
+               reads(func.max(Read.id)), reads(func.count()), reads(func.count().filter(Read.status == VALID)))
+    return (select(Account.id, Account.status, Account.regime, Account.category, Account.tariff_id, Account.opened_on,
+                   Account.capacity_kva, *figures)
+            .where(Account.id.in_(bindparam("account_ids", expanding=True))))
+
+
+_FINGERPRINTS = _fingerprint_query()
+
+
+def fingerprints(session: Session, account_ids: list[int]) -> dict[int, tuple]:
+    """Per account, one row in one query: a kept summary whose fingerprint still matches is current."""
+    rows = session.connection().execute(_FINGERPRINTS, {"account_ids": account_ids}).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def _summary(session: Session, bound: BoundAccount, on: date, tariffs: Mapping[str, Tariff] | None) -> AccountSummary:

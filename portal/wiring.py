@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from flask import current_app
 from sqlalchemy.engine import Engine
 
+from billing.account_summary import KeptSummaries
 from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
 from notifications.channels.base import Channel
@@ -33,6 +34,7 @@ class Services:
     gateways: dict[str, Gateway] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     messengers: dict[str, Channel] = field(default_factory=dict)  # message channel name -> its sender
+    summaries: KeptSummaries = field(default_factory=KeptSummaries)  # the home page's, reused while current
     wechat: WeChatLogin = field(default_factory=lambda: WeChatLogin({}))  # the apps residents log in with
 
 

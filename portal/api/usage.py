@@ -57,11 +57,12 @@ def yearly_usage(account_no: str):
 @blueprint.get("/accounts/<account_no>/summary")
 def summary(account_no: str):
     with read_session(services().engine) as db:
-        return jsonify(shapes.summary(account_summary.account_summary(db, resident_id(), account_no, on=today())))
+        return jsonify(shapes.summary(account_summary.account_summary(db, resident_id(), account_no, on=today(),
+                                                                          kept=services().summaries)))
 
 
 @blueprint.get("/home")
 def home():
     with read_session(services().engine) as db:
-        found = account_summary.summaries(db, resident_id(), on=today())
+        found = account_summary.summaries(db, resident_id(), on=today(), kept=services().summaries)
     return jsonify(items=[shapes.summary(one) for one in found])

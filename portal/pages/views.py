@@ -46,7 +46,7 @@ def home():
         if resident is None:  # the database was reset under a live session
             session.clear()
             return render_template("pages/login.html", phone="")
-        found = summaries(db, resident_id, on=today())
+        found = summaries(db, resident_id, on=today(), kept=services().summaries)
         manages = bool(managers_of(db, resident_id))
     return render_template("pages/home.html", resident=resident, summaries=found, manages=manages,
                            words={s.account.account_id: summary_words(s) for s in found},

@@ -17,6 +17,7 @@ from billing.ledger import Posting
 from billing.meters import MeterInstallation, install
 from billing.accounts import Meter
 from billing.bindings import BindingNotFound
+from billing.residents import Binding
 from tests import factories
 from tests.bill_helpers import pay, post, refund
 from tests.read_helpers import OPENED, TODAY, old_account, reads
@@ -124,6 +125,28 @@ def test_the_summary_of_a_prepaid_account_by_hand(engine, clock):
     # peak 180 x 0.568 = 102.24, valley 120 x 0.288 = 34.56, markup 300 x 0.05 = 15.00: 151.80 元
     assert found.forecast == account_summary.MonthForecast("2026-11", 250_000, date(2026, 11, 25), 300_000, 15_180)
     assert (found.last_payment.amount_fen, found.last_payment.channel) == (10_000, "counter")
+
+
+def test_a_kept_summary_is_reused_until_a_payment_or_a_read_changes_what_it_is_made_of(engine, clock):
+    account, resident, _ = _steady(engine, clock)
+    kept = account_summary.KeptSummaries()
+
+    def summary():
+        with read_session(engine) as db:
+            (found,) = account_summary.summaries(db, resident, on=TODAY, kept=kept)
+            assert found == account_summary.account_summary(db, resident, "3301000001", on=TODAY)  # as if new
+        return found
+
+    first = summary()
+    assert summary() is not first and summary() == first and len(kept.found) == 1  # reused, not recomputed
+    pay(engine, clock, account, 10_000)
+    assert summary().balance_fen == first.balance_fen + 10_000
+    with unit_of_work(engine) as db:  # 11-26's read arrives
+        reads(db, account.meter_id, TODAY, [DAYS * DAILY], clock, registers=[{"peak": DAYS * PEAK, "valley": DAYS * VALLEY}])
+    assert summary().read_through == date(2026, 11, 26)
+    with unit_of_work(engine) as db:  # a new label is the binding's, not a kept figure: shown at once
+        db.execute(update(Binding).where(Binding.resident_id == resident).values(label="父母家"))
+    assert summary().account.label == "父母家" and len(kept.found) == 3
 
 
 def test_a_postpaid_account_has_no_days_left(engine, clock):
