@@ -42,7 +42,7 @@ def test_production_prints_no_binding_hint():
 
 
 def test_the_banner_names_the_phone_and_the_proof_under_the_resident_logins():
-    settings = SimpleNamespace(PAYMENTS_SANDBOX=False, SMS_SANDBOX=False, HEAD_END_SANDBOX=False)
+    settings = SimpleNamespace(PAYMENTS_SANDBOX=False, SMS_SANDBOX=False, HEAD_END_SANDBOX=False, WECHAT_SANDBOX=False)
     lines = _banner("http://127.0.0.1:5000", settings, BindingExample("3302000032", "6352", "M3300000031")).splitlines()
     assert lines[3].strip() == "13800000003 has nothing bound: bind 户号 3302000032 with ID tail 6352 (or meter M3300000031)"
     assert "13800000003" not in _banner("http://127.0.0.1:5000", settings)

@@ -6,6 +6,7 @@ from pathlib import Path
 from portal.filters import NAMES
 from portal.i18n import BULK_PROBLEMS, COUNTER_PROBLEMS, ERROR_TEXT, HTTP_TEXT, catalog
 from portal.staff.incident_text import SENTENCES
+from portal.manager.documents_pdf import STATEMENT_COLUMNS
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 MARKED = re.compile(r"""(?:\b_|gettext)\(\s*(["'])(.+?)\1""")
@@ -19,7 +20,8 @@ def marked_texts() -> set[str]:
     names = {text for table in NAMES.values() for text in table.values()}
     tables = (ERROR_TEXT, BULK_PROBLEMS, COUNTER_PROBLEMS, SENTENCES)
     http = {text for pair in HTTP_TEXT.values() for text in pair}
-    return found | names | http | {text for table in tables for text in table.values()}
+    columns = set(STATEMENT_COLUMNS)  # translated by name where they are drawn
+    return found | names | http | columns | {text for table in tables for text in table.values()}
 
 
 def test_every_marked_text_has_english():
