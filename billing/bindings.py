@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, select
 
 from billing import events, throttle
@@ -118,18 +118,18 @@ class BindingNotFound(NotFound):
 
 def bindings(session: Session, resident_id: int) -> list[BoundAccount]:
     """The resident's 户号 in 户号 order."""
-    rows = session.exec(_bound_query(resident_id).order_by(Account.account_no)).all()
-    return [_bound(binding, account) for binding, account in rows]
+    rows = session.connection().execute(_BINDINGS, {"resident_id": resident_id})
+    return [bound_from_row(row) for row in rows]
 
 
 def bound_account(session: Session, resident_id: int, account_no: object) -> BoundAccount:
     """One of the resident's 户号, or ``BindingNotFound`` (a malformed 户号 too: nothing to probe)."""
     if not isinstance(account_no, str):
         raise BindingNotFound()
-    row = session.exec(_bound_query(resident_id).where(Account.account_no == account_no)).first()
+    row = session.connection().execute(_ONE_BINDING, {"resident_id": resident_id, "account_no": account_no}).first()
     if row is None:
         raise BindingNotFound()
-    return _bound(*row)
+    return bound_from_row(row)
 
 
 def check_proof(session: Session, resident_id: int, account_no: object, proof: Proof, *, client: str,
@@ -231,12 +231,18 @@ def _matches(field: str, given: str, customer: Customer, meter: Meter) -> bool:
     return bool(held) and hmac.compare_digest(held.encode(), given.encode())
 
 
-def _bound_query(resident_id: int):
-    return select(Binding, Account).join(Account, Account.id == Binding.account_id).where(
-        Binding.resident_id == resident_id)
+# A BoundAccount's columns in its field order (the holder's name is masked on the way out); the
+# statements are built once because every resident page asks.
+BOUND_COLUMNS = (Binding.id, Account.id, Account.account_no, Binding.label, Account.holder_name, Account.address,
+                 Account.category, Account.regime, Account.status, Account.balance_low_fen, Binding.bound_at)
+_BOUND = (select(*BOUND_COLUMNS).join(Account, Account.id == Binding.account_id)
+          .where(Binding.resident_id == bindparam("resident_id")))
+_BINDINGS = _BOUND.order_by(Account.account_no)
+_ONE_BINDING = _BOUND.where(Account.account_no == bindparam("account_no"))
 
 
-def _bound(binding: Binding, account: Account) -> BoundAccount:
-    return BoundAccount(binding.id, account.id, account.account_no, binding.label, mask_name(account.holder_name),
-                        account.address, account.category, account.regime, account.status, account.balance_low_fen,
-                        binding.bound_at)
+def bound_from_row(row) -> BoundAccount:
+    """A BoundAccount from the first ``len(BOUND_COLUMNS)`` values of a row that selected them."""
+    values = list(row[:len(BOUND_COLUMNS)])
+    values[4] = mask_name(values[4])
+    return BoundAccount(*values)

@@ -86,8 +86,12 @@ def _configure_sqlite(engine: Engine) -> None:
         if mode == "IMMEDIATE":
             deadline = time.monotonic() + options.get("write_wait_seconds", WRITE_WAIT_SECONDS)
             _join_queue(connection, queue, deadline)
-        try:
-            connection.exec_driver_sql(f"BEGIN {mode}")
+        statement = f"BEGIN {mode}"
+        try:  # straight to the driver: every read begins here, and SQLAlchemy's statement path costs more than BEGIN
+            connection.connection.dbapi_connection.execute(statement)
+        except sqlite3.Error as error:  # raised as SQLAlchemy raises every other database error (a busy lock)
+            _leave_queue(connection)
+            raise OperationalError(statement, None, error) from error
         except BaseException:
             _leave_queue(connection)
             raise
@@ -197,6 +201,13 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reading; it never commits."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def session_on(connection: Connection) -> Session:
+    """A reading session on a connection already in use: the same snapshot.  A page read on every
+    visit asks its few statements on a bare connection (cheaper than a session) and opens one of these
+    only when it has more to work out."""
+    return Session(bind=connection, expire_on_commit=False)
 
 
 def insert_ignoring_duplicates(connection: Connection | Session, table: Table, index_elements: Sequence[str],

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import CheckConstraint, delete, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import CheckConstraint, bindparam, delete, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from billing.db import read_session, unit_of_work
+from billing.db import unit_of_work
 
 RESIDENT, STAFF, API = "resident", "staff", "api"  # api: a resident on the mini-program
 TOUCH_EVERY = timedelta(minutes=1)
@@ -50,6 +52,16 @@ class LoginSession(SQLModel, table=True):
     last_seen_at: datetime
     expires_at: datetime = Field(index=True)  # the absolute end
 
+
+class Login(NamedTuple):
+    """A live login as a request sees it (built from the row without the ORM: every page asks)."""
+
+    id: int
+    kind: str
+    subject_id: int
+    last_seen_at: datetime
+    expires_at: datetime
+
     def live(self, now: datetime) -> bool:
         return now < self.expires_at and now - self.last_seen_at < LIFETIMES[self.kind].idle
 
@@ -68,12 +80,19 @@ def start(session: Session, kind: str, subject_id: int, *, now: datetime) -> str
     return token
 
 
-def resume(engine: Engine, token: str, *, now: datetime) -> LoginSession | None:
-    """The live session for ``token``, or None (unknown, ended or expired: an expired one is removed)."""
-    with read_session(engine) as db:
-        found = db.exec(select(LoginSession).where(LoginSession.token_hash == _digest(token))).first()
-    if found is None:
+_BY_DIGEST = (select(*(LoginSession.__table__.c[name] for name in Login._fields))
+              .where(LoginSession.token_hash == bindparam("digest")))
+
+
+def resume(engine: Engine, token: str, *, now: datetime, reading: Connection | None = None) -> Login | None:
+    """The live session for ``token``, or None (unknown, ended or expired: an expired one is removed).
+    Every page asks: one prepared statement on a bare connection (``reading``: the request's own), no
+    ORM session."""
+    with nullcontext(reading) if reading is not None else engine.connect() as connection:
+        row = connection.execute(_BY_DIGEST, {"digest": _digest(token)}).first()
+    if row is None:
         return None
+    found = Login(*row)
     if not found.live(now):
         with unit_of_work(engine) as db:
             db.execute(delete(LoginSession).where(LoginSession.id == found.id))
