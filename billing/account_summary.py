@@ -16,7 +16,7 @@ Every figure can be checked by hand from the reads, the ledger and the tariff:
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -27,12 +27,13 @@ from billing.accounts import PREPAID, Account
 from billing.bill_explained import Standing, standing, tariff_of
 from billing.bindings import BoundAccount, bindings, bound_account
 from billing.errors import BillingError
+from billing.kept import Kept
 from billing.ledger import LedgerAccount
 from billing.meters import MeterInstallation
 from billing.payment_history import PaymentEntry, last_payment
 from billing.pricing import TierProgress, Usage, quote, tou_buckets
 from billing.tariff_files import TIERED, Tariff
-from billing.reads import VALID, Read
+from billing.reads import Read
 from billing.usage import Stretch, stretches, total
 
 RECENT_DAYS = 30
@@ -74,21 +75,15 @@ def standing_state(found: Standing) -> str:
     return DUE if found.due_date is not None else OWING
 
 
-class KeptSummaries:
+class KeptSummaries(Kept):
     """Summaries a process worked out, by account, day and fingerprint; bounded.  The web layer keeps
     one per app (``Services``): a test's app, and so its database, starts with none."""
 
     def __init__(self, most: int = KEPT) -> None:
-        self.most, self.found = most, {}
+        super().__init__(most)
 
-    def get(self, session: Session, bound: BoundAccount, on: date, fingerprint: tuple | None) -> AccountSummary:
-        key = (bound.account_id, on, fingerprint)
-        found = self.found.get(key)
-        if found is None:
-            found = _summary(session, bound, on, None)
-            if len(self.found) >= self.most:
-                self.found.clear()
-            self.found[key] = found
+    def summary(self, session: Session, bound: BoundAccount, on: date, fingerprint: tuple | None) -> AccountSummary:
+        found = self.get((bound.account_id, on, fingerprint), lambda: _summary(session, bound, on, None))
         return replace(found, account=bound)  # the binding's own label, for whichever family member asks
 
 
@@ -99,7 +94,13 @@ def summaries(session: Session, resident_id: int, *, on: date, tariffs: Mapping[
     if kept is None or tariffs is not None:
         return [_summary(session, b, on, tariffs) for b in bound]
     prints = fingerprints(session, [b.account_id for b in bound])
-    return [kept.get(session, b, on, prints.get(b.account_id)) for b in bound]
+    return summaries_of(session, [(b, prints.get(b.account_id)) for b in bound], on=on, kept=kept)
+
+
+def summaries_of(session: Session, fingerprinted: Iterable[tuple[BoundAccount, tuple | None]], *, on: date,
+                 kept: KeptSummaries) -> list[AccountSummary]:
+    """The summaries of 户号 whose fingerprints were fetched already (``billing.resident_home``)."""
+    return [kept.summary(session, bound, on, fingerprint) for bound, fingerprint in fingerprinted]
 
 
 def account_summary(session: Session, resident_id: int, account_no: object, *, on: date,
@@ -108,33 +109,31 @@ def account_summary(session: Session, resident_id: int, account_no: object, *, o
     bound = bound_account(session, resident_id, account_no)
     if kept is None or tariffs is not None:
         return _summary(session, bound, on, tariffs)
-    return kept.get(session, bound, on, fingerprints(session, [bound.account_id]).get(bound.account_id))
+    return kept.summary(session, bound, on, fingerprints(session, [bound.account_id]).get(bound.account_id))
 
 
-def _fingerprint_query():
-    """Per account, what its summary is made from: its row, its ledger totals, its meters'
-    installations, and its reads (a correction supersedes a read and adds one).  Built once."""
+def fingerprint_columns() -> tuple:
+    """Per account (correlated to ``Account``), what its summary is made from: its row, its ledger,
+    its meters' installations and removals, and its newest read.  The ledger only grows, so the sum of
+    its accounts' debits and credits changes with every transfer; reads are never deleted and a read
+    changes state only when a newer one supersedes it, so the newest read's id stands for them all."""
     installed = MeterInstallation.account_id == Account.id
-
-    def ledger(aggregate):
-        return select(aggregate).where(LedgerAccount.account_id == Account.id).scalar_subquery()
+    ledger = (select(func.sum(LedgerAccount.debits_fen + LedgerAccount.credits_fen))
+              .where(LedgerAccount.account_id == Account.id).scalar_subquery())
 
     def meters(aggregate):
         return select(aggregate).select_from(MeterInstallation).where(installed).scalar_subquery()
 
-    def reads(aggregate):
-        return (select(aggregate).select_from(Read).join(MeterInstallation, MeterInstallation.meter_id == Read.meter_id)
-                .where(installed).scalar_subquery())
+    def newest_read():  # per meter, so that each is one probe of ix_meter_read_meter_id_id
+        per_meter = select(func.max(Read.id)).where(Read.meter_id == MeterInstallation.meter_id).scalar_subquery()
+        return meters(func.max(per_meter))
 
-    figures = (ledger(func.sum(LedgerAccount.debits_fen)), ledger(func.sum(LedgerAccount.credits_fen)),
-               meters(func.max(MeterInstallation.id)), meters(func.count()),
-               reads(func.max(Read.id)), reads(func.count()), reads(func.count().filter(Read.status == VALID)))
-    return (select(Account.id, Account.status, Account.regime, Account.category, Account.tariff_id, Account.opened_on,
-                   Account.capacity_kva, *figures)
-            .where(Account.id.in_(bindparam("account_ids", expanding=True))))
+    return (Account.status, Account.regime, Account.category, Account.tariff_id, Account.opened_on,
+            Account.capacity_kva, ledger,
+            meters(func.max(MeterInstallation.id)), meters(func.count(MeterInstallation.removed_on)), newest_read())
 
 
-_FINGERPRINTS = _fingerprint_query()
+_FINGERPRINTS = select(Account.id, *fingerprint_columns()).where(Account.id.in_(bindparam("account_ids", expanding=True)))
 
 
 def fingerprints(session: Session, account_ids: list[int]) -> dict[int, tuple]:

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import errors, filters, i18n, security
 from portal.config import NAMES, PROJECT_ROOT, load_settings
-from portal.wiring import build_services
+from portal.wiring import build_services, close_reading_connection
 
 csrf = CSRFProtect()
 
@@ -28,7 +28,9 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(asdict(settings), **injected)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    # A form's CSRF token lives as long as the login behind it, which the server ends by its own idle
+    # and absolute lifetimes; so a page can be kept with its forms' tokens (portal.pages.views).
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None)
     # Werkzeug's canonical-URL redirects (/manager -> /manager/, /pay//x -> /pay/x) would copy the
     # request's query string into Location: serve both spellings instead.
     app.url_map.strict_slashes = app.url_map.merge_slashes = False
@@ -36,6 +38,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
         hops = settings.PROXIES
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["dianfei"] = build_services(settings, injected)
+    app.teardown_request(close_reading_connection)
     security.init_app(app, app.extensions["dianfei"].gateways)  # before CSRF, which reads the body
     csrf.init_app(app)
     i18n.init_app(app)

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from billing import logins, residents
 from billing.db import unit_of_work
 from billing.errors import BillingError
-from billing.logins import RESIDENT, STAFF, LoginSession
+from billing.logins import RESIDENT, STAFF, Login
 from billing.privacy import mask_phone
 from billing.wechat_identities import WeChatLinkRefused
 from notifications import login_codes
@@ -25,18 +25,18 @@ from portal.i18n import current_language, error_message, gettext as _
 from portal.security import client_address, local_path
 from portal.wechat import views as wechat_views
 from portal.wechat.sign_in import link_with_phone
-from portal.wiring import services
+from portal.wiring import reading_connection, services
 
 blueprint = Blueprint("auth", __name__)
 MAX_NEXT = 256
 KEPT_ACROSS_LOGIN = ("lang",)  # the rest of the session (CSRF token, pending phone) starts afresh
 
 
-def current_login() -> LoginSession | None:
+def current_login() -> Login | None:
     """This request's live login session, looked up once per request."""
     if "login_session" not in g:
         token, svc = session.get("login"), services()
-        g.login_session = logins.resume(svc.engine, token, now=svc.clock()) if token else None
+        g.login_session = logins.resume(svc.engine, token, now=svc.clock(), reading=reading_connection()) if token else None
         if token and g.login_session is None:
             session.pop("login", None)
     return g.login_session

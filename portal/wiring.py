@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from flask import current_app
-from sqlalchemy.engine import Engine
+from flask import current_app, g
+from sqlalchemy.engine import Connection, Engine
 
 from billing.account_summary import KeptSummaries
+from billing.kept import Kept
 from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
 from notifications.channels.base import Channel
@@ -26,6 +27,9 @@ from portal.wechat.client import WeChatLogin
 from portal.wechat.wiring import build_wechat_channels, build_wechat_login
 
 
+KEPT_PAGES = 2_000  # a rendered home page is about 10 KB
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -35,6 +39,7 @@ class Services:
     limits: Limits = field(default_factory=Limits)
     messengers: dict[str, Channel] = field(default_factory=dict)  # message channel name -> its sender
     summaries: KeptSummaries = field(default_factory=KeptSummaries)  # the home page's, reused while current
+    pages: Kept = field(default_factory=lambda: Kept(KEPT_PAGES))  # rendered home pages, by what they show
     wechat: WeChatLogin = field(default_factory=lambda: WeChatLogin({}))  # the apps residents log in with
 
 
@@ -71,3 +76,18 @@ def sms_config(settings: Settings) -> SmsConfig:
 
 def services() -> Services:
     return current_app.extensions["dianfei"]
+
+
+def reading_connection() -> Connection:
+    """This request's connection for reading, opened on first use and closed when the request ends:
+    the login check and a page's own reads share one checkout and one snapshot.  For reads only (on
+    SQLite a write made elsewhere during the request is not seen through it)."""
+    if "reading" not in g:
+        g.reading = services().engine.connect()
+    return g.reading
+
+
+def close_reading_connection(_error: BaseException | None = None) -> None:
+    reading = g.pop("reading", None)
+    if reading is not None:
+        reading.close()

@@ -22,7 +22,7 @@ from billing.errors import InvalidInput
 from billing.throttle import Rule
 from portal.api import blueprint
 from portal.security import client_address
-from portal.wiring import services
+from portal.wiring import reading_connection, services
 
 MINUTE = timedelta(minutes=1)
 BY_ADDRESS = Rule("api:address:minute", 600, MINUTE, "client")
@@ -45,7 +45,7 @@ def authenticate() -> None:
     """Count the call, and for all but the public calls require a live API login."""
     svc, token = services(), bearer_token()
     now = svc.clock()
-    login = logins.resume(svc.engine, token, now=now) if token else None
+    login = logins.resume(svc.engine, token, now=now, reading=reading_connection()) if token else None
     live = login is not None and login.kind == logins.API
     if not live:
         _count(BY_ADDRESS, client_address(), now)

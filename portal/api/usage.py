@@ -8,12 +8,13 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from billing import account_summary, usage
-from billing.db import read_session
+from billing.db import read_session, session_on
 from billing.errors import InvalidInput
+from billing.resident_home import home_facts
 from portal.api import blueprint, shapes
 from portal.api.accounts import mine, today
 from portal.api.calls import resident_id
-from portal.wiring import services
+from portal.wiring import reading_connection, services
 
 SERIES = {  # granularity -> (function, its query parameter, the values allowed, the default)
     "daily": (usage.daily_usage, "days", usage.DAILY_DAYS, usage.DAILY_DAYS[0]),
@@ -63,6 +64,9 @@ def summary(account_no: str):
 
 @blueprint.get("/home")
 def home():
-    with read_session(services().engine) as db:
-        found = account_summary.summaries(db, resident_id(), on=today(), kept=services().summaries)
+    connection = reading_connection()
+    with session_on(connection) as db:
+        facts = home_facts(connection, resident_id())
+        accounts = facts.accounts if facts else ()  # no such resident: a reset under a live login
+        found = account_summary.summaries_of(db, accounts, on=today(), kept=services().summaries)
     return jsonify(items=[shapes.summary(one) for one in found])
