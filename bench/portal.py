@@ -8,6 +8,9 @@ Last, the usage chart's data for a year of daily reads, timed in-process.
 
     python bench/portal.py            # 20,000 requests per target, a 400-户号 county
     python bench/portal.py --quick    # 4,000 requests per target, a 100-户号 county
+
+Both servers run at once and the targets take turns, three rounds; each target's best round counts
+(the 2 cores are shared with the load generator and the machine's neighbours, so single runs wander).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -66,7 +70,9 @@ def credentials(url: str) -> tuple[str, str, str]:
     engine.dispose()
     signer = Flask("bench")
     signer.secret_key = SECRET
-    cookie = SecureCookieSessionInterface().get_signing_serializer(signer).dumps({"login": web})
+    # as a browser holds it after its first page: the login and the form token (flask_wtf's raw one)
+    cookie = SecureCookieSessionInterface().get_signing_serializer(signer).dumps(
+        {"login": web, "csrf_token": secrets.token_hex(20)})
     return cookie, api, account_no
 
 
@@ -98,42 +104,48 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4,000 requests per target and a 100-户号 county")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4, help="per load-generator process (2 processes)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each target's best counts")
     args = parser.parse_args()
     count, accounts = (4_000, 100) if args.quick else (20_000, 400)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = load_county(folder, accounts)
         cookie, token, account_no = credentials(env["DATABASE_URL"])
-        home = loadgen.Request("GET", "/", {"Cookie": f"session={cookie}"})
-        api = loadgen.Request("GET", "/api/v1/home", {"Authorization": f"Bearer {token}"})
-        hello = loadgen.Request("GET", "/hello", {})
-        port = free_port()
-        baseline_server = server.serve("bench.hello_app:app", {}, port, workers=args.workers, ready_path="/hello")
+        hello_port, portal_port = free_port(), free_port()
+        targets = {
+            "home page": (portal_port, loadgen.Request("GET", "/", {"Cookie": f"session={cookie}"})),
+            "API twin": (portal_port, loadgen.Request("GET", "/api/v1/home", {"Authorization": f"Bearer {token}"})),
+            "hello-world": (hello_port, loadgen.Request("GET", "/hello", {})),
+        }
+        servers = [server.serve("bench.hello_app:app", {}, hello_port, workers=args.workers, ready_path="/hello")]
         try:
-            baseline = measure(port, hello, count, args.connections)
+            servers.append(server.serve("wsgi:app", {**env, "DIANFEI_PUBLIC_URL": f"http://127.0.0.1:{portal_port}"},
+                                        portal_port, workers=args.workers))
+            runs = {name: [] for name in targets}
+            for _ in range(args.rounds):  # interleaved: a noisy moment on the shared cores hits every target alike
+                for name, (port, request) in targets.items():
+                    runs[name].append(measure(port, request, count, args.connections))
         finally:
-            server.stop(baseline_server)
-        portal = server.serve("wsgi:app", {**env, "DIANFEI_PUBLIC_URL": f"http://127.0.0.1:{port}"}, port,
-                              workers=args.workers)
-        try:
-            page = measure(port, home, count, args.connections)
-            twin = measure(port, api, count, args.connections)
-        finally:
-            server.stop(portal)
+            for running in servers:
+                server.stop(running)
         chart_ms = usage_year_ms(env["DATABASE_URL"], account_no)
-    report(args, count, accounts, baseline, page, twin, chart_ms)
+    report(args, count, accounts, runs, chart_ms)
 
 
-def report(args, count: int, accounts: int, baseline: loadgen.Result, page: loadgen.Result, twin: loadgen.Result,
-           chart_ms: float) -> None:
-    def line(name: str, result: loadgen.Result) -> str:
+def report(args, count: int, accounts: int, runs: dict[str, list[loadgen.Result]], chart_ms: float) -> None:
+    best = {name: max(results, key=lambda r: r.per_second) for name, results in runs.items()}
+    page, twin, baseline = best["home page"], best["API twin"], best["hello-world"]
+
+    def line(name: str) -> str:
+        result, rates = best[name], sorted(r.per_second for r in runs[name])
+        ratio = "  (baseline)" if name == "hello-world" else f"  ({result.per_second / baseline.per_second:.2f} of hello-world)"
         return (f"{name:<14}{result.per_second:>8,.0f} requests/s, p50 {result.percentile_ms(0.5):.1f} ms, "
-                f"p99 {result.percentile_ms(0.99):.1f} ms")
+                f"p99 {result.percentile_ms(0.99):.1f} ms (rounds {rates[0]:,.0f}-{rates[-1]:,.0f})" + ratio)
 
-    print(f"gunicorn {args.workers} workers, SQLite, {accounts}-户号 demo county, {count:,} requests per target")
-    print(line("home page", page) + f"  ({page.per_second / baseline.per_second:.2f} of hello-world)")
-    print(line("API twin", twin) + f"  ({twin.per_second / baseline.per_second:.2f} of hello-world)")
-    print(line("hello-world", baseline) + "  (baseline)")
+    print(f"gunicorn {args.workers} workers, SQLite, {accounts}-户号 demo county, {count:,} requests per target, "
+          f"best of {args.rounds} interleaved rounds")
+    for name in runs:
+        print(line(name))
     print(f"usage chart:  a year of daily reads in {chart_ms:.1f} ms (median of 30; goal < {GOALS['usage_ms']} ms)")
     slower = min(page, twin, key=lambda r: r.per_second)
     print(json.dumps({
@@ -142,7 +154,7 @@ def report(args, count: int, accounts: int, baseline: loadgen.Result, page: load
         "ratio": round(slower.per_second / baseline.per_second, 2),
         "p99_ms": round(max(page.percentile_ms(0.99), twin.percentile_ms(0.99)), 1),
         "home_per_s": round(page.per_second), "api_per_s": round(twin.per_second),
-        "usage_year_ms": round(chart_ms, 2), "n": count, "db": "sqlite",
+        "usage_year_ms": round(chart_ms, 2), "n": count, "rounds": args.rounds, "db": "sqlite",
     }))
 
 
