@@ -31,6 +31,13 @@ pytest_plugins = ["tests.payment_fixtures"]
 DATABASES = ("sqlite", "postgresql")
 
 
+def per_database_groups(name: str) -> list:
+    """DATABASES as a module fixture's params, each database's tests kept on one pytest-xdist worker
+    (group ``<name>_<database>``): the fixture is built once per database, and the two databases'
+    builds can run on two workers at once."""
+    return [pytest.param(database, marks=pytest.mark.xdist_group(f"{name}_{database}")) for database in DATABASES]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Make ``--dist loadgroup`` group by ``xdist_group`` again under pytest 9.2.

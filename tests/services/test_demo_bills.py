@@ -25,15 +25,12 @@ from billing.review import open_items
 from billing.residents import Binding, Resident
 from demo.county import FIRST_LOGIN, SECOND_LOGIN, load_demo_county
 from portal.demo_payments import bills_line, load_demo_bills
-from tests.conftest import DATABASES, START, module_engine
+from tests.conftest import START, module_engine, per_database_groups
 
 ACCOUNTS = 60
 
 
-# Under pytest-xdist each database's tests stay on one worker (its own group), so each county is
-# loaded once; the two can load at the same time on two workers.
-@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"demo_bills_{name}"))
-                                        for name in DATABASES])
+@pytest.fixture(scope="module", params=per_database_groups("demo_bills"))
 def demo(request, tmp_path_factory):
     """One billed county per database for the whole module (a load takes tens of seconds); the tests
     only read it."""

@@ -23,13 +23,13 @@ from portal.config import load_settings
 from portal.demo_dunning import DAYS, dunning_line, walk_demo_dunning
 from portal.demo_payments import load_demo_bills
 from portal.demo_reconciliation import DemoOnly
-from tests.conftest import DATABASES, START, module_engine
+from tests.conftest import START, module_engine, per_database_groups
 from tests.web.test_cli import production
 
 ACCOUNTS = 40
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+@pytest.fixture(scope="module", params=per_database_groups("demo_dunning"))
 def demo(request, tmp_path_factory):
     """One billed county per database, then its walk: (engine, settings, the walk)."""
     with module_engine(request, tmp_path_factory, "demo_dunning") as engine:

@@ -23,14 +23,14 @@ from portal.config import load_settings
 from portal.demo_payments import pay_at_counter
 from portal.demo_reconciliation import DemoOnly, reconcile_demo_week, week_days, week_line
 from portal.reconcile_commands import configured, reconcile_channel
-from tests.conftest import DATABASES, START, module_engine
+from tests.conftest import START, module_engine, per_database_groups
 from tests.web.test_cli import production
 
 ACCOUNTS = 20
 ONLINE = ("wechat", "alipay")
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+@pytest.fixture(scope="module", params=per_database_groups("demo_week"))
 def demo(request, tmp_path_factory):
     """A small county with a counter receipt each day of the week, then its reconciled week (once per
     database), and cron's run of every day done again before the simulators stop: (engine, settings,

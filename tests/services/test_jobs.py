@@ -26,7 +26,7 @@ from billing.dunning_records import DunningStep
 from billing.accounts import Account
 from notifications.records import Message
 from payments.sandbox.server import free_port
-from tests import factories
+from tests import factories, forked_cli
 from tests.conftest import truncate_all
 from tests.pg_cluster import is_ci
 
@@ -103,7 +103,7 @@ def _debtors(engine) -> None:
 
 
 def _dianfei(environ, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([DIANFEI, *args], capture_output=True, text=True, env=environ, timeout=120)
+    return forked_cli.run([DIANFEI, *args], environ)
 
 
 def _together(environ, *commands) -> list[subprocess.CompletedProcess]:

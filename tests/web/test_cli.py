@@ -17,14 +17,28 @@ from payments.sandbox.keys import wechat_keys
 from payments.sandbox.server import free_port
 from payments.sandbox.wechatpay import WeChatPaySandbox
 from portal.sandbox import SANDBOX_IDS
+from tests import forked_cli
 
 DIANFEI = str(Path(sys.executable).parent / "dianfei")
 
 
 def dianfei(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """The command with its arguments, in a process of its own (``tests.forked_cli``)."""
+    return forked_cli.run([DIANFEI, *args], _environ(tmp_path, env))
+
+
+def _environ(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DIANFEI_") and k != "DATABASE_URL"}
-    environ |= {"DIANFEI_INSTANCE_PATH": str(tmp_path / "instance")} | env
-    return subprocess.run([DIANFEI, *args], capture_output=True, text=True, env=environ, timeout=120)
+    return environ | {"DIANFEI_INSTANCE_PATH": str(tmp_path / "instance")} | env
+
+
+def test_the_installed_script_runs_in_a_new_interpreter(tmp_path):
+    """What the rest of the suite runs forked, once as installed: the console script's own process."""
+    fresh = subprocess.run([DIANFEI, "tariff", "quote", "nope", "--period", "2026-10", "--kwh", "1"],
+                           capture_output=True, text=True, env=_environ(tmp_path, {}), timeout=120)
+    forked = dianfei("tariff", "quote", "nope", "--period", "2026-10", "--kwh", "1", tmp_path=tmp_path)
+    assert fresh.returncode == forked.returncode == 1 and "unknown tariff 'nope'" in fresh.stderr
+    assert (fresh.stdout, fresh.stderr) == (forked.stdout, forked.stderr)
 
 
 @pytest.mark.parametrize(
