@@ -152,7 +152,7 @@ def _digest(engine) -> str:
 def _load(tmp_path, name: str, seed: int, clock):
     engine = make_engine(f"sqlite:///{tmp_path / name}")
     migrations.upgrade(engine)
-    county = load_demo_county(engine, accounts=15, seed=seed, now=clock())
+    county = load_demo_county(engine, accounts=10, seed=seed, now=clock())
     billed = load_demo_bills(engine, seed=seed, now=clock(), first_read=county.first_read)
     return engine, billed
 

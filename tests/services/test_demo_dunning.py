@@ -26,7 +26,7 @@ from portal.demo_reconciliation import DemoOnly
 from tests.conftest import START, module_engine, per_database_groups
 from tests.web.test_cli import production
 
-ACCOUNTS = 40
+ACCOUNTS = 30
 
 
 @pytest.fixture(scope="module", params=per_database_groups("demo_dunning"))
