@@ -57,11 +57,10 @@ def make_engine(url_text: str, *, pool_size: int = 10) -> Engine:
         _configure_postgresql(engine)
         return engine
     in_memory = url.database in (None, "", ":memory:")
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": WRITE_WAIT_SECONDS},
-        poolclass=StaticPool if in_memory else None,
-    )
+    # A file's pool as large as PostgreSQL's: a web request holds its reading connection and a
+    # writing one at once (portal.wiring.reading_connection).
+    pool = {"poolclass": StaticPool} if in_memory else {"pool_size": pool_size, "max_overflow": 2 * pool_size}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": WRITE_WAIT_SECONDS}, **pool)
     _configure_sqlite(engine)
     return engine
 
