@@ -13,9 +13,9 @@ from flask import current_app, g
 from sqlalchemy.engine import Connection, Engine
 
 from billing.account_summary import KeptSummaries
-from billing.kept import Kept
 from billing.clock import Clock, system_clock
 from billing.db import check_connection, make_engine
+from billing.kept import Kept
 from notifications.channels.base import Channel
 from notifications.channels.console import ConsoleChannel
 from notifications.channels.sms import SmsChannel, SmsConfig
